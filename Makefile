@@ -1,0 +1,21 @@
+# The two README commands. Each bootstraps what it needs and is idempotent.
+SHELL := /bin/bash
+VENV := .venv
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export VIRTUAL_ENV := $(CURDIR)/$(VENV)
+
+.PHONY: bootstrap sweep test bench
+
+bootstrap:
+	@bash .ci/bootstrap.sh
+
+# Main job: the default design-space sweep (LLaMA-2-7B on Alveo U280).
+sweep: bootstrap
+	codesign sweep --out runs/default --force
+
+# Full test suite (what CI runs).
+test: bootstrap
+	python -m pytest -q -n 2 --dist loadgroup
+
+bench: bootstrap
+	python benchmarks/bench_sweep.py

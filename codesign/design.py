@@ -1,0 +1,192 @@
+"""The design point: one ``design.json`` read by every stage.
+
+A design names the model, the device, the workload it was chosen for, the
+quantization, and the hardware template parameters of the LLM processor
+(see docs/ARCHITECTURE.md). Every generator reads it; nothing downstream
+re-derives a parameter. This module owns the parameter names, their allowed
+values, and (de)serialisation. Feasibility against a device (resources, buffer
+sizes for a model) belongs to ``codesign.model``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import CodesignError
+from .fsutil import atomic_write_json
+
+SCHEMA = "codesign.design/1"
+
+# Allowed values of each parameter. Sets are exact choices; tuples are inclusive
+# (lo, hi) integer ranges. The CLI, the sweep's space file and design.json all
+# check against this one table.
+QUANT_ALLOWED: dict[str, Any] = {
+    "wbits": {2, 3, 4, 8, 16},
+    "abits": {4, 8, 16},
+    "kvbits": {4, 8, 16},
+    "group": {32, 64, 128, 256},
+    "zero_point": {False, True},
+}
+HW_ALLOWED: dict[str, Any] = {
+    "rows": (1, 1024),            # MPE output lanes (output features per cycle)
+    "cols": (1, 1024),            # MPE input lanes (dot-product width per cycle)
+    "sfu_lanes": (1, 256),        # SFU elements per cycle
+    "wbuf_depth": (2, 65536),     # weight ping-pong buffer depth, in rows x cols tiles per half
+    "abuf_depth": (64, 1 << 20),  # activation buffer depth, in elements
+    "kvbuf_depth": (16, 1 << 20), # KV tile buffer depth, in tokens
+    "weight_channels": (1, 64),   # off-chip memory channels streaming weights
+    "kv_channels": (1, 64),       # off-chip memory channels holding the KV cache
+    "port_bits": {64, 128, 256, 512},  # AXI data width of each memory port
+    "freq_mhz": (50, 800),        # kernel clock
+}
+WORKLOAD_ALLOWED: dict[str, Any] = {
+    "batch": (1, 4096),
+    "prompt": (1, 1 << 20),
+    "generate": (1, 1 << 20),
+}
+
+
+def _describe(allowed: Any) -> str:
+    if isinstance(allowed, set):
+        return "one of {" + ", ".join(str(v).lower() if isinstance(v, bool) else str(v)
+                                      for v in sorted(allowed)) + "}"
+    lo, hi = allowed
+    return f"an integer in [{lo}, {hi}]"
+
+
+def check_value(name: str, value: Any, allowed: Any) -> Any:
+    """Validate one parameter; raise a one-line error naming it and the allowed values."""
+    if isinstance(allowed, set):
+        if all(isinstance(v, bool) for v in allowed):
+            ok = isinstance(value, bool) and value in allowed
+        else:
+            ok = isinstance(value, int) and not isinstance(value, bool) and value in allowed
+        if not ok:
+            raise CodesignError(f"got {value!r}; allowed: {_describe(allowed)}", field=name)
+        return value
+    lo, hi = allowed
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise CodesignError(f"got {value!r}; allowed: {_describe(allowed)}", field=name)
+    return value
+
+
+@dataclass(frozen=True)
+class Workload:
+    batch: int = 1
+    prompt: int = 512        # prefill tokens P
+    generate: int = 512      # decoded tokens
+    context: int | None = None  # decode context L; None = prompt + generate // 2 (mean over the generation)
+
+    @property
+    def decode_context(self) -> int:
+        return self.context if self.context is not None else self.prompt + self.generate // 2
+
+    def validate(self) -> "Workload":
+        for f in ("batch", "prompt", "generate"):
+            check_value(f, getattr(self, f), WORKLOAD_ALLOWED[f])
+        if self.context is not None:
+            check_value("context", self.context, (1, 1 << 21))
+        return self
+
+
+@dataclass(frozen=True)
+class Quant:
+    wbits: int = 4
+    abits: int = 8
+    kvbits: int = 8
+    group: int = 128
+    zero_point: bool = False   # asymmetric weights (per-group zero-point) if True
+
+    def validate(self) -> "Quant":
+        for f in fields(self):
+            check_value(f.name, getattr(self, f.name), QUANT_ALLOWED[f.name])
+        return self
+
+
+@dataclass(frozen=True)
+class Hardware:
+    rows: int = 32
+    cols: int = 64
+    sfu_lanes: int = 16
+    wbuf_depth: int = 512
+    abuf_depth: int = 16384
+    kvbuf_depth: int = 1024
+    weight_channels: int = 16
+    kv_channels: int = 4
+    port_bits: int = 512
+    freq_mhz: int = 225
+
+    def validate(self) -> "Hardware":
+        for f in fields(self):
+            check_value(f.name, getattr(self, f.name), HW_ALLOWED[f.name])
+        return self
+
+
+@dataclass(frozen=True)
+class Design:
+    model: str
+    device: str
+    workload: Workload = field(default_factory=Workload)
+    quant: Quant = field(default_factory=Quant)
+    hw: Hardware = field(default_factory=Hardware)
+    prediction: dict = field(default_factory=dict)
+
+    def validate(self) -> "Design":
+        if not isinstance(self.model, str) or not self.model:
+            raise CodesignError("must be a non-empty preset name or config path", field="model")
+        if not isinstance(self.device, str) or not self.device:
+            raise CodesignError("must be a non-empty device name", field="device")
+        self.workload.validate()
+        self.quant.validate()
+        self.hw.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d = {"schema": SCHEMA, **d}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any, where: str = "design") -> "Design":
+        if not isinstance(d, dict):
+            raise CodesignError("must be a JSON object", field=where)
+        if d.get("schema", SCHEMA) != SCHEMA:
+            raise CodesignError(f"unsupported schema {d.get('schema')!r}; expected {SCHEMA!r}", field=f"{where}.schema")
+        known = {"schema", "model", "device", "workload", "quant", "hw", "prediction"}
+        unknown = set(d) - known
+        if unknown:
+            raise CodesignError(f"unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}", field=where)
+        for req in ("model", "device"):
+            if req not in d:
+                raise CodesignError("missing", field=f"{where}.{req}")
+        parts = {}
+        for key, klass in (("workload", Workload), ("quant", Quant), ("hw", Hardware)):
+            sub = d.get(key, {})
+            if not isinstance(sub, dict):
+                raise CodesignError("must be a JSON object", field=f"{where}.{key}")
+            names = {f.name for f in fields(klass)}
+            bad = set(sub) - names
+            if bad:
+                raise CodesignError(f"unknown key(s) {sorted(bad)}; allowed: {sorted(names)}", field=f"{where}.{key}")
+            parts[key] = klass(**sub)
+        prediction = d.get("prediction", {})
+        if not isinstance(prediction, dict):
+            raise CodesignError("must be a JSON object", field=f"{where}.prediction")
+        return cls(model=d["model"], device=d["device"], prediction=prediction, **parts).validate()
+
+    def save(self, path: str | Path) -> None:
+        atomic_write_json(path, self.to_dict())
+
+
+def load_design(path: str | Path) -> Design:
+    path = Path(path)
+    if not path.is_file():
+        raise CodesignError(f"file '{path}' not found", field="--design")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CodesignError(f"'{path}' is not valid JSON ({e})", field="--design") from None
+    return Design.from_dict(data)
