@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS="iverilog yosys nextpnr-ice40 fpga-icestorm g++ make"
+APT_PKGS="iverilog yosys nextpnr-ice40 fpga-icestorm g++ make tcl"
 missing=""
-for bin in iverilog yosys nextpnr-ice40 icepack g++ make; do
+for bin in iverilog yosys nextpnr-ice40 icepack g++ make tclsh; do
     command -v "$bin" >/dev/null 2>&1 || missing="$missing $bin"
 done
 if [ -n "$missing" ]; then

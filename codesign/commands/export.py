@@ -1,0 +1,49 @@
+"""codesign export: a bitstream-ready vendor project (or a real iCE40 bitstream) from design.json."""
+
+from __future__ import annotations
+
+import json
+
+NAME = "export"
+HELP = "write a bitstream-ready vendor project for a board (Vitis/Vivado), or an iCE40 bitstream"
+
+
+def add_arguments(p) -> None:
+    from ..export.boards import BOARDS
+    p.add_argument("--design", required=True, help="design.json (from `codesign sweep` or `evaluate --save`)")
+    p.add_argument("--board", required=True, help="target board: " + ", ".join(sorted(BOARDS)))
+    p.add_argument("--out", required=True, help="output folder (refused if it exists, unless --force)")
+    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--json", action="store_true", help="print the export summary as JSON")
+
+
+def run(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..design import load_design
+    from ..export.writer import export_project
+
+    design = load_design(args.design)
+    summary = export_project(design, args.board, args.out, force=args.force)
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+        return 0
+    console = Console()
+    console.print(f"[bold]exported[/bold] {design.model} for {summary['board']} -> {args.out}")
+    if "banks" in summary:
+        t = Table(title="memory-bank plan (link.cfg)")
+        for c in ("port", "role", "banks"):
+            t.add_column(c)
+        for pb in summary["banks"]:
+            t.add_row(pb["port"], pb["role"], f"{pb['first']}..{pb['last']}")
+        console.print(t)
+    if "cells" in summary:
+        t = Table(title=f"iCE40UP5K utilisation (Fmax {summary['fmax_mhz']} MHz vs design "
+                        f"{summary['design_freq_mhz']} MHz)")
+        for c in ("cell", "used", "available"):
+            t.add_column(c)
+        for k, cap in summary["capacity"].items():
+            t.add_row(k, str(summary["cells"].get(k, 0)), str(cap))
+        console.print(t)
+    return 0
