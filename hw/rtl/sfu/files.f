@@ -1,0 +1,3 @@
+sfu_len.v
+sfu_add.v
+sfu_quant.v
