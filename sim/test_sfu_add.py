@@ -6,12 +6,13 @@ import random
 
 import cocotb
 
-from test_sfu_lib import (Stream, beats, compare, env_int, reset_pulse, run_op,
+from test_sfu_lib import (PortMap, Stream, beats, compare, env_int, reset_pulse, run_op,
                           start_clock_and_reset)
 from test_sfu_ref import residual_add
 
 LANES = env_int("SFU_LANES", 4)
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
+PORTS = PortMap("add", {"out_data": "out_a"})
 
 
 async def one_add(dut, a, b, rng, **kw):
@@ -19,7 +20,7 @@ async def one_add(dut, a, b, rng, **kw):
     stream = Stream({"in_a": (32, beats(a, LANES)), "in_b": (32, beats(b, LANES))})
     nb = stream.n_beats
     res = await run_op(dut, lanes=LANES, cfg={"cfg_n": n}, stream=stream,
-                       out_ports={"out_data": 32}, n_out_beats=nb, rng=rng, **kw)
+                       out_ports={"out_data": 32}, n_out_beats=nb, rng=rng, port_map=PORTS, **kw)
     if kw.get("abort_after") is None:
         compare(f"sfu_add n={n}", residual_add(a, b), res.outputs["out_data"], n)
     return res

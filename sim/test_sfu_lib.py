@@ -21,6 +21,25 @@ def env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+# Op codes of sfu_top (hw/rtl/sfu/sfu_top.v, README "sfu_top").
+TOP_OPS = {"add": 0, "act": 1, "rope": 2, "norm": 3, "softmax": 4, "aquant": 5, "kvquant": 6}
+
+
+def on_top() -> bool:
+    """True when the toplevel is sfu_top (all blocks behind one port set) rather than a block."""
+    return os.environ.get("SFU_TOPLEVEL", "") == "sfu_top"
+
+
+@dataclass
+class PortMap:
+    """Block port names -> sfu_top port names, used only when the toplevel is sfu_top."""
+    op: str
+    names: dict[str, str] = field(default_factory=dict)
+
+    def __call__(self, port: str) -> str:
+        return self.names.get(port, port) if on_top() else port
+
+
 def pack(values, width: int) -> int:
     """Lane i of the beat occupies bits [i*width +: width] (two's complement)."""
     m = (1 << width) - 1
@@ -87,15 +106,23 @@ async def start_clock_and_reset(dut, idle_inputs: dict[str, int]) -> None:
 async def run_op(dut, *, lanes: int, cfg: dict[str, int], stream: Stream,
                  out_ports: dict[str, int], n_out_beats: int, rng: random.Random,
                  p_valid: float = 1.0, p_ready: float = 1.0, abort_after: int | None = None,
-                 scalars: tuple[str, ...] = (), max_cycles: int = 100000) -> OpResult:
+                 scalars: tuple[str, ...] = (), max_cycles: int = 100000,
+                 port_map: PortMap | None = None) -> OpResult:
     """Start one operation and stream `stream` in, collecting `n_out_beats` output beats.
 
     Call on a falling edge with the block idle. p_valid / p_ready < 1 throttle the
     input and apply random output backpressure. abort_after=k returns after k cycles
     without finishing (for the reset-in-the-middle tests). `scalars` are output ports
-    sampled in the cycle `done` is high.
+    sampled in the cycle `done` is high. With sfu_top as toplevel, `port_map` renames the
+    block's ports, selects the op, and every output lane is 32 bits (sign-extended).
     """
     res = OpResult(outputs={p: [] for p in out_ports})
+    pm = port_map or PortMap("")
+    if on_top():
+        cfg = {pm(k): v for k, v in cfg.items()} | {"cfg_op": TOP_OPS[pm.op]}
+        stream = Stream({pm(k): v for k, v in stream.ports.items()})
+        out_ports = {k: 32 for k in out_ports}
+    out_names = {k: pm(k) for k in out_ports}
     # cycle 0: start with the operands
     assert int(dut.idle.value) == 1, "block not idle before start"
     dut.start.value = 1
@@ -125,12 +152,12 @@ async def run_op(dut, *, lanes: int, cfg: dict[str, int], stream: Stream,
             sent += 1
         if int(dut.out_valid.value) and int(dut.out_ready.value):
             for port, width in out_ports.items():
-                res.outputs[port] += unpack(int(getattr(dut, port).value), lanes, width)
+                res.outputs[port] += unpack(int(getattr(dut, out_names[port]).value), lanes, width)
             got += 1
         if int(dut.done.value):
             res.cycles = cycle + 1
             for s in scalars:
-                res.extra[s] = int(getattr(dut, s).value)
+                res.extra[s] = int(getattr(dut, pm(s)).value)
             if got != n_out_beats:
                 raise AssertionError(f"done after {got} output beats, expected {n_out_beats}")
             if sent != stream.n_beats:

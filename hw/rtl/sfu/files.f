@@ -1,3 +1,4 @@
 sfu_len.v
 sfu_add.v
 sfu_quant.v
+sfu_top.v

@@ -1,0 +1,97 @@
+// sfu_top: every SFU block behind one command + stream port set, for the sequencer.
+// cfg_op (sampled with start) selects the block; only that block sees start and
+// the input stream, and its outputs drive out_*. Ops (README "sfu_top"):
+//   0 ADD  1 ACT (SwiGLU)  2 ROPE  3 NORM  4 SOFTMAX  5 AQUANT (ABITS)  6 KVQUANT (KVBITS)
+// Quantized outputs come sign-extended to 32-bit lanes on out_a.
+module sfu_top #(
+    parameter SFU_LANES = 4,
+    parameter ABITS     = 8,
+    parameter KVBITS    = 8
+) (
+    input  wire                      clk,
+    input  wire                      rst_n,
+    input  wire                      start,
+    input  wire [2:0]                cfg_op,
+    input  wire [31:0]               cfg_n,
+    input  wire [31:0]               cfg_arg,
+    output wire                      idle,
+    output wire                      done,
+    input  wire                      in_valid,
+    output wire                      in_ready,
+    input  wire [SFU_LANES*32-1:0]   in_a,
+    input  wire [SFU_LANES*32-1:0]   in_b,
+    input  wire [SFU_LANES*16-1:0]   in_c,
+    input  wire [SFU_LANES*16-1:0]   in_d,
+    output wire                      out_valid,
+    input  wire                      out_ready,
+    output wire [SFU_LANES*32-1:0]   out_a,
+    output wire [SFU_LANES*32-1:0]   out_b,
+    output wire [5:0]                out_shift
+);
+    localparam NOPS = 7;
+    localparam AQW = (ABITS > 8) ? 16 : 8;
+    localparam KQW = (KVBITS > 8) ? 16 : 8;
+
+    reg  [2:0] op;                 // op of the running (or last) command
+    wire [NOPS-1:0] b_idle, b_done, b_in_ready, b_out_valid;
+    wire all_idle = &b_idle;
+    assign idle = all_idle;
+    wire go = start && all_idle;
+    wire [2:0] sel = go ? cfg_op : op;
+    always @(posedge clk)
+        if (!rst_n) op <= 3'd0;
+        else if (go) op <= cfg_op;
+
+    wire [NOPS-1:0] b_start = go ? ({{NOPS-1{1'b0}}, 1'b1} << cfg_op) : {NOPS{1'b0}};
+    wire [NOPS-1:0] b_in_valid = in_valid ? ({{NOPS-1{1'b0}}, 1'b1} << sel) : {NOPS{1'b0}};
+    wire [NOPS-1:0] b_out_ready = out_ready ? ({{NOPS-1{1'b0}}, 1'b1} << sel) : {NOPS{1'b0}};
+
+    assign done      = b_done[sel];
+    assign in_ready  = b_in_ready[sel];
+    assign out_valid = b_out_valid[sel];
+
+    wire [SFU_LANES*32-1:0] add_out;
+    sfu_add #(.SFU_LANES(SFU_LANES)) u_add (
+        .clk(clk), .rst_n(rst_n), .start(b_start[0]), .cfg_n(cfg_n), .idle(b_idle[0]),
+        .done(b_done[0]), .in_valid(b_in_valid[0]), .in_ready(b_in_ready[0]),
+        .in_a(in_a), .in_b(in_b), .out_valid(b_out_valid[0]), .out_ready(b_out_ready[0]),
+        .out_data(add_out));
+
+    // ops 1..4 are wired in as their blocks land (README status)
+    assign b_idle[4:1] = 4'b1111;
+    assign b_done[4:1] = 4'b0000;
+    assign b_in_ready[4:1] = 4'b0000;
+    assign b_out_valid[4:1] = 4'b0000;
+
+    wire [SFU_LANES*AQW-1:0] aq_out;
+    wire [5:0] aq_shift;
+    sfu_quant #(.SFU_LANES(SFU_LANES), .QBITS(ABITS), .QW(AQW)) u_aquant (
+        .clk(clk), .rst_n(rst_n), .start(b_start[5]), .cfg_n(cfg_n), .idle(b_idle[5]),
+        .done(b_done[5]), .in_valid(b_in_valid[5]), .in_ready(b_in_ready[5]),
+        .in_data(in_a), .out_valid(b_out_valid[5]), .out_ready(b_out_ready[5]),
+        .out_data(aq_out), .out_shift(aq_shift));
+
+    wire [SFU_LANES*KQW-1:0] kq_out;
+    wire [5:0] kq_shift;
+    sfu_quant #(.SFU_LANES(SFU_LANES), .QBITS(KVBITS), .QW(KQW)) u_kvquant (
+        .clk(clk), .rst_n(rst_n), .start(b_start[6]), .cfg_n(cfg_n), .idle(b_idle[6]),
+        .done(b_done[6]), .in_valid(b_in_valid[6]), .in_ready(b_in_ready[6]),
+        .in_data(in_a), .out_valid(b_out_valid[6]), .out_ready(b_out_ready[6]),
+        .out_data(kq_out), .out_shift(kq_shift));
+
+    // output mux, quantized lanes sign-extended to 32 bits
+    reg [SFU_LANES*32-1:0] oa;
+    integer i;
+    always @(*) begin
+        oa = add_out;
+        if (op == 3'd5)
+            for (i = 0; i < SFU_LANES; i = i + 1)
+                oa[i*32 +: 32] = {{(32-AQW){aq_out[i*AQW+AQW-1]}}, aq_out[i*AQW +: AQW]};
+        else if (op == 3'd6)
+            for (i = 0; i < SFU_LANES; i = i + 1)
+                oa[i*32 +: 32] = {{(32-KQW){kq_out[i*KQW+KQW-1]}}, kq_out[i*KQW +: KQW]};
+    end
+    assign out_a = oa;
+    assign out_b = {SFU_LANES*32{1'b0}};
+    assign out_shift = (op == 3'd6) ? kq_shift : aq_shift;
+endmodule
