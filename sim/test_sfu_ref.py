@@ -29,3 +29,13 @@ def quantize_pow2(x, bits: int) -> tuple[list[int], int]:
         mag = (np.abs(x) + (1 << (e - 1))) >> e
         q = np.where(x < 0, -mag, mag)
     return np.clip(q, -qmax, qmax).tolist(), e
+
+
+def rope_rotate(x0, x1, cos, sin, frac: int = 14) -> tuple[list[int], list[int]]:
+    # golden RoPE rotation: Q1.frac tables, round half up, int32 saturation
+    x0, x1 = np.asarray(x0, np.int64), np.asarray(x1, np.int64)
+    c, s = np.asarray(cos, np.int64), np.asarray(sin, np.int64)
+    half = 1 << (frac - 1)
+    y0 = (x0 * c - x1 * s + half) >> frac
+    y1 = (x0 * s + x1 * c + half) >> frac
+    return np.clip(y0, I32_MIN, I32_MAX).tolist(), np.clip(y1, I32_MIN, I32_MAX).tolist()

@@ -57,11 +57,19 @@ module sfu_top #(
         .in_a(in_a), .in_b(in_b), .out_valid(b_out_valid[0]), .out_ready(b_out_ready[0]),
         .out_data(add_out));
 
-    // ops 1..4 are wired in as their blocks land (README status)
-    assign b_idle[4:1] = 4'b1111;
-    assign b_done[4:1] = 4'b0000;
-    assign b_in_ready[4:1] = 4'b0000;
-    assign b_out_valid[4:1] = 4'b0000;
+    // ops 1, 3, 4 are wired in as their blocks land (README status)
+    assign b_idle[1] = 1'b1;      assign b_idle[4:3] = 2'b11;
+    assign b_done[1] = 1'b0;      assign b_done[4:3] = 2'b00;
+    assign b_in_ready[1] = 1'b0;  assign b_in_ready[4:3] = 2'b00;
+    assign b_out_valid[1] = 1'b0; assign b_out_valid[4:3] = 2'b00;
+
+    wire [SFU_LANES*32-1:0] rope_y0, rope_y1;
+    sfu_rope #(.SFU_LANES(SFU_LANES)) u_rope (
+        .clk(clk), .rst_n(rst_n), .start(b_start[2]), .cfg_n(cfg_n), .idle(b_idle[2]),
+        .done(b_done[2]), .in_valid(b_in_valid[2]), .in_ready(b_in_ready[2]),
+        .in_x0(in_a), .in_x1(in_b), .in_cos(in_c), .in_sin(in_d),
+        .out_valid(b_out_valid[2]), .out_ready(b_out_ready[2]),
+        .out_y0(rope_y0), .out_y1(rope_y1));
 
     wire [SFU_LANES*AQW-1:0] aq_out;
     wire [5:0] aq_shift;
@@ -84,7 +92,9 @@ module sfu_top #(
     integer i;
     always @(*) begin
         oa = add_out;
-        if (op == 3'd5)
+        if (op == 3'd2)
+            oa = rope_y0;
+        else if (op == 3'd5)
             for (i = 0; i < SFU_LANES; i = i + 1)
                 oa[i*32 +: 32] = {{(32-AQW){aq_out[i*AQW+AQW-1]}}, aq_out[i*AQW +: AQW]};
         else if (op == 3'd6)
@@ -92,6 +102,6 @@ module sfu_top #(
                 oa[i*32 +: 32] = {{(32-KQW){kq_out[i*KQW+KQW-1]}}, kq_out[i*KQW +: KQW]};
     end
     assign out_a = oa;
-    assign out_b = {SFU_LANES*32{1'b0}};
+    assign out_b = (op == 3'd2) ? rope_y1 : {SFU_LANES*32{1'b0}};
     assign out_shift = (op == 3'd6) ? kq_shift : aq_shift;
 endmodule
