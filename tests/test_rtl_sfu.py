@@ -93,6 +93,7 @@ BLOCK_CASES = [
                             {"SFU_LANES": 4, "QBITS": 8, "QW": 8},
                             {"SFU_LANES": 3, "QBITS": 16, "QW": 16}]),
     ("rope", "sfu_rope", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
+    ("div", "sfu_div", [{"W": 8}, {"W": 40}]),
 ]
 
 

@@ -1,4 +1,5 @@
 sfu_len.v
+sfu_div.v
 sfu_add.v
 sfu_quant.v
 sfu_rope.v
