@@ -44,3 +44,14 @@ MPE_CASES = [(sim, p) for p in MPE_POINTS for sim in rtl_build.SIMULATORS
 @pytest.mark.parametrize("sim,params", MPE_CASES, ids=[f"{s}-{_id(p)}" for s, p in MPE_CASES])
 def test_mpe(sim, params, tmp_path):
     _run_block(sim, "mpe", [rtl_build.RTL_DIR / "mpe.v"], params, ["test_mpe"], tmp_path)
+
+
+MOVER_POINTS = [dict(DATA_W=64, MAX_BURST=16), dict(DATA_W=512, MAX_BURST=64)]
+
+
+@pytest.mark.parametrize("sim,params", [("icarus", MOVER_POINTS[0]), ("icarus", MOVER_POINTS[1]),
+                                        ("verilator", MOVER_POINTS[1])],
+                         ids=lambda v: v if isinstance(v, str) else f"w{v['DATA_W']}")
+def test_movers(sim, params, tmp_path):
+    srcs = [rtl_build.RTL_DIR / f for f in ("axi_read_master.v", "axi_write_master.v", "tb/tb_movers.v")]
+    _run_block(sim, "tb_movers", srcs, params, ["test_movers"], tmp_path)
