@@ -1,0 +1,96 @@
+"""Default design space per device.
+
+The device entry bounds what is worth searching: memory channels up to the
+device's, port widths its memory can use, the kernel clock from half the
+device's kernel clock up to it (a lower clock trades speed for power, which
+matters when decode is memory-bound). Array sizes are powers of two that span
+small embedded arrays to ones that exceed a U280's DSPs, so the resource
+limit itself shows up in the sweep (infeasible points are counted, not hidden).
+A GPU has no hardware template: only quantization varies, and the hardware
+fields hold their ``design.Hardware`` defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from ..design import Hardware
+from .space import HW_FIELDS, Space
+
+# Quantization choices: those the accuracy table measures (codesign/quant, issue 4:
+# W in {2,3,4,8}, group in {32,64,128}, A and KV in {4,8,16}); the user's space
+# file can add W16 or group 256, whose accuracy then shows as not measured.
+DEFAULT_QUANT = {
+    "wbits": [2, 3, 4, 8],
+    "abits": [4, 8, 16],
+    "kvbits": [4, 8, 16],
+    "group": [32, 64, 128],
+    "zero_point": [False, True],
+}
+
+# MPE array shape and SFU width (powers of two).
+DEFAULT_ARRAY = {
+    "rows": [8, 16, 32, 64, 128],
+    "cols": [16, 32, 64, 128, 256],
+    "sfu_lanes": [16, 64],
+}
+
+# On-chip buffers: double-buffered weight tiles; activation buffer large enough
+# for d_ffn of 7B-13B-class models (11008 / 13824 elements) or 4x that; KV tiles.
+DEFAULT_BUFFERS = {
+    "wbuf_depth": [512],
+    "abuf_depth": [16384, 65536],
+    "kvbuf_depth": [1024],
+}
+
+N_CLOCKS = 3  # kernel clocks tried: evenly from kernel_mhz / 2 to kernel_mhz
+
+
+def _channel_choices(n: int) -> list[int]:
+    """Powers of two up to n, plus n itself (all channels)."""
+    vals, c = [], 1
+    while c <= n:
+        vals.append(c)
+        c *= 2
+    if n not in vals:
+        vals.append(n)
+    return vals
+
+
+def _clock_choices(kernel_mhz: float) -> list[int]:
+    hi = int(kernel_mhz)
+    lo = max(50, hi // 2)
+    if N_CLOCKS == 1 or hi <= lo:
+        return [hi]
+    step = (hi - lo) / (N_CLOCKS - 1)
+    # multiples of 5 MHz, as clock wizards are usually set
+    return sorted({int(round((lo + i * step) / 5.0)) * 5 for i in range(N_CLOCKS)} | {hi})
+
+
+def is_fpga(device) -> bool:
+    return hasattr(device, "dsp") and hasattr(device, "mem_channels")
+
+
+def default_space_dict(device) -> dict[str, list]:
+    d: dict[str, list] = dict(DEFAULT_QUANT)
+    if not is_fpga(device):
+        hw = Hardware()
+        d.update({f.name: [getattr(hw, f.name)] for f in fields(Hardware)})
+        return d
+    channels = int(device.mem_channels)
+    d.update(DEFAULT_ARRAY)
+    d.update(DEFAULT_BUFFERS)
+    # Weights stream from a wide slice of the channels; the KV cache from a few.
+    w_ch = [c for c in _channel_choices(channels) if c >= max(1, channels // 8)]
+    d["weight_channels"] = w_ch
+    d["kv_channels"] = sorted({c for c in (1, 2, 4) if c <= channels})
+    d["port_bits"] = [256, 512]
+    d["freq_mhz"] = _clock_choices(float(device.kernel_mhz))
+    assert set(d) == set(DEFAULT_QUANT) | set(HW_FIELDS)
+    return d
+
+
+def default_space(device, overrides: dict[str, list] | None = None) -> Space:
+    d = default_space_dict(device)
+    d.update(overrides or {})
+    return Space.from_mapping(d)

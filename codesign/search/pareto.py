@@ -1,0 +1,87 @@
+"""Non-dominated filtering (all objectives minimised) and a streaming front.
+
+Point a dominates b when a <= b in every objective and a < b in at least one.
+Points with identical objective vectors do not dominate each other; the front
+keeps one representative per distinct vector, the one with the lowest grid
+index, so the result does not depend on how the grid was chunked (see
+``StreamingFront``). Objectives that are maximised are negated by the caller;
+an unknown value (NaN) must be mapped to +inf (ranks last) by the caller.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pareto_indices(costs: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:
+    """Positions (into ``costs``) of the non-dominated rows, sorted by ``ids``.
+
+    ``ids`` (default: row position) breaks ties between identical rows: the
+    smallest id is kept. ``costs`` is (n, d) float, minimised, no NaN.
+    """
+    costs = np.asarray(costs, dtype=np.float64)
+    n = costs.shape[0]
+    if costs.ndim != 2:
+        raise ValueError("costs must be a 2-D array (points x objectives)")
+    if np.isnan(costs).any():
+        raise ValueError("costs contain NaN; map unknown values to +inf first")
+    ids = np.arange(n, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    # Lexicographic order over (objectives..., id): a dominator always sorts
+    # before the points it dominates, and among identical rows the smallest id
+    # comes first. np.lexsort's last key is the primary one.
+    order = np.lexsort((ids,) + tuple(costs[:, j] for j in range(costs.shape[1] - 1, -1, -1)))
+    c = costs[order]
+    # Drop exact duplicates of the preceding row (keeps the smallest id).
+    first = np.ones(n, dtype=bool)
+    first[1:] = np.any(c[1:] != c[:-1], axis=1)
+    pos = order[first]
+    c = c[first]
+    kept = []
+    alive = np.arange(c.shape[0])
+    while alive.size:
+        head = alive[0]
+        # The lexicographically smallest survivor is non-dominated: anything that
+        # dominated it would sort earlier and would have removed it already.
+        kept.append(head)
+        rest = alive[1:]
+        if rest.size == 0:
+            break
+        dominated = np.all(c[rest] >= c[head], axis=1)  # rows are distinct, so >= everywhere means dominated
+        alive = rest[~dominated]
+    kept_pos = pos[np.asarray(kept, dtype=np.int64)]
+    return kept_pos[np.argsort(ids[kept_pos], kind="stable")]
+
+
+def dominates(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.all(a <= b) and np.any(a < b))
+
+
+class StreamingFront:
+    """The Pareto front of everything ``add``-ed so far, in bounded memory.
+
+    Holds only the current front (ids and cost rows). The final front equals
+    the front of the union of all batches, whatever the batch order: a globally
+    non-dominated point is never removed, and a dominated one is removed by
+    its dominator or by whatever later dominates that (dominance is transitive).
+    """
+
+    def __init__(self, n_obj: int):
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.costs = np.zeros((0, n_obj), dtype=np.float64)
+
+    def add(self, ids: np.ndarray, costs: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        costs = np.asarray(costs, dtype=np.float64).reshape(len(ids), self.costs.shape[1])
+        if ids.size == 0:
+            return
+        # Pre-filter the batch on its own (usually far smaller afterwards).
+        keep = pareto_indices(costs, ids)
+        all_ids = np.concatenate([self.ids, ids[keep]])
+        all_costs = np.concatenate([self.costs, costs[keep]])
+        keep = pareto_indices(all_costs, all_ids)
+        self.ids, self.costs = all_ids[keep], all_costs[keep]
+
+    def __len__(self) -> int:
+        return int(self.ids.size)

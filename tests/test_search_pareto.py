@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from codesign.search.pareto import StreamingFront, dominates, pareto_indices
+
+
+def test_hand_built_case():
+    # columns: minimise both
+    costs = np.array([
+        [1.0, 5.0],   # 0 front (best first objective)
+        [2.0, 3.0],   # 1 front
+        [3.0, 3.0],   # 2 dominated by 1
+        [4.0, 1.0],   # 3 front (best second objective)
+        [2.0, 4.0],   # 4 dominated by 1
+        [5.0, 5.0],   # 5 dominated by everything on the front
+        [2.0, 3.0],   # 6 duplicate of 1 -> the lower id (1) represents it
+        [1.0, 5.0],   # 7 duplicate of 0
+    ])
+    assert pareto_indices(costs).tolist() == [0, 1, 3]
+
+
+def test_ties_keep_lowest_id_not_first_position():
+    costs = np.array([[1.0, 1.0], [1.0, 1.0], [0.0, 2.0]])
+    ids = np.array([50, 7, 9])
+    assert pareto_indices(costs, ids).tolist() == [1, 2]  # sorted by id: 7, 9
+
+
+def test_inf_ranks_last_and_nan_rejected():
+    costs = np.array([[1.0, np.inf], [1.0, 2.0], [0.5, np.inf]])
+    assert pareto_indices(costs).tolist() == [1, 2]
+    with pytest.raises(ValueError):
+        pareto_indices(np.array([[np.nan, 1.0]]))
+
+
+def _brute_force_check(costs, kept):
+    kept = set(kept.tolist())
+    for i in kept:  # no kept point is dominated by any point
+        assert not any(dominates(costs[j], costs[i]) for j in range(len(costs)))
+    for i in set(range(len(costs))) - kept:  # every dropped point is dominated or duplicates a kept lower id
+        dom = any(dominates(costs[j], costs[i]) for j in kept)
+        dup = any(np.array_equal(costs[j], costs[i]) and j < i for j in kept)
+        assert dom or dup, f"dropped point {i} is undominated"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_property(seed):
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(50, 300)), int(rng.integers(2, 6))
+    # small integer grid -> many ties and partial ties, the hard cases
+    costs = rng.integers(0, 6, size=(n, d)).astype(float)
+    if seed % 2:
+        costs = rng.normal(size=(n, d))  # continuous: large fronts in d >= 4
+    kept = pareto_indices(costs)
+    _brute_force_check(costs, kept)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_streaming_equals_global_for_any_chunking(seed):
+    rng = np.random.default_rng(100 + seed)
+    n, d = 2000, 4
+    costs = rng.integers(0, 8, size=(n, d)).astype(float)
+    expected = pareto_indices(costs)
+    for chunk in (1, 7, 333, n):
+        front = StreamingFront(d)
+        order = np.arange(n)
+        if seed % 2:  # batches in any order give the same front
+            order = rng.permutation(n)
+        for s in range(0, n, chunk):
+            sel = order[s:s + chunk]
+            front.add(sel, costs[sel])
+        assert sorted(front.ids.tolist()) == expected.tolist()
