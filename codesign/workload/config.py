@@ -1,0 +1,225 @@
+"""Model configurations: built-in presets (each with its source) and a Hugging Face config.json loader.
+
+Every preset value is copied from the model's published ``config.json`` on the Hugging Face hub
+(the ``source`` field names the repository). ``load_model_config`` accepts a preset name or a path
+to a ``config.json`` of the LLaMA, Mistral/Mixtral, Qwen2, GPT-2 or OPT families.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ..errors import CodesignError
+
+FFN_KINDS = ("swiglu", "gelu", "relu")
+NORMS = ("rms", "layer")
+ROUTERS = ("linear", "attention")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    family: str               # "llama" | "mistral" | "mixtral" | "qwen2" | "gpt2" | "opt" | "yuan2"
+    n_layers: int
+    d_model: int
+    n_heads: int
+    n_kv_heads: int
+    head_dim: int
+    d_ffn: int                # per expert for MoE
+    vocab: int
+    n_experts: int = 1        # 1 for dense
+    top_k: int = 1            # 1 for dense
+    ffn_kind: str = "swiglu"
+    norm: str = "rms"
+    tied_embeddings: bool = False
+    max_context: int = 2048
+    source: str = ""
+    attn_bias: bool = False   # biases on Q/K/V (Qwen2, GPT-2, OPT)
+    mlp_bias: bool = False    # biases on the FFN and the attention output (GPT-2, OPT)
+    learned_pos: int = 0      # rows of a learned position-embedding table (GPT-2, OPT); 0 = RoPE
+    router: str = "linear"    # MoE router: "linear" (Mixtral) or "attention" (Yuan2.0-M32)
+
+    @property
+    def is_moe(self) -> bool:
+        return self.n_experts > 1
+
+    @property
+    def gqa_ratio(self) -> int:
+        """Query heads per K/V head (1 = multi-head attention)."""
+        return self.n_heads // self.n_kv_heads
+
+    def validate(self) -> "ModelConfig":
+        where = f"model '{self.name}'"
+        for f in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "d_ffn", "vocab",
+                  "n_experts", "top_k", "max_context"):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise CodesignError(f"{where}: must be a positive integer, got {v!r}", field=f)
+        if self.n_heads % self.n_kv_heads:
+            raise CodesignError(f"{where}: n_heads {self.n_heads} is not a multiple of n_kv_heads "
+                                f"{self.n_kv_heads}", field="n_kv_heads")
+        if self.top_k > self.n_experts:
+            raise CodesignError(f"{where}: top_k {self.top_k} > n_experts {self.n_experts}", field="top_k")
+        if self.ffn_kind not in FFN_KINDS:
+            raise CodesignError(f"{where}: got {self.ffn_kind!r}; allowed: {FFN_KINDS}", field="ffn_kind")
+        if self.norm not in NORMS:
+            raise CodesignError(f"{where}: got {self.norm!r}; allowed: {NORMS}", field="norm")
+        if self.router not in ROUTERS:
+            raise CodesignError(f"{where}: got {self.router!r}; allowed: {ROUTERS}", field="router")
+        return self
+
+
+def _hf(repo: str) -> str:
+    return f"Hugging Face {repo} config.json"
+
+
+def _llama(name, L, d, h, kv, ffn, vocab, ctx, src, tied=False, head_dim=None, **kw) -> ModelConfig:
+    return ModelConfig(name=name, family=kw.pop("family", "llama"), n_layers=L, d_model=d, n_heads=h,
+                       n_kv_heads=kv, head_dim=head_dim or d // h, d_ffn=ffn, vocab=vocab,
+                       tied_embeddings=tied, max_context=ctx, source=src, **kw)
+
+
+def _gpt2(name, L, d, h, repo) -> ModelConfig:
+    # GPT-2: n_inner = 4 * n_embd, vocab 50257, n_positions 1024, tied LM head, LayerNorm, GELU.
+    return ModelConfig(name=name, family="gpt2", n_layers=L, d_model=d, n_heads=h, n_kv_heads=h,
+                       head_dim=d // h, d_ffn=4 * d, vocab=50257, ffn_kind="gelu", norm="layer",
+                       tied_embeddings=True, max_context=1024, source=_hf(repo), attn_bias=True,
+                       mlp_bias=True, learned_pos=1024)
+
+
+PRESETS: dict[str, ModelConfig] = {c.name: c for c in (
+    _llama("llama2-7b", 32, 4096, 32, 32, 11008, 32000, 4096, _hf("meta-llama/Llama-2-7b-hf")),
+    _llama("llama2-13b", 40, 5120, 40, 40, 13824, 32000, 4096, _hf("meta-llama/Llama-2-13b-hf")),
+    _llama("llama3-8b", 32, 4096, 32, 8, 14336, 128256, 8192, _hf("meta-llama/Meta-Llama-3-8B")),
+    _llama("llama3.2-1b", 16, 2048, 32, 8, 8192, 128256, 131072, _hf("meta-llama/Llama-3.2-1B"),
+           tied=True, head_dim=64),
+    _llama("tinyllama-1.1b", 22, 2048, 32, 4, 5632, 32000, 2048,
+           _hf("TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T")),
+    _llama("smollm2-135m", 30, 576, 9, 3, 1536, 49152, 8192, _hf("HuggingFaceTB/SmolLM2-135M"),
+           tied=True),
+    _llama("qwen2-7b", 28, 3584, 28, 4, 18944, 152064, 131072, _hf("Qwen/Qwen2-7B"),
+           family="qwen2", attn_bias=True),
+    _llama("mixtral-8x7b", 32, 4096, 32, 8, 14336, 32000, 32768, _hf("mistralai/Mixtral-8x7B-v0.1"),
+           family="mixtral", n_experts=8, top_k=2),
+    # Yuan2.0-M32 (arXiv 2405.17976, Table 1; HF IEITYuan/Yuan2-M32-hf config.json): 24 layers,
+    # hidden 2048, 16 heads, FFN 8192 per expert, 32 experts, top-2, attention router, vocab 135040.
+    _llama("yuan2-m32", 24, 2048, 16, 16, 8192, 135040, 16384,
+           "arXiv 2405.17976 Table 1 + Hugging Face IEITYuan/Yuan2-M32-hf config.json",
+           family="yuan2", n_experts=32, top_k=2, router="attention"),
+    ModelConfig(name="opt-6.7b", family="opt", n_layers=32, d_model=4096, n_heads=32, n_kv_heads=32,
+                head_dim=128, d_ffn=16384, vocab=50272, ffn_kind="relu", norm="layer",
+                tied_embeddings=True, max_context=2048, source=_hf("facebook/opt-6.7b"),
+                attn_bias=True, mlp_bias=True, learned_pos=2048 + 2),  # OPT offsets positions by 2
+    _gpt2("gpt2-124m", 12, 768, 12, "openai-community/gpt2"),
+    _gpt2("gpt2-355m", 24, 1024, 16, "openai-community/gpt2-medium"),
+    _gpt2("gpt2-774m", 36, 1280, 20, "openai-community/gpt2-large"),
+    _gpt2("gpt2-1.5b", 48, 1600, 25, "openai-community/gpt2-xl"),
+)}
+ALIASES = {"gpt2": "gpt2-124m", "gpt2-medium": "gpt2-355m", "gpt2-large": "gpt2-774m",
+           "gpt2-xl": "gpt2-1.5b", "llama-7b": "llama2-7b", "mixtral": "mixtral-8x7b",
+           "yuan2.0-m32": "yuan2-m32", "llama3.2-1b-instruct": "llama3.2-1b",
+           "smollm2-135m-instruct": "smollm2-135m"}
+
+
+def _get(cfg: dict, key: str | tuple[str, ...], where: str, default: Any = None, required=True) -> Any:
+    keys = (key,) if isinstance(key, str) else key
+    for k in keys:
+        if k in cfg and cfg[k] is not None:
+            v = cfg[k]
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise CodesignError(f"{where}: must be a positive integer, got {v!r}", field=k)
+            return v
+    if required and default is None:
+        raise CodesignError(f"{where}: missing key", field=keys[0])
+    return default
+
+
+def config_from_hf(cfg: Any, name: str, where: str = "config.json") -> ModelConfig:
+    """Translate a Hugging Face ``config.json`` dict into a ModelConfig (errors name the key)."""
+    if not isinstance(cfg, dict):
+        raise CodesignError(f"{where}: must be a JSON object", field="config.json")
+    mtype = cfg.get("model_type")
+    if mtype in ("llama", "mistral", "mixtral", "qwen2", "qwen2_moe"):
+        d = _get(cfg, "hidden_size", where)
+        h = _get(cfg, "num_attention_heads", where)
+        kv = _get(cfg, "num_key_value_heads", where, default=h)
+        if mtype == "qwen2_moe":
+            ffn = _get(cfg, "moe_intermediate_size", where)
+        else:
+            ffn = _get(cfg, "intermediate_size", where)
+        experts = _get(cfg, ("num_local_experts", "num_experts"), where, default=1)
+        top_k = _get(cfg, "num_experts_per_tok", where, default=1) if experts > 1 else 1
+        act = cfg.get("hidden_act", "silu")
+        if act not in ("silu", "swish"):
+            raise CodesignError(f"{where}: got {act!r}; allowed: 'silu' (SwiGLU)", field="hidden_act")
+        return ModelConfig(
+            name=name, family=mtype, n_layers=_get(cfg, "num_hidden_layers", where), d_model=d,
+            n_heads=h, n_kv_heads=kv, head_dim=_get(cfg, "head_dim", where, default=d // h),
+            d_ffn=ffn, vocab=_get(cfg, "vocab_size", where), n_experts=experts, top_k=top_k,
+            tied_embeddings=bool(cfg.get("tie_word_embeddings", False)),
+            max_context=_get(cfg, "max_position_embeddings", where, default=2048),
+            source=f"config file {where}", attn_bias=mtype.startswith("qwen2"),
+        ).validate()
+    if mtype == "gpt2":
+        d = _get(cfg, ("n_embd", "hidden_size"), where)
+        act = cfg.get("activation_function", "gelu_new")
+        if not str(act).startswith("gelu"):
+            raise CodesignError(f"{where}: got {act!r}; allowed: gelu*", field="activation_function")
+        h = _get(cfg, ("n_head", "num_attention_heads"), where)
+        pos = _get(cfg, ("n_positions", "n_ctx"), where, default=1024)
+        return ModelConfig(
+            name=name, family="gpt2", n_layers=_get(cfg, ("n_layer", "num_hidden_layers"), where),
+            d_model=d, n_heads=h, n_kv_heads=h, head_dim=d // h,
+            d_ffn=_get(cfg, "n_inner", where, default=4 * d), vocab=_get(cfg, "vocab_size", where),
+            ffn_kind="gelu", norm="layer", tied_embeddings=bool(cfg.get("tie_word_embeddings", True)),
+            max_context=pos, source=f"config file {where}", attn_bias=True, mlp_bias=True,
+            learned_pos=pos,
+        ).validate()
+    if mtype == "opt":
+        d = _get(cfg, "hidden_size", where)
+        h = _get(cfg, "num_attention_heads", where)
+        act = cfg.get("activation_function", "relu")
+        if act not in ("relu", "gelu"):
+            raise CodesignError(f"{where}: got {act!r}; allowed: relu, gelu", field="activation_function")
+        if cfg.get("word_embed_proj_dim", d) != d:
+            raise CodesignError(f"{where}: projected embeddings (word_embed_proj_dim != hidden_size) "
+                                "are not supported", field="word_embed_proj_dim")
+        pos = _get(cfg, "max_position_embeddings", where, default=2048)
+        return ModelConfig(
+            name=name, family="opt", n_layers=_get(cfg, "num_hidden_layers", where), d_model=d,
+            n_heads=h, n_kv_heads=h, head_dim=d // h, d_ffn=_get(cfg, "ffn_dim", where),
+            vocab=_get(cfg, "vocab_size", where), ffn_kind=act, norm="layer",
+            tied_embeddings=bool(cfg.get("tie_word_embeddings", True)), max_context=pos,
+            source=f"config file {where}", attn_bias=True, mlp_bias=True, learned_pos=pos + 2,
+        ).validate()
+    allowed = "llama, mistral, mixtral, qwen2, qwen2_moe, gpt2, opt"
+    raise CodesignError(f"{where}: got {mtype!r}; allowed: {allowed}", field="model_type")
+
+
+def load_model_config(name_or_path: str) -> ModelConfig:
+    """A preset by name (case-insensitive) or a Hugging Face config.json path (file or folder)."""
+    if not isinstance(name_or_path, str) or not name_or_path:
+        raise CodesignError("must be a preset name or a config.json path", field="--model")
+    key = name_or_path.lower()
+    key = ALIASES.get(key, key)
+    if key in PRESETS:
+        return PRESETS[key]
+    path = Path(name_or_path)
+    if path.is_dir():
+        path = path / "config.json"
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise CodesignError(f"'{path}' is not valid JSON ({e.__class__.__name__})", field="--model") from None
+        name = data.get("_name_or_path") if isinstance(data, dict) else None
+        return config_from_hf(data, name=str(name or path.parent.name or path.stem), where=str(path))
+    raise CodesignError(f"unknown model {name_or_path!r}: not a preset and no such config.json; "
+                        f"presets: {', '.join(sorted(PRESETS))}", field="--model")
+
+
+def with_overrides(cfg: ModelConfig, **kw) -> ModelConfig:
+    return replace(cfg, **kw).validate()
