@@ -33,7 +33,7 @@ async def one_rope(dut, x0, x1, c, s, rng, **kw):
                        out_ports={"out_y0": 32, "out_y1": 32}, n_out_beats=stream.n_beats,
                        rng=rng, port_map=PORTS, **kw)
     if kw.get("abort_after") is None:
-        y0, y1 = rope_rotate(x0, x1, c, s, FRAC)
+        y0, y1 = rope_rotate(x0, x1, c, s)
         compare(f"sfu_rope y0 n={n}", y0, res.outputs["out_y0"], n)
         compare(f"sfu_rope y1 n={n}", y1, res.outputs["out_y1"], n)
     return res

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from importlib import util
 from pathlib import Path
 
 import pytest
@@ -41,28 +40,16 @@ def _ensure_verilator_on_path() -> None:
                                           os.environ["PATH"]])
 
 
-def _write_tables(out_dir: Path) -> Path:
-    """LUT files the blocks $readmemh, generated from the golden constants."""
-    gen = SFU_DIR / "gen_tables.py"
-    if gen.exists():
-        spec = util.spec_from_file_location("sfu_gen_tables", gen)
-        mod = util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        mod.write_tables(out_dir)
-    return out_dir
-
-
 def build(sim: str, top: str, params: dict, build_dir: Path):
     from cocotb_tools.runner import get_runner
 
     if sim == "verilator":
         _ensure_verilator_on_path()
-    tables = _write_tables(build_dir / "tables")
     runner = get_runner(sim)
     build_args = ["-Wno-fatal"] if sim == "verilator" else []
     runner.build(sources=_sources(), hdl_toplevel=top, parameters=params,
                  build_dir=build_dir, build_args=build_args, timescale=("1ns", "1ps"),
-                 always=True, defines={"SFU_TABLES": f'"{tables}/"'})
+                 always=True)
     return runner
 
 

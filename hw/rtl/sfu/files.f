@@ -1,3 +1,4 @@
+sfu_tables.v
 sfu_len.v
 sfu_div.v
 sfu_add.v

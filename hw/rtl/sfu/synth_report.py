@@ -15,7 +15,6 @@ import json
 import subprocess
 import sys
 import tempfile
-from importlib import util
 from pathlib import Path
 
 SFU_DIR = Path(__file__).resolve().parent
@@ -32,16 +31,6 @@ BLOCKS: dict[str, dict[str, int]] = {
 def sources() -> list[Path]:
     return [SFU_DIR / ln.strip() for ln in (SFU_DIR / "files.f").read_text().splitlines()
             if ln.strip() and not ln.startswith("#")]
-
-
-def write_tables(out_dir: Path) -> Path:
-    gen = SFU_DIR / "gen_tables.py"
-    if gen.exists():
-        spec = util.spec_from_file_location("sfu_gen_tables", gen)
-        mod = util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        mod.write_tables(out_dir)
-    return out_dir
 
 
 def count_cells(by_type: dict[str, int]) -> dict[str, int]:
@@ -71,11 +60,10 @@ def synth_block(top: str, params: dict[str, int], work: Path | None = None) -> d
     """Synthesize one SFU block (or sfu_top) with the given parameters; return cell counts."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(work or tmp)
-        tables = write_tables(work / "tables")
         stat = work / f"{top}_stat.json"
         chparams = " ".join(f"-set {k} {v}" for k, v in params.items())
         files = " ".join(str(s) for s in sources())
-        script = (f'read_verilog -DSFU_TABLES="{tables}/" {files}; '
+        script = (f'read_verilog {files}; '
                   f"chparam {chparams} {top}; "
                   f"synth_xilinx -family xcup -flatten -noiopad -top {top}; "
                   f"tee -q -o {stat} stat -json")
