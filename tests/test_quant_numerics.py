@@ -1,0 +1,154 @@
+"""Each approximation of docs/NUMERICS.md against its documented bound, and the exact integer rules."""
+
+import math
+
+import numpy as np
+import pytest
+
+from codesign.quant import numerics as N
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(7)
+
+
+def test_shift_round_sat32_rules():
+    v = np.array([5, -5, 6, -6, 7, 1 << 40, -(1 << 40), 3, -3])
+    sh = np.array([1, 1, 2, 2, -2, -1, -1, -40, 0])
+    assert N.shift_round_sat32(v, sh).tolist() == [3, -2, 2, -1, 28, N.I32_MAX, N.I32_MIN, N.I32_MAX, -3]
+
+
+def test_quantize_pow2_matches_contract(rng):
+    x = rng.integers(N.I32_MIN, N.I32_MAX, size=(200, 33), endpoint=True)
+    x[0] = 0
+    x[1, :] = 127
+    x[2, :] = -128
+    for bits in (4, 8, 16):
+        q, e = N.quantize_pow2(x, bits)
+        qmax = (1 << (bits - 1)) - 1
+        for row, qq, ee in zip(x, q, e):
+            amax = int(np.abs(row).max())
+            ref_e = 0
+            while (amax >> ref_e) > qmax:
+                ref_e += 1
+            assert ee == ref_e
+            for xv, qv in zip(row.tolist(), qq.tolist()):
+                mag = (abs(xv) + ((1 << (ee - 1)) if ee else 0)) >> ee
+                assert qv == max(-qmax, min(qmax, mag if xv >= 0 else -mag))
+        # error bound: |q << e - x| <= 2^(e-1) except where clamped
+        err = np.abs(N.dequantize_pow2(q, e) - x)
+        assert np.all(err <= np.maximum(1 << np.maximum(e - 1, 0), 0)[:, None] + (1 << e)[:, None])
+
+
+def test_isqrt_bound(rng):
+    v = np.concatenate([np.arange(1, 5000), rng.integers(1, 1 << 62, 50000), rng.integers(1, 1 << 24, 20000),
+                        [(1 << 62) - 1, 1 << 28, (1 << 30) - 1]])
+    y, s = N.isqrt_norm(v)
+    rel = np.abs(y * np.exp2(-(28.0 + s)) * np.sqrt(v * 2.0 ** -32) - 1)
+    assert rel.max() < 2 ** -20
+
+
+def test_seed_table_sizes():
+    assert N.ISQRT_LUT.size == 48 and N.ISQRT_LUT.max() < (1 << 29)
+    assert N.EXP_LUT.size == 256 and N.EXP_LUT[0] == 1 << 15 and N.EXP_LUT.max() < (1 << 16)
+    assert N.SIG_LUT.size == 513 and N.SIG_LUT.max() < (1 << 16)
+    assert N.LOG2E_Q == 47274
+
+
+def test_softmax_bound(rng):
+    s = rng.normal(0, 4, (2000, 37))
+    valid = rng.random((2000, 37)) < 0.8
+    valid[:, 0] = True
+    p = N.softmax_int(N.to_fixed(s), valid) / 2.0 ** 15
+    e = np.where(valid, np.exp(s - np.where(valid, s, -np.inf).max(-1, keepdims=True)), 0)
+    e /= e.sum(-1, keepdims=True)
+    assert np.abs(p - e).max() <= 0.004
+    assert np.all(p[~valid] == 0)
+    assert np.all(p.sum(-1) <= 1.0 + 37 * 2 ** -16)
+
+
+def test_sigmoid_silu_bounds():
+    g = np.linspace(-40, 40, 400001)
+    gi = N.to_fixed(g)
+    gf = N.from_fixed(gi)
+    sig = 1 / (1 + np.exp(-gf))
+    assert np.abs(N.sigmoid_fixed(gi) / 65536 - sig).max() <= 3.4e-4
+    inside = np.abs(gf) < 8
+    assert np.abs(N.sigmoid_fixed(gi[inside]) / 65536 - sig[inside]).max() <= 1.3e-5 + 2 ** -16
+    err = np.abs(N.from_fixed(N.silu(gi)) - gf * sig)
+    assert err.max() <= 0.0027 + 2 ** -16
+    assert np.all(err[inside] <= np.abs(gf[inside]) * 1.3e-5 + 2 ** -15)
+
+
+def test_rope_bound(rng):
+    hd, pos = 64, 300
+    tab = N.rope_table(pos, hd, 10000.0)
+    assert tab.dtype == np.int16
+    x = rng.normal(0, 3, (pos, 2, hd))
+    xi = N.to_fixed(x)
+    y = N.from_fixed(N.rope(xi, tab, np.arange(pos)))
+    inv = 10000.0 ** (-np.arange(hd // 2) * 2.0 / hd)
+    ang = np.arange(pos)[:, None, None] * inv
+    xf = N.from_fixed(xi)
+    x0, x1 = xf[..., :hd // 2], xf[..., hd // 2:]
+    ref = np.concatenate([x0 * np.cos(ang) - x1 * np.sin(ang), x0 * np.sin(ang) + x1 * np.cos(ang)], -1)
+    bound = np.concatenate([np.abs(x0) + np.abs(x1)] * 2, -1) * 2 ** -15 + 2 ** -16
+    assert np.all(np.abs(y - ref) <= bound)
+
+
+def test_rmsnorm_bound(rng):
+    n = 576
+    x = rng.normal(0, 0.5, (50, n))
+    x[3] *= 1e3
+    x[4] *= 1e-3   # tiny activations keep their precision (exact sum of squares)
+    xi = N.to_fixed(x)
+    gamma = rng.normal(1, 0.3, n)
+    gq, gs = N.quantize_gamma(gamma)
+    out = N.from_fixed(N.rmsnorm(xi, gq, gs, N.recip_n(n), N.eps_fixed(1e-5)))
+    xf = N.from_fixed(xi)
+    t = xf / np.sqrt((xf * xf).mean(-1, keepdims=True) + N.eps_fixed(1e-5) * 2.0 ** -32)
+    ref = t * (gq * 2.0 ** -gs)
+    bound = (2 ** -19 * np.abs(t) + 2 ** -16) * np.abs(gq * 2.0 ** -gs) + 2 ** -16
+    assert np.all(np.abs(out - ref) <= bound)
+
+
+def test_gemv_integer_rules(rng):
+    # against an independent Python-int evaluation of the contract
+    for bits, zp, abits in ((4, False, 8), (3, True, 4), (8, False, 16), (16, False, 8), (2, True, 8)):
+        w = rng.normal(0, 0.05, (5, 80))
+        wq = N.quantize_weight_groups(w, bits, 32, zp)
+        x = N.to_fixed(rng.normal(0, 2, (3, 80)))
+        y = N.gemv(wq, x, abits)
+        xq, e = N.quantize_activation(x, abits)
+        for t in range(3):
+            for r in range(5):
+                total = 0
+                for g in range(wq.groups):
+                    cols = range(g * 32, min((g + 1) * 32, 80))
+                    acc = sum((int(wq.q[r, c]) - int(wq.zero[r, g])) * int(xq[t, c]) for c in cols)
+                    total += acc * int(wq.mant[r, g])
+                sh = wq.shift - int(e[t])
+                ref = (total + (1 << (sh - 1))) >> sh if sh > 0 else total << -sh
+                assert y[t, r] == max(N.I32_MIN, min(N.I32_MAX, ref))
+        # dequantized weights within half a step of the float weights
+        step = (wq.mant * 2.0 ** -wq.shift).max()
+        assert np.abs(N.dequantize_weight_groups(wq) - w).max() <= step * 0.5 + 1e-12 or bits == 2
+
+
+def test_weight_quant_matches_fake_quant(rng):
+    torch = pytest.importorskip("torch")
+    from codesign.quant.llm import fake_quant
+    w = rng.normal(0, 0.05, (16, 576)).astype(np.float32)
+    for bits, g, zp in ((4, 128, False), (3, 64, True), (8, 32, False), (16, 128, False)):
+        ours = N.dequantize_weight_groups(N.quantize_weight_groups(w, bits, g, zp))
+        theirs = fake_quant.quantize_weight(torch.from_numpy(w).double(), bits, g, zp).numpy()
+        assert np.allclose(ours, theirs, rtol=0, atol=1e-12)
+
+
+def test_route_topk():
+    experts, weights = N.route_topk(N.to_fixed(np.array([[3, 1, 3, 0], [0, 5, 2, 9]])), 2)
+    assert experts.tolist() == [[0, 2], [3, 1]]
+    assert weights[0].tolist() == [16384, 16384]
+    assert weights[1, 0] > weights[1, 1]
+    assert math.isclose(weights[1].sum(), 32768, abs_tol=2)
