@@ -80,6 +80,7 @@ BLOCK_CASES = [
                             {"SFU_LANES": 4, "QBITS": 8, "QW": 8},
                             {"SFU_LANES": 3, "QBITS": 16, "QW": 16}]),
     ("rope", "sfu_rope", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
+    ("swiglu", "sfu_swiglu", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
     ("div", "sfu_div", [{"W": 8}, {"W": 40}]),
 ]
 
@@ -92,7 +93,7 @@ def test_sfu_block_icarus(block, top, params, tmp_path):
 
 
 # ---- all blocks behind sfu_top (Verilator and Icarus) --------------------------------------
-TOP_BLOCKS = ["add", "quant", "rope"]
+TOP_BLOCKS = ["add", "quant", "rope", "swiglu"]
 TOP_PARAMS = [
     {"SFU_LANES": 1, "ABITS": 8, "KVBITS": 4},
     {"SFU_LANES": 4, "ABITS": 4, "KVBITS": 8},

@@ -57,11 +57,18 @@ module sfu_top #(
         .in_a(in_a), .in_b(in_b), .out_valid(b_out_valid[0]), .out_ready(b_out_ready[0]),
         .out_data(add_out));
 
-    // ops 1, 3, 4 are wired in as their blocks land (README status)
-    assign b_idle[1] = 1'b1;      assign b_idle[4:3] = 2'b11;
-    assign b_done[1] = 1'b0;      assign b_done[4:3] = 2'b00;
-    assign b_in_ready[1] = 1'b0;  assign b_in_ready[4:3] = 2'b00;
-    assign b_out_valid[1] = 1'b0; assign b_out_valid[4:3] = 2'b00;
+    wire [SFU_LANES*32-1:0] act_out;
+    sfu_swiglu #(.SFU_LANES(SFU_LANES)) u_act (
+        .clk(clk), .rst_n(rst_n), .start(b_start[1]), .cfg_n(cfg_n), .idle(b_idle[1]),
+        .done(b_done[1]), .in_valid(b_in_valid[1]), .in_ready(b_in_ready[1]),
+        .in_gate(in_a), .in_up(in_b), .out_valid(b_out_valid[1]), .out_ready(b_out_ready[1]),
+        .out_data(act_out));
+
+    // ops 3, 4 are wired in as their blocks land (README status)
+    assign b_idle[4:3] = 2'b11;
+    assign b_done[4:3] = 2'b00;
+    assign b_in_ready[4:3] = 2'b00;
+    assign b_out_valid[4:3] = 2'b00;
 
     wire [SFU_LANES*32-1:0] rope_y0, rope_y1;
     sfu_rope #(.SFU_LANES(SFU_LANES)) u_rope (
@@ -92,7 +99,9 @@ module sfu_top #(
     integer i;
     always @(*) begin
         oa = add_out;
-        if (op == 3'd2)
+        if (op == 3'd1)
+            oa = act_out;
+        else if (op == 3'd2)
             oa = rope_y0;
         else if (op == 3'd5)
             for (i = 0; i < SFU_LANES; i = i + 1)
