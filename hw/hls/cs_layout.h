@@ -1,0 +1,67 @@
+// cs_layout.h -- addresses inside the memory images (docs/NUMERICS.md "Memory images";
+// writer: codesign/quant/pack.py). Every region starts on a 64-byte boundary.
+#ifndef CS_LAYOUT_H
+#define CS_LAYOUT_H
+
+#include <stdint.h>
+
+#include "codesign_config.h"
+#include "cs_mem.h"
+
+namespace cs {
+namespace layout {
+
+static inline uint64_t pad64(uint64_t b) { return (b + 63) / 64 * 64; }
+static inline int round_up(int v, int step) { return (v + step - 1) / step * step; }
+
+// ---- packed weight matrix (gmem_w): per row tile of ROWS rows: scales, [zero points], beats
+static const int KSTEP = cfg::COLS > cfg::GROUP ? cfg::COLS : cfg::GROUP;
+static const int BEAT_BITS = cfg::ROWS * cfg::COLS * cfg::WBITS;
+static const int BEAT_BYTES = (BEAT_BITS + 7) / 8;
+
+struct WeightTile {
+    uint64_t scales, zeros, beats, bytes;
+};
+
+static inline WeightTile weight_tile(int k) {
+    const int kp = round_up(k, KSTEP);
+    const uint64_t ng = (uint64_t)(kp / cfg::GROUP);
+    WeightTile t;
+    t.scales = 0;
+    const uint64_t sb = pad64(2 * ng * cfg::ROWS);
+    const uint64_t zb = cfg::ZERO_POINT ? pad64(ng * cfg::ROWS) : 0;
+    t.zeros = sb;
+    t.beats = sb + zb;
+    t.bytes = sb + zb + pad64((uint64_t)(kp / cfg::COLS) * BEAT_BYTES);
+    return t;
+}
+
+// ---- RoPE table (gmem_io): int16 [cap][hd/2][2] (cos, sin)
+static inline uint64_t rope_row_addr(uint64_t table, int pos, int hd) { return table + (uint64_t)pos * hd * 2; }
+
+// ---- KV cache region (gmem_kv): K rows [kvh][cap], V rows, K exponents [kvh][cap], V exponents
+static inline uint64_t kv_row_bytes(int hd) { return ((uint64_t)hd * cfg::KVBITS + 7) / 8; }
+
+// bit position of element 0 of the row of (which: 0 = K, 1 = V, head, pos)
+static inline uint64_t kv_value_bit(uint64_t base, int kvh, int cap, int hd, int which, int head, int pos) {
+    const uint64_t row = ((uint64_t)which * kvh + head) * cap + pos;
+    return (base + row * kv_row_bytes(hd)) * 8;
+}
+
+static inline uint64_t kv_exp_addr(uint64_t base, int kvh, int cap, int hd, int which, int head, int pos) {
+    return base + 2 * (uint64_t)kvh * cap * kv_row_bytes(hd) + ((uint64_t)which * kvh + head) * cap + pos;
+}
+
+static inline int kv_read_exp(const word_t* kv, uint64_t base, int kvh, int cap, int hd, int which, int head, int pos) {
+    return (int)read_bytes<cfg::PORT_BITS>(kv, kv_exp_addr(base, kvh, cap, hd, which, head, pos), 1);
+}
+
+static inline void kv_write_exp(word_t* kv, uint64_t base, int kvh, int cap, int hd, int which, int head, int pos,
+                                int e) {
+    write_bytes<cfg::PORT_BITS>(kv, kv_exp_addr(base, kvh, cap, hd, which, head, pos), 1, (uint64_t)e);
+}
+
+}  // namespace layout
+}  // namespace cs
+
+#endif

@@ -1,0 +1,159 @@
+// cs_mpe.h -- the matrix processing engine: ROWS x COLS multiply-accumulate lanes.
+//
+// One GEMV instruction computes y[t][r] = requant(sum_g acc_g[r] * scale_g[r]) for every token
+// t < m and output r < n, with acc_g = sum_{c in group g} (w[r][c] - z_g[r]) * xq[t][c]
+// (docs/NUMERICS.md, GEMV). Three processes run under DATAFLOW:
+//   mpe_load  -- streams weight tiles (ROWS x COLS W-bit values), scales and zero points from
+//                gmem_w in full port-width words (the memory mover);
+//   mpe_array -- the ROWS x COLS lanes, one beat per cycle (PIPELINE II=1, lanes unrolled);
+//   mpe_store -- writes finished rows of ROWS results into the activation buffer.
+// Weight image of one matrix: docs/NUMERICS.md "Packed weight matrix" (cs_layout.h): per row
+// tile of ROWS rows, the uint16 scales [group][row], the uint8 zero points (ZERO_POINT only),
+// then K'/COLS beats of ROWS x COLS W-bit weights (row r, column c at bit (r*COLS + c)*W).
+// k is padded (by the writer) to a multiple of KSTEP = max(COLS, GROUP) with w - z = 0.
+#ifndef CS_MPE_H
+#define CS_MPE_H
+
+#include <ap_int.h>
+#include <hls_stream.h>
+#include <stdint.h>
+
+#include "codesign_config.h"
+#include "cs_layout.h"
+#include "cs_mem.h"
+#include "cs_ops.h"
+
+namespace cs {
+
+namespace mpe {
+static const int ROWS = cfg::ROWS;
+static const int COLS = cfg::COLS;
+static const int WB = cfg::WBITS;
+static const int AB = cfg::ABITS;
+static const int GROUP = cfg::GROUP;
+static const int SUB = COLS < GROUP ? COLS : GROUP;  // lanes of one group slice
+static const int NSUB = COLS / SUB;                  // group slices per beat
+static const int BPG = GROUP / SUB;                  // beats per group
+static const int KSTEP = layout::KSTEP;
+static const int DW = WB + 1;                       // (w - z) as a signed number
+static const int GACC_W = DW + AB + 10;              // exact group sum: GROUP <= 256 = 2^8 terms
+static_assert(COLS % SUB == 0 && GROUP % SUB == 0, "one of COLS, GROUP must divide the other");
+
+typedef ap_int<DW> wdiff_t;
+typedef ap_int<AB> xq_t;
+typedef ap_int<GACC_W> gacc_t;
+typedef ap_uint<cfg::SCALE_BITS> scale_t;
+
+struct Beat {
+    wdiff_t d[ROWS][COLS];    // w - z
+    scale_t scale[ROWS][NSUB];
+    bool group_end;           // the slices of this beat close their groups
+    bool tile_end;            // last beat of a row tile
+};
+
+struct Out {
+    int32_t y[ROWS];
+};
+
+static inline int padded(int v, int step) { return (v + step - 1) / step * step; }
+
+inline void load(const word_t* gmem_w, uint64_t addr, int n, int k, hls::stream<Beat>& beats) {
+    const int ntiles = padded(n, ROWS) / ROWS;
+    const int kbeats = padded(k, KSTEP) / COLS;
+    const layout::WeightTile tile = layout::weight_tile(k);
+    for (int t = 0; t < ntiles; ++t) {
+        const uint64_t base = addr + (uint64_t)t * tile.bytes;
+        BitReader<cfg::PORT_BITS> sr(gmem_w, base + tile.scales);
+        BitReader<cfg::PORT_BITS> zr(gmem_w, base + tile.zeros);
+        BitReader<cfg::PORT_BITS> wr(gmem_w, base + tile.beats);
+        scale_t scale[ROWS][NSUB];
+        ap_uint<8> zero[ROWS][NSUB];
+#pragma HLS ARRAY_PARTITION variable=scale complete dim=0
+#pragma HLS ARRAY_PARTITION variable=zero complete dim=0
+        for (int b = 0; b < kbeats; ++b) {
+#pragma HLS PIPELINE II=1
+            // Scales/zero points of the NSUB groups that start at this beat (stored group, then row).
+            if (b % BPG == 0) {
+                for (int j = 0; j < NSUB; ++j)
+                    for (int r = 0; r < ROWS; ++r) {
+                        scale[r][j] = sr.pop<cfg::SCALE_BITS>();
+                        zero[r][j] = cfg::ZERO_POINT ? zr.pop<8>() : ap_uint<8>(0);
+                    }
+            }
+            Beat beat;
+            for (int r = 0; r < ROWS; ++r)
+                for (int c = 0; c < COLS; ++c) {
+                    const ap_uint<WB> raw = wr.pop<WB>();
+                    // symmetric weights are W-bit two's complement; with zero points, unsigned
+                    const int wv = cfg::ZERO_POINT ? (int)raw : (int)(ap_int<WB>)raw;
+                    beat.d[r][c] = (wdiff_t)(wv - (int)zero[r][c / SUB]);
+                }
+            if (layout::BEAT_BYTES * 8 != layout::BEAT_BITS) wr.skip(layout::BEAT_BYTES * 8 - layout::BEAT_BITS);
+            for (int r = 0; r < ROWS; ++r)
+                for (int j = 0; j < NSUB; ++j) beat.scale[r][j] = scale[r][j];
+            beat.group_end = (b % BPG) == BPG - 1;
+            beat.tile_end = b == kbeats - 1;
+            beats.write(beat);
+        }
+    }
+}
+
+inline void array(hls::stream<Beat>& beats, const xq_t xq[], int n, int k, int shift, hls::stream<Out>& outs) {
+    const int ntiles = padded(n, ROWS) / ROWS;
+    const int kbeats = padded(k, KSTEP) / COLS;
+    gacc_t gacc[ROWS][NSUB];
+    int64_t total[ROWS];
+#pragma HLS ARRAY_PARTITION variable=gacc complete dim=0
+#pragma HLS ARRAY_PARTITION variable=total complete dim=0
+    for (int r = 0; r < ROWS; ++r) {
+        total[r] = 0;
+        for (int j = 0; j < NSUB; ++j) gacc[r][j] = 0;
+    }
+    for (int i = 0; i < ntiles * kbeats; ++i) {
+#pragma HLS PIPELINE II=1
+        const Beat beat = beats.read();
+        const int kb = i % kbeats;
+        for (int r = 0; r < ROWS; ++r) {
+#pragma HLS UNROLL
+            for (int j = 0; j < NSUB; ++j) {
+#pragma HLS UNROLL
+                gacc_t s = 0;
+                for (int c = 0; c < SUB; ++c) {
+#pragma HLS UNROLL
+                    s += beat.d[r][j * SUB + c] * xq[kb * COLS + j * SUB + c];
+                }
+                gacc[r][j] += s;
+                if (beat.group_end) {
+                    // int64 wrap-around sum of the scaled group sums (golden: 64-bit two's complement)
+                    total[r] = wadd(total[r], wmul((int64_t)gacc[r][j], (int64_t)beat.scale[r][j]));
+                    gacc[r][j] = 0;
+                }
+            }
+        }
+        if (beat.tile_end) {
+            Out o;
+            for (int r = 0; r < ROWS; ++r) {
+#pragma HLS UNROLL
+                o.y[r] = (int32_t)shift_round_sat32(total[r], shift);
+                total[r] = 0;
+            }
+            outs.write(o);
+        }
+    }
+}
+
+inline void store(hls::stream<Out>& outs, act_t abuf[], int dst, int n) {
+    const int ntiles = padded(n, ROWS) / ROWS;
+    for (int t = 0; t < ntiles; ++t) {
+        const Out o = outs.read();
+        for (int r = 0; r < ROWS; ++r) {
+#pragma HLS PIPELINE II=1
+            if (t * ROWS + r < n) abuf[dst + t * ROWS + r] = o.y[r];
+        }
+    }
+}
+
+}  // namespace mpe
+}  // namespace cs
+
+#endif

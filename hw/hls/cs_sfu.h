@@ -1,0 +1,218 @@
+// cs_sfu.h -- the special-function unit: RMSNorm, RoPE, KV quantizer/store, attention with the
+// integer softmax, SwiGLU, residual add. Each function is the golden model's function of the same
+// name in codesign/quant/numerics.py, bit for bit; LUT contents are generated from that module
+// into codesign_config.h. Element loops are pipelined (II=1) with SFU_LANES lanes unrolled; the
+// multi-pass ops (norm, quantizer, softmax) keep only scalars between passes and re-read their
+// input, as the RTL blocks do. Memory layouts (gamma, RoPE table, KV cache) follow docs/ISA.md
+// through the address helpers in cs_layout.h.
+#ifndef CS_SFU_H
+#define CS_SFU_H
+
+#include <ap_int.h>
+#include <stdint.h>
+
+#include "codesign_config.h"
+#include "cs_layout.h"
+#include "cs_mem.h"
+#include "cs_ops.h"
+
+namespace cs {
+namespace sfu {
+
+static const int L = cfg::SFU_LANES;
+
+// ADD: numerics.add_sat.
+inline void add(act_t abuf[], int src, int src2, int dst, int n) {
+    for (int i0 = 0; i0 < n; i0 += L) {
+#pragma HLS PIPELINE II=1
+        for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+            const int i = i0 + l;
+            if (i < n) abuf[dst + i] = (int32_t)sat32((int64_t)abuf[src + i] + (int64_t)abuf[src2 + i]);
+        }
+    }
+}
+
+// numerics.sigmoid_fixed: SIG_LUT with linear interpolation on [-SIG_RANGE, SIG_RANGE), Q0.SIG_FRAC.
+inline int64_t sigmoid_fixed(int64_t g) {
+    const int64_t lo = -((int64_t)cfg::SIG_RANGE << cfg::ACT_FRAC), hi = (int64_t)cfg::SIG_RANGE << cfg::ACT_FRAC;
+    if (g >= hi) return (int64_t)1 << cfg::SIG_FRAC;
+    if (g < lo) return 0;
+    const int fb = cfg::ACT_FRAC - cfg::SIG_STEP_BITS;
+    const int64_t off = g - lo;
+    const int i = (int)(off >> fb);
+    const int64_t f = off & (((int64_t)1 << fb) - 1);
+    const int64_t a = cfg::SIG_LUT[i], b = cfg::SIG_LUT[i + 1];
+    return a + (((b - a) * f + ((int64_t)1 << (fb - 1))) >> fb);
+}
+
+// ACT func SWIGLU: numerics.swiglu(gate, up) = sat32(rnd(silu(gate) * up >> ACT_FRAC)).
+inline void act(act_t abuf[], int src, int src2, int dst, int n) {
+    for (int i0 = 0; i0 < n; i0 += L) {
+#pragma HLS PIPELINE II=1
+        for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+            const int i = i0 + l;
+            if (i < n) {
+                const int64_t g = (int32_t)abuf[src + i];
+                const int64_t s = shift_round_sat32(g * sigmoid_fixed(g), cfg::SIG_FRAC);
+                abuf[dst + i] = (int32_t)shift_round_sat32(s * (int64_t)(int32_t)abuf[src2 + i], cfg::ACT_FRAC);
+            }
+        }
+    }
+}
+
+// numerics.isqrt_norm: v >= 1 (Q.MEAN_FRAC) -> (y, s) with 1/sqrt(v * 2^-MEAN_FRAC) = y * 2^-(ISQRT_FRAC + s).
+inline void isqrt_norm(int64_t v, int64_t& y, int& s) {
+    const int b = bitlen((uint64_t)v);
+    const int d = 30 - b;
+    // j = ceil((b - 30) / 2) = -floor((30 - b) / 2)
+    const int j = -(d >= 0 ? d / 2 : -((-d + 1) / 2));
+    const int64_t m = j >= 0 ? (v >> (2 * j)) : (v << (-2 * j));
+    y = cfg::ISQRT_LUT[(int)(m >> (cfg::ISQRT_FRAC + 2 - cfg::ISQRT_LUT_BITS)) - (1 << (cfg::ISQRT_LUT_BITS - 2))];
+    const int64_t three = (int64_t)3 << cfg::ISQRT_FRAC;
+    for (int it = 0; it < cfg::ISQRT_NEWTON; ++it) {
+        const int64_t y2 = (y * y) >> cfg::ISQRT_FRAC;
+        const int64_t my = (m * y2) >> cfg::ISQRT_FRAC;
+        y = (y * (three - my)) >> (cfg::ISQRT_FRAC + 1);
+    }
+    s = j + (cfg::ISQRT_FRAC - cfg::MEAN_FRAC) / 2;
+}
+
+// NORM func RMS: numerics.rmsnorm(x, gamma_q, gamma_shift = ins.shift, mult = ins.mult, eps_q = ins.imm).
+// Pass 1: ss = sum x*x exactly (80-bit accumulator, Q.32); mean = (ss * mult) >> 32; one inverse sqrt.
+// Pass 2: y = shift_round_sat32(shift_round_sat32(x * y, 28 + s) * gamma, gamma_shift).
+inline void rmsnorm(act_t abuf[], const word_t* gmem_io, uint64_t gamma_addr, int src, int dst, int m, int n,
+                    int gamma_shift, uint32_t mult, int32_t eps_q) {
+    for (int t = 0; t < m; ++t) {
+        ap_uint<80> ss = 0;
+        for (int i = 0; i < n; ++i) {
+#pragma HLS PIPELINE II=1
+            const int64_t x = (int32_t)abuf[src + t * n + i];
+            ss += (ap_uint<80>)(uint64_t)(x * x);
+        }
+        const ap_uint<112> prod = (ap_uint<112>)ss * (ap_uint<112>)mult;
+        const int64_t mean = (int64_t)(uint64_t)(prod >> cfg::RECIP_N_FRAC);
+        int64_t v = mean + (int64_t)eps_q;
+        if (v < 1) v = 1;
+        int64_t y;
+        int s;
+        isqrt_norm(v, y, s);
+        BitReader<cfg::PORT_BITS> gr(gmem_io, gamma_addr);
+        for (int i = 0; i < n; ++i) {
+#pragma HLS PIPELINE II=1
+            const int64_t gamma = (int16_t)(uint16_t)gr.pop<16>();
+            const int64_t x = (int32_t)abuf[src + t * n + i];
+            const int64_t tn = shift_round_sat32(x * y, cfg::ISQRT_FRAC + s);
+            abuf[dst + t * n + i] = (int32_t)shift_round_sat32(tn * gamma, gamma_shift);
+        }
+    }
+}
+
+// numerics.rope on one head vector of one token at table row `pos` (rotate-half pairs).
+inline void rope_head(act_t abuf[], const word_t* gmem_io, uint64_t table_addr, int src, int dst, int hd, int pos) {
+    const int half = hd / 2;
+    BitReader<cfg::PORT_BITS> tr(gmem_io, layout::rope_row_addr(table_addr, pos, hd));
+    for (int i = 0; i < half; ++i) {
+#pragma HLS PIPELINE II=1
+        const int64_t c = (int16_t)(uint16_t)tr.pop<16>();
+        const int64_t s = (int16_t)(uint16_t)tr.pop<16>();
+        const int64_t x0 = (int32_t)abuf[src + i];
+        const int64_t x1 = (int32_t)abuf[src + half + i];
+        abuf[dst + i] = (int32_t)shift_round_sat32(x0 * c - x1 * s, cfg::ROPE_FRAC);
+        abuf[dst + half + i] = (int32_t)shift_round_sat32(x0 * s + x1 * c, cfg::ROPE_FRAC);
+    }
+}
+
+// numerics.quantize_kv of one (token, head) vector, written at its slot of the KV image.
+inline void kv_write(const act_t abuf[], int src, int hd, word_t* gmem_kv, uint64_t base, int kvh, int tokens,
+                     int which, int head, int pos) {
+    uint64_t amax = 0;
+    for (int i = 0; i < hd; ++i) {
+#pragma HLS PIPELINE II=1
+        const uint64_t a = abs64((int32_t)abuf[src + i]);
+        if (a > amax) amax = a;
+    }
+    const int e = pow2_exponent(amax, cfg::KVBITS);
+    layout::kv_write_exp(gmem_kv, base, kvh, tokens, hd, which, head, pos, e);
+    uint64_t bitpos = layout::kv_value_bit(base, kvh, tokens, hd, which, head, pos);
+    for (int i = 0; i < hd; ++i) {
+#pragma HLS PIPELINE II=1
+        const int64_t q = quantize_pow2((int32_t)abuf[src + i], e, cfg::KVBITS);
+        write_bits<cfg::PORT_BITS>(gmem_kv, bitpos, cfg::KVBITS, (uint64_t)q);
+        bitpos += cfg::KVBITS;
+    }
+}
+
+// numerics.softmax_int pieces: the base-2 exponent of (s - mx) and its LUT value.
+inline int64_t softmax_exp(int64_t s, int64_t mx) {
+    const int64_t d = s - mx;
+    const int64_t u = -((d * cfg::LOG2E_Q) >> cfg::LOG2E_FRAC);
+    int64_t ip = u >> cfg::ACT_FRAC;
+    if (ip > 31) ip = 31;
+    const int idx = (int)((u & (((int64_t)1 << cfg::ACT_FRAC) - 1)) >> (cfg::ACT_FRAC - cfg::EXP_LUT_BITS));
+    return cfg::EXP_LUT[idx] >> ip;
+}
+
+// ATTN: numerics.attention for the queries of one token (m == 1 per call) over keys [0, n_valid).
+inline void attention(act_t abuf[], const word_t* gmem_kv, uint64_t base, int src, int dst, int heads, int kvh,
+                      int hd, int n_valid, int tokens, uint32_t mult) {
+    static int64_t score[cfg::KVBUF_DEPTH];
+    static int64_t ev[cfg::KVBUF_DEPTH];
+    static int64_t acc[cfg::MAX_HEAD_DIM];
+    const int rep = heads / kvh;
+    for (int h = 0; h < heads; ++h) {
+        const int g = h / rep;
+        const int q0 = src + h * hd;
+        uint64_t amax = 0;
+        for (int i = 0; i < hd; ++i) {
+#pragma HLS PIPELINE II=1
+            const uint64_t a = abs64((int32_t)abuf[q0 + i]);
+            if (a > amax) amax = a;
+        }
+        const int eq = pow2_exponent(amax, cfg::ABITS);
+        int64_t mx = 0;
+        for (int j = 0; j < n_valid; ++j) {
+            const int ek = layout::kv_read_exp(gmem_kv, base, kvh, tokens, hd, 0, g, j);
+            const uint64_t bit0 = layout::kv_value_bit(base, kvh, tokens, hd, 0, g, j);
+            BitReader<cfg::PORT_BITS> kr(gmem_kv, bit0 / 8);
+            if (bit0 % 8) kr.skip((int)(bit0 % 8));
+            int64_t dot = 0;
+            for (int i = 0; i < hd; ++i) {
+#pragma HLS PIPELINE II=1
+                const int64_t kq = (int64_t)(ap_int<cfg::KVBITS>)kr.pop<cfg::KVBITS>();
+                dot += quantize_pow2((int32_t)abuf[q0 + i], eq, cfg::ABITS) * kq;
+            }
+            const int64_t sc = shift_round_sat32(dot * (int64_t)mult, cfg::ACT_FRAC + cfg::ATTN_SCALE_FRAC - eq - ek);
+            score[j] = sc;
+            if (j == 0 || sc > mx) mx = sc;
+        }
+        int64_t total = 0;
+        for (int j = 0; j < n_valid; ++j) {
+#pragma HLS PIPELINE II=1
+            ev[j] = softmax_exp(score[j], mx);
+            total += ev[j];
+        }
+        const int64_t recip = ((int64_t)1 << cfg::SOFTMAX_RECIP_BITS) / (total > 0 ? total : 1);
+        const int psh = cfg::SOFTMAX_RECIP_BITS - cfg::PROB_FRAC;
+        for (int i = 0; i < hd; ++i) acc[i] = 0;
+        for (int j = 0; j < n_valid; ++j) {
+            const int64_t p = (ev[j] * recip + ((int64_t)1 << (psh - 1))) >> psh;
+            const int ev_e = layout::kv_read_exp(gmem_kv, base, kvh, tokens, hd, 1, g, j);
+            const uint64_t bit0 = layout::kv_value_bit(base, kvh, tokens, hd, 1, g, j);
+            BitReader<cfg::PORT_BITS> vr(gmem_kv, bit0 / 8);
+            if (bit0 % 8) vr.skip((int)(bit0 % 8));
+            for (int i = 0; i < hd; ++i) {
+#pragma HLS PIPELINE II=1
+                const int64_t vq = (int64_t)(ap_int<cfg::KVBITS>)vr.pop<cfg::KVBITS>();
+                acc[i] = wadd(acc[i], wmul(p, vq * ((int64_t)1 << ev_e)));
+            }
+        }
+        for (int i = 0; i < hd; ++i) abuf[dst + h * hd + i] = (int32_t)shift_round_sat32(acc[i], cfg::PROB_FRAC);
+    }
+}
+
+}  // namespace sfu
+}  // namespace cs
+
+#endif

@@ -1,0 +1,144 @@
+// llm_proc.cpp -- the instruction sequencer and the top function of the LLM processor.
+//
+// The sequencer fetches INSTR_WORDS 32-bit words per instruction from gmem_io, decodes the fields
+// (model dimensions are run-time values from the instructions; bit-widths and tile sizes are the
+// constexpr parameters of codesign_config.h) and dispatches to the MPE or the SFU. The on-chip
+// activation buffer (ABUF_DEPTH int32 elements) holds every intermediate vector of a layer.
+#include "llm_proc.h"
+
+#include "cs_layout.h"
+#include "cs_mpe.h"
+#include "cs_sfu.h"
+
+#ifndef __SYNTHESIS__
+cs_trace_fn cs_trace_hook = 0;
+#endif
+
+namespace cs {
+
+static Instr fetch(const word_t* gmem_io, uint64_t addr) {
+    uint32_t w[INSTR_WORDS];
+#pragma HLS ARRAY_PARTITION variable=w complete
+    BitReader<cfg::PORT_BITS> rd(gmem_io, addr);
+    for (int i = 0; i < INSTR_WORDS; ++i) {
+#pragma HLS PIPELINE II=1
+        w[i] = (uint32_t)rd.pop<32>();
+    }
+    return decode_words(w);
+}
+
+static void load_io(act_t abuf[], const word_t* gmem_io, uint64_t addr, int dst, int n) {
+    BitReader<cfg::PORT_BITS> rd(gmem_io, addr);
+    for (int i = 0; i < n; ++i) {
+#pragma HLS PIPELINE II=1
+        abuf[dst + i] = (int32_t)(uint32_t)rd.pop<32>();
+    }
+}
+
+static void store_io(const act_t abuf[], word_t* gmem_io, uint64_t addr, int src, int n) {
+    for (int i = 0; i < n; ++i) {
+#pragma HLS PIPELINE II=1
+        write_bytes<cfg::PORT_BITS>(gmem_io, addr + 4 * (uint64_t)i, 4, (uint64_t)(uint32_t)(int32_t)abuf[src + i]);
+    }
+}
+
+// The GEMV/GEMM of one instruction: per token, the activation quantizer (SFU), then the MPE's
+// load -> array -> store processes under DATAFLOW.
+static void mpe_dataflow(const word_t* gmem_w, uint64_t addr, const mpe::xq_t xq[], int n, int k, int shift,
+                         act_t abuf[], int dst) {
+#pragma HLS DATAFLOW
+    hls::stream<mpe::Beat> beats;
+    hls::stream<mpe::Out> outs;
+    mpe::load(gmem_w, addr, n, k, beats);
+    mpe::array(beats, xq, n, k, shift, outs);
+    mpe::store(outs, abuf, dst, n);
+}
+
+static void gemv(const word_t* gmem_w, act_t abuf[], const Instr& ins) {
+    static mpe::xq_t xq[cfg::ABUF_DEPTH + layout::KSTEP];
+#pragma HLS ARRAY_PARTITION variable=xq cyclic factor=cfg::COLS
+    const int k = (int)ins.k, n = (int)ins.n;
+    const int kpad = mpe::padded(k, layout::KSTEP);
+    for (int t = 0; t < (int)ins.m; ++t) {
+        const int x0 = (int)ins.src + t * k;
+        uint64_t amax = 0;
+        for (int i = 0; i < k; ++i) {
+#pragma HLS PIPELINE II=1
+            const uint64_t a = abs64((int32_t)abuf[x0 + i]);
+            if (a > amax) amax = a;
+        }
+        const int e = pow2_exponent(amax, cfg::ABITS);  // numerics.quantize_activation
+        for (int i = 0; i < kpad; ++i) {
+#pragma HLS PIPELINE II=1
+            xq[i] = i < k ? (mpe::xq_t)quantize_pow2((int32_t)abuf[x0 + i], e, cfg::ABITS) : (mpe::xq_t)0;
+        }
+        // numerics.gemv_q: y = shift_round_sat32(total, shift - e)
+        mpe_dataflow(gmem_w, ins.addr, xq, n, k, (int)ins.shift - e, abuf, (int)ins.dst + t * n);
+    }
+}
+
+}  // namespace cs
+
+void llm_proc(const cs::word_t* gmem_w, cs::word_t* gmem_kv, cs::word_t* gmem_io, uint64_t instr_addr,
+              uint32_t n_instr) {
+#pragma HLS INTERFACE m_axi port=gmem_w bundle=gmem_w offset=slave max_read_burst_length=64 num_read_outstanding=16
+#pragma HLS INTERFACE m_axi port=gmem_kv bundle=gmem_kv offset=slave max_read_burst_length=64
+#pragma HLS INTERFACE m_axi port=gmem_io bundle=gmem_io offset=slave
+#pragma HLS INTERFACE s_axilite port=gmem_w bundle=control
+#pragma HLS INTERFACE s_axilite port=gmem_kv bundle=control
+#pragma HLS INTERFACE s_axilite port=gmem_io bundle=control
+#pragma HLS INTERFACE s_axilite port=instr_addr bundle=control
+#pragma HLS INTERFACE s_axilite port=n_instr bundle=control
+#pragma HLS INTERFACE s_axilite port=return bundle=control
+    using namespace cs;
+    static act_t abuf[cfg::ABUF_DEPTH];
+#pragma HLS ARRAY_PARTITION variable=abuf cyclic factor=cfg::SFU_LANES
+    for (uint32_t i = 0; i < n_instr; ++i) {
+        const Instr ins = fetch(gmem_io, instr_addr + (uint64_t)i * INSTR_WORDS * 4);
+        const int m = (int)ins.m, n = (int)ins.n, hd = (int)ins.head_dim;
+        const int heads = (int)ins.heads, kvh = (int)ins.kv_heads;
+        switch (ins.op) {
+            case OP_LOAD: load_io(abuf, gmem_io, ins.addr, (int)ins.dst, m * n); break;
+            case OP_STORE: store_io(abuf, gmem_io, ins.addr, (int)ins.src, m * n); break;
+            case OP_GEMV: gemv(gmem_w, abuf, ins); break;
+            case OP_NORM:
+                sfu::rmsnorm(abuf, gmem_io, ins.addr, (int)ins.src, (int)ins.dst, m, n, (int)ins.shift,
+                             (uint32_t)ins.mult, (int32_t)ins.imm);
+                break;
+            case OP_ROPE:  // in place; token t at position ctx + t
+                for (int t = 0; t < m; ++t) {
+                    for (int h = 0; h < heads; ++h) {
+                        const int q = (int)ins.src + (t * heads + h) * hd;
+                        sfu::rope_head(abuf, gmem_io, ins.addr, q, q, hd, (int)ins.ctx + t);
+                    }
+                    for (int h = 0; h < kvh; ++h) {
+                        const int kk = (int)ins.src2 + (t * kvh + h) * hd;
+                        sfu::rope_head(abuf, gmem_io, ins.addr, kk, kk, hd, (int)ins.ctx + t);
+                    }
+                }
+                break;
+            case OP_KVSTORE:  // rows ctx .. ctx + m - 1
+                for (int t = 0; t < m; ++t)
+                    for (int h = 0; h < kvh; ++h) {
+                        const int off = (t * kvh + h) * hd;
+                        sfu::kv_write(abuf, (int)ins.src + off, hd, gmem_kv, ins.addr, kvh, (int)ins.imm, 0, h,
+                                      (int)ins.ctx + t);
+                        sfu::kv_write(abuf, (int)ins.src2 + off, hd, gmem_kv, ins.addr, kvh, (int)ins.imm, 1, h,
+                                      (int)ins.ctx + t);
+                    }
+                break;
+            case OP_ATTN:  // token t attends ctx - m + t + 1 keys
+                for (int t = 0; t < m; ++t)
+                    sfu::attention(abuf, gmem_kv, ins.addr, (int)ins.src + t * heads * hd,
+                                   (int)ins.dst + t * heads * hd, heads, kvh, hd, (int)ins.ctx - m + t + 1,
+                                   (int)ins.imm, (uint32_t)ins.mult);
+                break;
+            case OP_ACT: sfu::act(abuf, (int)ins.src, (int)ins.src2, (int)ins.dst, m * n); break;
+            case OP_ADD: sfu::add(abuf, (int)ins.src, (int)ins.src2, (int)ins.dst, m * n); break;
+            default: break;
+        }
+#ifndef __SYNTHESIS__
+        if (cs_trace_hook) cs_trace_hook((int)i, ins, abuf);
+#endif
+    }
+}
