@@ -1,6 +1,6 @@
 """Integer reference of the MPE tile (the numerics contract's GEMV, written independently of
 the RTL): per group acc_g = sum (w - z) * x, total = sum_g acc_g * scale_g (int64 wrap),
-y = sat_int32((total + 2^(sh-1)) >> sh) (arithmetic, round half up; sh = 0: no shift)."""
+y = shift_round_sat32(total, sh): sh > 0 round half up, sh <= 0 saturating left shift."""
 
 from __future__ import annotations
 
@@ -13,9 +13,17 @@ def wrap64(v: int) -> int:
 
 
 def requant(total: int, shift: int) -> int:
-    if shift:
+    """numerics.shift_round_sat32 for one value (written out here, independently)."""
+    if shift > 0:
         total = (total + (1 << (shift - 1))) >> shift
-    return max(I32_MIN, min(I32_MAX, total))
+        return max(I32_MIN, min(I32_MAX, total))
+    lsh = -shift
+    lim = I32_MAX >> min(lsh, 62)
+    if total > lim:
+        return I32_MAX
+    if total < -lim - 1:
+        return I32_MIN
+    return total << min(lsh, 31)
 
 
 def gemv_tile(w, x, scale, zero, group: int, shift: int) -> list[int]:

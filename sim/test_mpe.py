@@ -93,7 +93,7 @@ async def reset(dut):
 async def run_tiles(dut, tiles, k, shift, rng, p_valid=1.0, p_ready=1.0, abort_after=None):
     """Stream tiles back to back; returns (results per tile, cycles first beat..last result)."""
     dut.cfg_k.value = k
-    dut.cfg_shift.value = shift
+    dut.cfg_shift.value = shift & 0xFF
     stream = [b for t in tiles for b in beats_of(*t)]
     sent, results, cycle, first = 0, [], 0, None
     while len(results) < len(tiles):
@@ -140,7 +140,7 @@ async def random_tiles_and_cycles(dut):
     rng = random.Random(11)
     await start(dut)
     kstep = max(COLS, GROUP)
-    for k_mult, n_tiles, shift in ((1, 1, 0), (2, 3, 7), (3, 2, 12)):
+    for k_mult, n_tiles, shift in ((1, 1, 0), (2, 3, 7), (3, 2, 12), (1, 2, -3)):
         k = kstep * k_mult
         tiles = [random_tile(rng, k) for _ in range(n_tiles)]
         res, cycles = await run_tiles(dut, tiles, k, shift, rng)
@@ -167,7 +167,7 @@ async def saturation_corners(dut):
     rng = random.Random(13)
     await start(dut)
     k = max(COLS, GROUP) * 2
-    for shift in (0, 1, 20, 40, 63):
+    for shift in (-63, -31, -5, 0, 1, 20, 40, 63):
         tiles = [random_tile(rng, k, extreme=True) for _ in range(2)]
         res, _ = await run_tiles(dut, tiles, k, shift, rng)
         check(f"extreme shift={shift}", tiles, res, shift)

@@ -5,7 +5,8 @@
 // (WBITS each). Numerics (docs/NUMERICS.md, GEMV):
 //   per group g:  acc_g = sum_{c in g} (w - z) * x_q           exact, GACC_W bits
 //   per row:      total = sum_g acc_g * scale_g                int64 (wraps past 64 bits)
-//   output:       y = sat_int32((total + 2^(sh-1)) >>> sh)     round half up; sh = 0: y = sat(total)
+//   output:       y = shift_round_sat32(total, sh)   (numerics.py): sh > 0: sat32((total + 2^(sh-1)) >>> sh)
+//                 (round half up); sh <= 0: total << -sh, saturated to int32 (never wraps)
 // z = 0 when ZP = 0 (symmetric, signed W-bit weights); with ZP = 1 weights and zero points
 // are unsigned W-bit. scale_g is an unsigned SCALE_BITS-bit mantissa (the per-tensor shift and
 // the activation exponent are folded into cfg_shift by the compiler).
@@ -36,7 +37,7 @@ module mpe #(
     input  wire                           clk,
     input  wire                           rst_n,
     input  wire [31:0]                    cfg_k,      // reduction length (multiple of COLS, GROUP)
-    input  wire [5:0]                     cfg_shift,  // requantization shift
+    input  wire signed [7:0]              cfg_shift,  // requantization shift, -63..63
     input  wire                           in_valid,
     output wire                           in_ready,
     input  wire [COLS*ABITS-1:0]          in_x,
@@ -142,6 +143,8 @@ module mpe #(
     // accepted only while fewer than 2 results are pending (accepted last beats not yet
     // taken), so a result never finds the queue full.
     reg signed [64:0] rq;
+    reg signed [63:0] v, lim;
+    reg [7:0] lsh;
     reg [ROWS*32-1:0] q1, res;
     integer r3;
     reg [1:0] qcnt;      // results in the queue
@@ -150,11 +153,20 @@ module mpe #(
     always @(*) begin
         res = {ROWS*32{1'b0}};
         for (r3 = 0; r3 < ROWS; r3 = r3 + 1) begin
-            if (cfg_shift == 0) rq = {s2_total[r3][63], s2_total[r3]};
-            else rq = ($signed({s2_total[r3][63], s2_total[r3]}) + (65'sd1 <<< (cfg_shift - 1))) >>> cfg_shift;
-            if (rq > 65'sd2147483647)       res[r3*32 +: 32] = 32'h7fffffff;
-            else if (rq < -65'sd2147483648) res[r3*32 +: 32] = 32'h80000000;
-            else                            res[r3*32 +: 32] = rq[31:0];
+            v = s2_total[r3];
+            if (cfg_shift > 0) begin
+                rq = ($signed({v[63], v}) + (65'sd1 <<< (cfg_shift - 1))) >>> cfg_shift;
+                if (rq > 65'sd2147483647)       res[r3*32 +: 32] = 32'h7fffffff;
+                else if (rq < -65'sd2147483648) res[r3*32 +: 32] = 32'h80000000;
+                else                            res[r3*32 +: 32] = rq[31:0];
+            end else begin
+                // saturating left shift: lim = I32_MAX >> lsh (golden: lsh capped at 62)
+                lsh = -cfg_shift;
+                lim = 64'sh7fffffff >>> ((lsh > 62) ? 62 : lsh);
+                if (v > lim)             res[r3*32 +: 32] = 32'h7fffffff;
+                else if (v < -lim - 1)   res[r3*32 +: 32] = 32'h80000000;
+                else                     res[r3*32 +: 32] = v[31:0] << ((lsh > 31) ? 31 : lsh);
+            end
         end
     end
     always @(posedge clk) begin
