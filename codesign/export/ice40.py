@@ -83,7 +83,7 @@ def build_bitstream(build: Path, sources: list[Path], top: str, target_mhz: floa
     build.mkdir(parents=True, exist_ok=True)
     (build / "icebreaker.pcf").write_text(ICEBREAKER_PCF)
     reads = " ".join(f"read_verilog -DICE40 {Path(s).resolve()};" for s in sources)
-    out = _run([yosys, "-q", "-p", f"{reads} synth_ice40 -dsp -top {top} -json {top}.json; tee -o stat.txt stat"],
+    out = _run([yosys, "-q", "-p", f"{reads} synth_ice40 -top {top} -json {top}.json; tee -o stat.txt stat"],
                build, build / "yosys.log")
     del out
     cells = synth_cells((build / "stat.txt").read_text())
@@ -96,3 +96,25 @@ def build_bitstream(build: Path, sources: list[Path], top: str, target_mhz: floa
     fmax = min((v.get("achieved", 0.0) for v in report.get("fmax", {}).values()), default=0.0)
     return Ice40Result(cells=cells, fmax_mhz=float(fmax), target_mhz=target_mhz,
                        bitstream=build / f"{top}.bin", report=report)
+
+
+# LUT cost of the MPE self-test on the UP5K, fitted to Yosys 0.23 `synth_ice40` runs of the generated
+# self-test at W4A8 group 32 (2026-11-23): 1x4 -> 1568, 2x4 -> 3126, 2x8 -> 4131 SB_LUT4. Per row ~1070
+# (the 64-bit group-scale accumulate and requantize), per W4A8 lane ~125, scaled by the product width.
+ICE40_LUT_PER_ROW = 1070
+ICE40_LUT_PER_W4A8_LANE = 125
+
+
+def estimate_luts(rows: int, cols: int, wbits: int, abits: int) -> int:
+    return int(rows * (ICE40_LUT_PER_ROW + ICE40_LUT_PER_W4A8_LANE * cols * (wbits * abits) / 32))
+
+
+def precheck(design) -> None:
+    """Refuse designs far beyond the part before spending minutes in synthesis (synthesis decides the rest)."""
+    hw, q = design.hw, design.quant
+    est = estimate_luts(hw.rows, hw.cols, q.wbits, q.abits)
+    if est > 1.5 * UP5K_CAPACITY["SB_LUT4"]:
+        raise CodesignError(
+            f"design does not fit the iCE40UP5K: needs SB_LUT4 {est} > {UP5K_CAPACITY['SB_LUT4']} "
+            f"(estimated for an MPE tile of {hw.rows}x{hw.cols} W{q.wbits}A{q.abits}; available: "
+            + ", ".join(f"{k} {v}" for k, v in UP5K_CAPACITY.items()) + "); try rows*cols <= 8", field="--board")

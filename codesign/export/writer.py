@@ -110,8 +110,9 @@ def _export_vendor(design: Design, board: Board, root: Path) -> dict:
 
 
 def _export_ice40(design: Design, board: Board, root: Path) -> dict:
-    from ..gen.rtl import emit_ice40_selftest
-    sources, top, target_mhz = emit_ice40_selftest(design, root / "rtl")
+    from .ice40_selftest import emit_selftest
+    ice40.precheck(design)
+    sources, top, target_mhz = emit_selftest(design, root / "rtl")
     result = ice40.build_bitstream(root / "build", sources, top, target_mhz)
     report = {"board": board.name, "part": board.part, "top": top, "cells": result.cells,
               "capacity": ice40.UP5K_CAPACITY, "fmax_mhz": round(result.fmax_mhz, 2),
