@@ -11,6 +11,7 @@ from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from test_sfu_lib import env_int
 
 W = env_int("W", 32)
+QB = env_int("QB", W)
 
 
 async def divide(dut, num: int, den: int) -> tuple[int, int, int]:
@@ -32,7 +33,8 @@ async def divide(dut, num: int, den: int) -> tuple[int, int, int]:
 
 @cocotb.test()
 async def random_and_corners(dut):
-    """q, r exact for random and extreme operands; done exactly W + 1 cycles after start."""
+    """q, r exact for random and extreme operands with num >> QB < den; done QB + 1 cycles
+    after start."""
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.rst_n.value = 0
     dut.start.value = 0
@@ -42,8 +44,13 @@ async def random_and_corners(dut):
     rng = random.Random(31)
     top = (1 << W) - 1
     cases = [(top, 1), (top, top), (0, 7), (1, top), (top, 2), (1 << (W - 1), 3)]
-    cases += [(rng.randint(0, top), rng.randint(1, top >> rng.randint(0, W - 1))) for _ in range(40)]
+    cases += [(rng.randint(0, top), rng.randint(1, top >> rng.randint(0, W - 1))) for _ in range(60)]
+    if QB < W:   # the softmax use: 2^47 / sum with sum >= 2^15
+        cases += [(1 << (W - 1), (1 << 15) + k) for k in (0, 1, 77)]
+        cases += [(1 << (W - 1), rng.randint(1 << 15, 1 << 40)) for _ in range(20)]
+    cases = [(a, b) for a, b in cases if (a >> QB) < b]
+    assert len(cases) > 20
     for num, den in cases:
         q, r, cycles = await divide(dut, num, den)
         assert (q, r) == divmod(num, den), f"{num} / {den}: got q={q} r={r}, expected {divmod(num, den)}"
-        assert cycles == W + 1, f"divider took {cycles} cycles, expected W + 1 = {W + 1}"
+        assert cycles == QB + 1, f"divider took {cycles} cycles, expected QB + 1 = {QB + 1}"

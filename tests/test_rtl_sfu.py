@@ -81,7 +81,8 @@ BLOCK_CASES = [
                             {"SFU_LANES": 3, "QBITS": 16, "QW": 16}]),
     ("rope", "sfu_rope", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
     ("swiglu", "sfu_swiglu", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
-    ("div", "sfu_div", [{"W": 8}, {"W": 40}]),
+    ("softmax", "sfu_softmax", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
+    ("div", "sfu_div", [{"W": 8}, {"W": 40}, {"W": 48, "QB": 33}]),
 ]
 
 
@@ -93,7 +94,7 @@ def test_sfu_block_icarus(block, top, params, tmp_path):
 
 
 # ---- all blocks behind sfu_top (Verilator and Icarus) --------------------------------------
-TOP_BLOCKS = ["add", "quant", "rope", "swiglu"]
+TOP_BLOCKS = ["add", "quant", "rope", "swiglu", "softmax"]
 TOP_PARAMS = [
     {"SFU_LANES": 1, "ABITS": 8, "KVBITS": 4},
     {"SFU_LANES": 4, "ABITS": 4, "KVBITS": 8},

@@ -5,4 +5,5 @@ sfu_add.v
 sfu_quant.v
 sfu_rope.v
 sfu_swiglu.v
+sfu_softmax.v
 sfu_top.v

@@ -64,11 +64,18 @@ module sfu_top #(
         .in_gate(in_a), .in_up(in_b), .out_valid(b_out_valid[1]), .out_ready(b_out_ready[1]),
         .out_data(act_out));
 
-    // ops 3, 4 are wired in as their blocks land (README status)
-    assign b_idle[4:3] = 2'b11;
-    assign b_done[4:3] = 2'b00;
-    assign b_in_ready[4:3] = 2'b00;
-    assign b_out_valid[4:3] = 2'b00;
+    // op 3 is wired in when its block lands (README status)
+    assign b_idle[3] = 1'b1;
+    assign b_done[3] = 1'b0;
+    assign b_in_ready[3] = 1'b0;
+    assign b_out_valid[3] = 1'b0;
+
+    wire [SFU_LANES*32-1:0] sm_out;
+    sfu_softmax #(.SFU_LANES(SFU_LANES)) u_softmax (
+        .clk(clk), .rst_n(rst_n), .start(b_start[4]), .cfg_n(cfg_n), .idle(b_idle[4]),
+        .done(b_done[4]), .in_valid(b_in_valid[4]), .in_ready(b_in_ready[4]),
+        .in_data(in_a), .out_valid(b_out_valid[4]), .out_ready(b_out_ready[4]),
+        .out_data(sm_out));
 
     wire [SFU_LANES*32-1:0] rope_y0, rope_y1;
     sfu_rope #(.SFU_LANES(SFU_LANES)) u_rope (
@@ -103,6 +110,8 @@ module sfu_top #(
             oa = act_out;
         else if (op == 3'd2)
             oa = rope_y0;
+        else if (op == 3'd4)
+            oa = sm_out;
         else if (op == 3'd5)
             for (i = 0; i < SFU_LANES; i = i + 1)
                 oa[i*32 +: 32] = {{(32-AQW){aq_out[i*AQW+AQW-1]}}, aq_out[i*AQW +: AQW]};
