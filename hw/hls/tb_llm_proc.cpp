@@ -23,7 +23,7 @@ const char* OP_NAMES[] = {"LOAD", "STORE", "GEMV", "NORM", "ROPE", "KVSTORE", "A
 
 struct Check {
     int instr;
-    std::string region;  // "abuf" (int32 elements), "io" (int32 at a byte address), "kv" (bytes)
+    std::string region;  // "abuf" (int32 elements at an element offset), "io" / "kv" (bytes at a byte address)
     uint64_t offset;
     uint64_t length;
     uint64_t expected_at;  // first expected value in expected.bin (int32 units)
@@ -72,9 +72,7 @@ void trace(int index, const cs::Instr& ins, const cs::act_t* abuf) {
             if (ck.region == "abuf") {
                 actual = (int32_t)abuf[ck.offset + j];
             } else if (ck.region == "io") {
-                uint64_t v = 0;
-                for (int b = 0; b < 4; ++b) v |= (uint64_t)image_byte(*g_io, ck.offset + 4 * j + b) << (8 * b);
-                actual = (int32_t)(uint32_t)v;
+                actual = image_byte(*g_io, ck.offset + j);
             } else {
                 actual = image_byte(*g_kv, ck.offset + j);
             }

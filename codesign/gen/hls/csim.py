@@ -1,0 +1,78 @@
+"""`codesign csim DIR`: build the project's testbench + kernel with g++ and run the C-simulation.
+
+The testbench prints one JSON line per instruction; this module parses them into a report and
+names the first mismatch (instruction, index, expected, actual)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...errors import CodesignError
+from .toolchain import compile_csim
+
+
+@dataclass
+class CsimResult:
+    rows: list = field(default_factory=list)     # one dict per instruction
+    summary: dict = field(default_factory=dict)
+    returncode: int = 0
+    build_s: float = 0.0
+    run_s: float = 0.0
+    stderr: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.returncode == 0 and self.summary.get("mismatches", 1) == 0 and bool(self.rows)
+
+    @property
+    def first_mismatch(self) -> dict | None:
+        return next((r for r in self.rows if r.get("mismatches")), None)
+
+
+def check_project(folder: Path) -> None:
+    for rel in ("src/llm_proc.cpp", "src/codesign_config.h", "tb/tb_llm_proc.cpp", "vectors/checks.txt"):
+        if not (folder / rel).is_file():
+            raise CodesignError(f"'{folder}' is not an emit-hls project ({rel} missing)", field="DIR")
+
+
+def build(folder: Path, opt: str = "-O2") -> Path:
+    folder = Path(folder)
+    check_project(folder)
+    (folder / "build").mkdir(exist_ok=True)
+    exe = folder / "build" / "csim"
+    srcs = [str(folder / "src" / "llm_proc.cpp"), str(folder / "tb" / "tb_llm_proc.cpp")]
+    return compile_csim(srcs, [str(folder / "src")], exe, opt=opt)
+
+
+def run(folder: Path, opt: str = "-O2", exe: Path | None = None, timeout: float | None = None) -> CsimResult:
+    folder = Path(folder)
+    res = CsimResult()
+    t0 = time.perf_counter()
+    if exe is None:
+        exe = build(folder, opt)
+    res.build_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    try:
+        proc = subprocess.run([str(exe), str(folder / "vectors")], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise CodesignError(f"C-simulation did not finish within {timeout} s", field="csim") from None
+    res.run_s = time.perf_counter() - t1
+    res.returncode = proc.returncode
+    res.stderr = proc.stderr.strip()
+    for line in proc.stdout.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        rec = json.loads(line)
+        if rec.get("summary"):
+            res.summary = rec
+        else:
+            res.rows.append(rec)
+    if proc.returncode not in (0, 1) or not res.summary:
+        raise CodesignError(f"testbench failed (exit {proc.returncode}): {res.stderr or 'no summary line'}",
+                            field="csim")
+    return res
