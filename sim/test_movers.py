@@ -100,16 +100,19 @@ def fill(ram, rng):
 
 @cocotb.test()
 async def copies_across_pages(dut):
-    """Lengths from one byte to several 4 KiB pages, unaligned tails, page-crossing starts."""
+    """Lengths from one byte to several 4 KiB pages, unaligned starts and tails, page crossings.
+    The copy engine keeps byte lanes, so source and destination share their offset in a word."""
     rng = random.Random(21)
     ram = await setup(dut)
     fill(ram, rng)
-    dst = MEM // 2
-    for nbytes, src_off in ((1, 0), (BYTES, 0), (BYTES * 3 + 5, BYTES), (4096 + 3 * BYTES, 4096 - 2 * BYTES),
-                            (3 * 4096 - BYTES, 512)):
+    for nbytes, src_off in ((1, 0), (1, 3), (BYTES, 0), (BYTES * 3 + 5, BYTES), (BYTES * 2 + 1, BYTES + 5),
+                            (4096 + 3 * BYTES, 4096 - 2 * BYTES), (3 * 4096 - BYTES, 512 + 7)):
+        dst = MEM // 2 + 64 + src_off % BYTES
         await copy(dut, src_off, dst, nbytes, rng)
         check_copy(ram, src_off, dst, nbytes)
-        ram.write(dst, bytes([0xEE]) * (nbytes + 64))
+        head = ram.read(MEM // 2, dst - MEM // 2)
+        assert head == bytes([0xEE]) * len(head), f"write before the start at {dst:#x}"
+        ram.write(MEM // 2, bytes([0xEE]) * (nbytes + 192))
 
 
 @cocotb.test()

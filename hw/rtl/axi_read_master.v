@@ -1,9 +1,9 @@
 // axi_read_master.v -- memory mover: reads cmd_bytes from cmd_addr over an AXI4 master
 // read channel and streams the words out in address order.
 //
-// cmd_addr must be aligned to a data word (DATA_W/8 bytes); the mover reads
-// ceil(cmd_bytes / (DATA_W/8)) whole words (bytes past cmd_bytes in the last word are
-// don't-care for the consumer). Bursts are INCR, full width, at most MAX_BURST beats and
+// cmd_addr may be unaligned: the mover reads the aligned words covering
+// [cmd_addr, cmd_addr + cmd_bytes); the consumer drops the first cmd_addr mod DATA_W/8 bytes
+// (stream_unpack's skip) and ignores bytes past the end. Bursts are INCR, full width, at most MAX_BURST beats and
 // never cross a 4 KiB boundary (AXI rule). Up to MAX_OUTSTANDING bursts are in flight,
 // so reads stream at one word per cycle once the first data returns.
 // R data passes through to the output stream (out_* = R channel; out_ready = RREADY).
@@ -79,9 +79,9 @@ module axi_read_master #(
             done <= 1'b0;
             if (cmd_valid & ~busy) begin
                 busy <= 1'b1;
-                next_addr <= cmd_addr;
-                ar_left <= (cmd_bytes + BYTES - 1) >> LG;
-                r_left <= (cmd_bytes + BYTES - 1) >> LG;
+                next_addr <= {cmd_addr[ADDR_W-1:LG], {LG{1'b0}}};
+                ar_left <= (cmd_bytes + cmd_addr[LG-1:0] + BYTES - 1) >> LG;
+                r_left <= (cmd_bytes + cmd_addr[LG-1:0] + BYTES - 1) >> LG;
                 if (cmd_bytes == 0) begin busy <= 1'b0; done <= 1'b1; end
             end else if (busy) begin
                 // address channel: a burst counts as outstanding from its issue to its RLAST

@@ -1,8 +1,10 @@
 // axi_write_master.v -- memory mover: writes cmd_bytes from an input word stream to
 // cmd_addr over an AXI4 master write channel.
 //
-// cmd_addr is word aligned (DATA_W/8 bytes). The stream supplies ceil(cmd_bytes / (DATA_W/8))
-// words; the last word's strobe covers only the bytes up to cmd_bytes. Bursts: INCR, full
+// cmd_addr may be unaligned: the mover writes the aligned words that cover
+// [cmd_addr, cmd_addr + cmd_bytes) and strobes only those bytes. The stream supplies those words
+// with the data already at its byte lanes (byte j of the transfer in lane (cmd_addr + j) mod
+// DATA_W/8 of its word; stream_pack's offset does this). Bursts: INCR, full
 // width, <= MAX_BURST beats, never across a 4 KiB boundary. The AW and W sides run
 // independently (both split the transfer the same way; AXI allows W data ahead of its
 // address), up to MAX_OUTSTANDING bursts wait for their B response.
@@ -53,6 +55,8 @@ module axi_write_master #(
     reg [ADDR_W-1:0] aw_addr, w_addr;
     reg [31:0] w_in_burst;               // words left in the W side's current burst (0: start one)
     reg [LG:0] last_bytes;               // bytes valid in the final word (1..BYTES)
+    reg [LG-1:0] first_off;              // first valid byte lane of the first word
+    reg first_word;
     reg [7:0] outstanding;               // bursts addressed but not acknowledged
     assign cmd_ready = ~busy;
 
@@ -65,6 +69,8 @@ module axi_write_master #(
         end
     endfunction
 
+    wire [31:0] end_sum = cmd_bytes + cmd_addr[LG-1:0];
+    wire [LG-1:0] end_lane = end_sum[LG-1:0];
     wire [31:0] aw_blen = burst_len(aw_addr, aw_left);
     wire [31:0] w_blen = burst_len(w_addr, w_left);
     wire aw_fire = m_axi_awvalid & m_axi_awready;
@@ -80,7 +86,7 @@ module axi_write_master #(
     assign m_axi_wlast = (w_cur == 1);
     genvar gi;
     generate for (gi = 0; gi < BYTES; gi = gi + 1) begin : strb
-        assign m_axi_wstrb[gi] = (w_left != 1) | (gi < last_bytes);
+        assign m_axi_wstrb[gi] = ((w_left != 1) | (gi < last_bytes)) & (~first_word | (gi >= first_off));
     end endgenerate
     assign m_axi_bready = busy;
 
@@ -88,7 +94,7 @@ module axi_write_master #(
         if (!rst_n) begin
             busy <= 1'b0; done <= 1'b0; err <= 1'b0;
             aw_left <= 0; w_left <= 0; b_left <= 0; aw_addr <= 0; w_addr <= 0;
-            w_in_burst <= 0; last_bytes <= 0; outstanding <= 0;
+            w_in_burst <= 0; last_bytes <= 0; outstanding <= 0; first_off <= 0; first_word <= 1'b0;
             m_axi_awvalid <= 1'b0; m_axi_awaddr <= 0; m_axi_awlen <= 0;
         end else begin
             done <= 1'b0;
@@ -96,11 +102,13 @@ module axi_write_master #(
                 busy <= (cmd_bytes != 0);
                 done <= (cmd_bytes == 0);
                 err <= 1'b0;
-                aw_addr <= cmd_addr;
-                w_addr <= cmd_addr;
-                aw_left <= (cmd_bytes + BYTES - 1) >> LG;
-                w_left <= (cmd_bytes + BYTES - 1) >> LG;
-                last_bytes <= cmd_bytes[LG-1:0] == 0 ? BYTES : cmd_bytes[LG-1:0];
+                aw_addr <= {cmd_addr[ADDR_W-1:LG], {LG{1'b0}}};
+                w_addr <= {cmd_addr[ADDR_W-1:LG], {LG{1'b0}}};
+                aw_left <= (cmd_bytes + cmd_addr[LG-1:0] + BYTES - 1) >> LG;
+                w_left <= (cmd_bytes + cmd_addr[LG-1:0] + BYTES - 1) >> LG;
+                last_bytes <= end_lane == 0 ? BYTES : end_lane;
+                first_off <= cmd_addr[LG-1:0];
+                first_word <= 1'b1;
                 b_left <= 0;
                 w_in_burst <= 0;
             end else if (busy) begin
@@ -114,6 +122,7 @@ module axi_write_master #(
                 end
                 outstanding <= outstanding + (aw_issue ? 8'd1 : 8'd0) - (b_fire ? 8'd1 : 8'd0);
                 if (w_fire) begin
+                    first_word <= 1'b0;
                     w_left <= w_left - 1;
                     w_in_burst <= w_cur - 1;
                     if (w_in_burst == 0) w_addr <= w_addr + (w_blen << LG);
