@@ -95,8 +95,9 @@ C-simulation without vendor tools: `codesign csim .` (or `make csim`).
 
 
 def emit_project(design: Design, out: str | Path, force: bool = False, vectors: str | Path | None = None,
-                 context: int | None = None) -> dict:
-    """Write the project; returns a summary (part, clock, files, vectors)."""
+                 context: int | None = None, small: dict | None = None) -> dict:
+    """Write the project; returns a summary (part, clock, files, vectors). ``small``: kwargs of
+    vectors_bridge.small_layer to test on a random small layer instead of SmolLM2-135M layer 0."""
     from .vectors_bridge import golden_to_tb, make_golden_vectors
 
     part, part_source = device_part(design.device)
@@ -110,7 +111,7 @@ def emit_project(design: Design, out: str | Path, force: bool = False, vectors: 
                 raise CodesignError(f"'{vec_src}' is not a folder of golden vectors", field="--vectors")
             shutil.copytree(vec_src, golden)
         else:
-            make_golden_vectors(design, golden, context=context)
+            make_golden_vectors(design, golden, context=context, small=small)
         summary_vec = golden_to_tb(golden, stage / "vectors", design)
         atomic_write_text(stage / "run_hls.tcl", run_hls_tcl(design, part, files))
         from .toolchain import STD_FLAG, WARN_FLAGS
