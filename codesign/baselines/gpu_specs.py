@@ -66,3 +66,20 @@ def resolve_gpu_device(name: str):
         raise CodesignError(f"'{name}' is an FPGA, not a GPU; GPUs: {', '.join(sorted(GPU_EXTRA))}", field="--gpu")
     gpu_extra(dev.name)
     return dev
+
+
+def db_name_for_gpu(gpu_name: str) -> str | None:
+    """The database name of the GPU NVML reports (``"NVIDIA H100 80GB HBM3"`` -> ``"h100-sxm"``);
+    None for a GPU the database does not hold (e.g. an H100 PCIe, whose bandwidth differs)."""
+    n = gpu_name.upper().replace("-", " ")
+    if "H100" in n and ("HBM3" in n or "SXM" in n):
+        return "h100-sxm"
+    if "A100" in n and "80GB" in n.replace(" ", "") and "PCIE" not in n.replace(" ", ""):
+        return "a100-80gb"
+    if "V100S" in n:
+        return "v100s"
+    if "4090" in n:
+        return "rtx4090"
+    if n.split()[-1:] == ["L4"]:
+        return "l4"
+    return None

@@ -1,0 +1,54 @@
+"""``codesign gpu-bench``: measure batch-1 decode and prefill speed and energy on the local GPU."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+
+from ..errors import CodesignError
+from ..fsutil import atomic_write_json, dumps_json
+
+NAME = "gpu-bench"
+HELP = "measure tokens/s and J/token of a LLaMA-style decoder on the local CUDA GPU"
+DESCRIPTION = ("Builds a decoder stack with a preset's dimensions (random weights) in torch and times batch-1 "
+               "prefill and decode (KV cache, CUDA graph or eager), metering energy with NVML's total-energy "
+               "counter (fallback: power sampling). Writes a JSON record; with no CUDA GPU it exits non-zero.")
+
+
+def add_arguments(p) -> None:
+    from ..baselines.bench import MODES
+    from ..baselines.bench_model import BENCH_DTYPES
+
+    p.add_argument("--model", default="llama2-7b", help="model preset or HF config.json (dense models)")
+    p.add_argument("--dtype", default="fp16", choices=BENCH_DTYPES, help="weight precision")
+    p.add_argument("--tokens", type=int, default=256, help="decoded tokens per timed window")
+    p.add_argument("--prompt", type=int, default=512, help="prompt tokens (prefill window; decode starts after it)")
+    p.add_argument("--warmup", type=int, default=32, help="untimed decode steps before measuring")
+    p.add_argument("--repeats", type=int, default=5, help="timed windows per phase (median reported)")
+    p.add_argument("--mode", default="graph", choices=MODES,
+                   help="graph: one CUDA graph per decode step (serving-class); eager: plain torch calls")
+    p.add_argument("--out", default=None, help="write the JSON record here (default: print it)")
+
+
+def _check(args) -> None:
+    for f, lo in (("tokens", 1), ("prompt", 1), ("warmup", 0), ("repeats", 1)):
+        v = getattr(args, f)
+        if v < lo:
+            raise CodesignError(f"got {v}; allowed: an integer >= {lo}", field=f"--{f}")
+
+
+def run(args) -> int:
+    _check(args)
+    from ..baselines.bench import run_bench
+
+    command = "codesign " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "codesign gpu-bench"
+    rec = run_bench(args.model, args.dtype, args.tokens, args.prompt, args.warmup, args.repeats, args.mode, command)
+    if args.out:
+        atomic_write_json(args.out, rec)
+    else:
+        sys.stdout.write(dumps_json(rec))
+    d, p = rec["decode"]["median"], rec["prefill"]["median"]
+    j = f"{d['j_per_token']:.3f} J/token" if d["j_per_token"] is not None else "no energy meter"
+    print(f"{rec['gpu']['name']}: decode {d['tokens_per_s']:.1f} tokens/s, {j}; prefill "
+          f"{p['tokens_per_s']:.0f} tokens/s ({rec['gpu']['energy_method']})", file=sys.stderr)
+    return 0
