@@ -1,9 +1,10 @@
 """Default design space per device.
 
 The device entry bounds what is worth searching: memory channels up to the
-device's, port widths its memory can use, the kernel clock from half the
-device's kernel clock up to it (a lower clock trades speed for power, which
-matters when decode is memory-bound). Array sizes are powers of two that span
+device's; port widths from the memory's native port width to twice that (a
+wide kernel port at a lower clock); the kernel clock from half the device's
+kernel clock up to it (a lower clock trades speed for power, which matters
+when decode is memory-bound). Array sizes are powers of two that span
 small embedded arrays to ones that exceed a U280's DSPs, so the resource
 limit itself shows up in the sweep (infeasible points are counted, not hidden).
 A GPU has no hardware template: only quantization varies, and the hardware
@@ -68,7 +69,13 @@ def _clock_choices(kernel_mhz: float) -> list[int]:
 
 
 def is_fpga(device) -> bool:
-    return hasattr(device, "dsp") and hasattr(device, "mem_channels")
+    return getattr(device, "kind", "fpga") == "fpga" and hasattr(device, "mem_channels")
+
+
+def _port_choices(device) -> list[int]:
+    """The memory's native port width and twice that (a kernel port at half the clock)."""
+    native = int(getattr(device, "mem_port_max_bits", 512))
+    return sorted({b for b in (native, 2 * native) if b in (64, 128, 256, 512)}) or [512]
 
 
 def default_space_dict(device) -> dict[str, list]:
@@ -84,7 +91,7 @@ def default_space_dict(device) -> dict[str, list]:
     w_ch = [c for c in _channel_choices(channels) if c >= max(1, channels // 8)]
     d["weight_channels"] = w_ch
     d["kv_channels"] = sorted({c for c in (1, 2, 4) if c <= channels})
-    d["port_bits"] = [256, 512]
+    d["port_bits"] = _port_choices(device)
     d["freq_mhz"] = _clock_choices(float(device.kernel_mhz))
     assert set(d) == set(DEFAULT_QUANT) | set(HW_FIELDS)
     return d

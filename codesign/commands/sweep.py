@@ -1,0 +1,163 @@
+"""codesign sweep: search quantization x tile sizes x clock x channels; Pareto front, plots.
+
+Imports stay inside ``run`` (and numpy-only on the hot path): ``codesign sweep``
+must start fast, and nothing here may pull in torch.
+"""
+
+from __future__ import annotations
+
+NAME = "sweep"
+HELP = "search bit-widths x tile sizes x clock x channels for a model on a device; Pareto front, plots"
+DESCRIPTION = (HELP + ". With no arguments: LLaMA-2-7B on the Alveo U280, batch 1, 512-token prompt, "
+               "512 generated tokens, the device's default space.")
+
+DEFAULT_MODEL = "llama2-7b"
+DEFAULT_DEVICE = "u280"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help="model preset or HF config.json path; several separated by commas")
+    p.add_argument("--device", default=DEFAULT_DEVICE,
+                   help="device name or device file; several separated by commas (every model x device pair)")
+    p.add_argument("--space", help="YAML space file: ranges per parameter and constraints (see docs)")
+    p.add_argument("--batch", type=int, default=1, help="batch size")
+    p.add_argument("--prompt", type=int, default=512, help="prompt (prefill) tokens")
+    p.add_argument("--generate", type=int, default=512, help="generated (decode) tokens")
+    p.add_argument("--context", type=int, default=None,
+                   help="decode context length (default: prompt + generate/2)")
+    p.add_argument("--max-accuracy-loss-pct", type=float, default=None,
+                   help="constraint: max perplexity increase, %% (overrides the space file)")
+    p.add_argument("--min-tokens-per-s", type=float, default=None, help="constraint: min decode tokens/s")
+    p.add_argument("--max-power-w", type=float, default=None, help="constraint: max power, W")
+    p.add_argument("--resource-cap", type=float, default=None,
+                   help="constraint: max fraction of any device resource, in (0, 1]")
+    p.add_argument("--out", default=None, help="output folder (default: runs/sweep-<model>-<device>)")
+    p.add_argument("--force", action="store_true", help="replace an existing output folder / start over")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted sweep from <out>.partial (same inputs required)")
+    p.add_argument("--points", choices=("auto", "all", "feasible", "none"), default="auto",
+                   help="rows of points.csv: every point, feasible within constraints, or none; "
+                        "auto = all up to 1,000,000 points, none above")
+    p.add_argument("--chunk", type=int, default=None, help="points evaluated per chunk (bounds memory)")
+    p.add_argument("--top", type=int, default=8, help="rows in the top-designs table")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or tables")
+
+
+def _split(value: str, field: str) -> list[str]:
+    from ..errors import CodesignError
+
+    items = [v.strip() for v in value.split(",")]
+    if not value.strip() or any(not v for v in items):
+        raise CodesignError(f"got {value!r}; expected one name or several separated by commas", field=field)
+    out: list[str] = []
+    for v in items:
+        if v not in out:
+            out.append(v)
+    return out
+
+
+def _safe(name: str) -> str:
+    from pathlib import Path
+
+    base = Path(name).stem if ("/" in name or name.endswith((".json", ".yaml", ".yml"))) else name
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in base)
+
+
+def run(args) -> int:
+    import shutil
+    from pathlib import Path
+
+    from ..design import Workload
+    from ..devices import get_device
+    from ..errors import CodesignError
+    from ..fsutil import atomic_output_dir
+    from ..search import outputs as out_mod
+    from ..search import report
+    from ..search.checkpoint import partial_dir_for
+    from ..search.constraints import Constraints
+    from ..search.defaults import default_space
+    from ..search.runner import DEFAULT_CHUNK, SweepJob, run_job
+    from ..search.spacefile import SpaceFile, load_space_file
+
+    models = _split(args.model, "--model")
+    devices = _split(args.device, "--device")
+    workload = Workload(batch=args.batch, prompt=args.prompt, generate=args.generate,
+                        context=args.context)
+    try:
+        workload.validate()
+    except CodesignError as e:
+        raise CodesignError(str(e).split(": ", 1)[-1], field=f"--{e.field}") from None
+    sf = load_space_file(args.space) if args.space else SpaceFile()
+    constraints: Constraints = sf.constraints.merged(
+        max_accuracy_loss_pct=args.max_accuracy_loss_pct, min_tokens_per_s=args.min_tokens_per_s,
+        max_power_w=args.max_power_w, resource_cap=args.resource_cap)
+    if args.top < 1:
+        raise CodesignError(f"got {args.top}; must be >= 1", field="--top")
+    chunk = DEFAULT_CHUNK if args.chunk is None else args.chunk
+    if chunk < 1:
+        raise CodesignError(f"got {chunk}; must be >= 1", field="--chunk")
+
+    jobs = []
+    for m in models:
+        from ..workload import load_model_config
+        load_model_config(m)  # a bad model name fails here, before anything is written
+        for d in devices:
+            dev = get_device(d)
+            space = default_space(dev, sf.overrides)
+            jobs.append(SweepJob(m, d, workload, space, constraints, chunk, args.points))
+    multi = len(jobs) > 1
+    if args.out:
+        out = Path(args.out)
+    elif multi:
+        out = Path("runs") / "sweep-compare"
+    else:
+        out = Path("runs") / f"sweep-{_safe(models[0])}-{_safe(devices[0])}"
+    if out.exists() and not args.force:
+        raise CodesignError(f"'{out}' already exists; pass --force to overwrite it", field="--out")
+    work = partial_dir_for(out)
+    if work.exists() and not args.resume:
+        if not args.force:
+            raise CodesignError(f"an interrupted sweep is in '{work}'; pass --resume to continue it "
+                                "or --force to start over", field="--out")
+        shutil.rmtree(work)
+
+    ui = report.SweepUI(quiet=args.quiet)
+    if args.resume and not work.exists():
+        ui.note(f"nothing to resume in '{work}'; starting the sweep")
+    results = []
+    try:
+        with ui.progress(sum(j.space.size for j in jobs)) as advance:
+            base = 0
+            for job in jobs:
+                sub = work / f"{_safe(job.model)}-{_safe(job.device)}" if multi else work
+                label = f"{job.model} on {job.device}"
+                _, state, ckpt = run_job(job, sub, resume=args.resume,
+                                         progress=advance(base, label))
+                results.append((job, _, state, ckpt))
+                base += job.space.size
+        for job, sweeper, state, ckpt in results:
+            out_mod.require_some_point(job, sweeper, state)
+    except CodesignError:
+        shutil.rmtree(work, ignore_errors=True)  # nothing is partly written
+        raise
+    except KeyboardInterrupt:
+        ui.note(f"interrupted; the sweep state is in '{work}': rerun with --resume to continue")
+        raise
+
+    written = []
+    with atomic_output_dir(out, force=args.force) as stage:
+        for job, sweeper, state, ckpt in results:
+            dest = stage / f"{_safe(job.model)}-{_safe(job.device)}" if multi else stage
+            res = out_mod.write_results(dest, job, sweeper, state, ckpt)
+            written.append((job, sweeper, state, res))
+        if multi:
+            report.write_comparison(stage, written)
+    shutil.rmtree(work, ignore_errors=True)
+
+    for job, sweeper, state, res in written:
+        ui.show_result(job, sweeper, state, res, top=args.top,
+                       where=out / f"{_safe(job.model)}-{_safe(job.device)}" if multi else out)
+    if multi:
+        ui.show_comparison(written, out)
+    return 0

@@ -1,0 +1,77 @@
+"""Accuracy loss per design point, from the measured accuracy table (issue 4).
+
+The sweep never invents accuracy: without a table every point's loss is NaN
+and the sweep says "accuracy: not yet measured". A table measured on another
+model (SmolLM2-135M standing in for LLaMA-2-7B) is used as a proxy and
+labelled as such everywhere the numbers appear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+NOT_MEASURED = "not yet measured"
+
+
+@dataclass(frozen=True)
+class AccuracySource:
+    table: Any                  # AccuracyTable or None
+    status: str                 # "measured" | "proxy" | NOT_MEASURED
+    measured_on: str | None = None
+    baseline_ppl: float | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.table is not None
+
+    def loss_pct(self, params: dict[str, np.ndarray]) -> np.ndarray:
+        """Relative perplexity increase in % per point; NaN where not measured.
+
+        The table is indexed by (wbits, abits, kvbits, group); it does not vary
+        the zero point, so both zero_point settings read the same entry.
+        """
+        n = len(params["wbits"])
+        if self.table is None:
+            return np.full(n, np.nan)
+        loss = self.table.loss_pct(params["wbits"], params["abits"], params["kvbits"], params["group"])
+        return np.asarray(loss, dtype=np.float64).reshape(n)
+
+    def describe(self) -> str:
+        if self.status == NOT_MEASURED:
+            return f"accuracy: {NOT_MEASURED}"
+        if self.status == "proxy":
+            return f"accuracy proxy: measured on {self.measured_on} (perplexity increase, %)"
+        return f"accuracy: measured on {self.measured_on} (perplexity increase, %)"
+
+    def as_dict(self) -> dict:
+        d: dict[str, Any] = {"status": self.status, "note": self.describe()}
+        if self.known:
+            d["measured_on"] = self.measured_on
+            d["baseline_ppl"] = self.baseline_ppl
+            d["zero_point"] = "the table does not vary the zero point; both settings use its entry"
+        return d
+
+
+def load_accuracy(model: str) -> AccuracySource:
+    """The table for ``model``, else any measured table as a labelled proxy, else none."""
+    try:
+        from ..quant.accuracy_table import load_accuracy_table
+    except ImportError:
+        return AccuracySource(None, NOT_MEASURED)
+    table = load_accuracy_table(model)
+    if table is None:
+        table = load_accuracy_table(None)
+    if table is None:
+        return AccuracySource(None, NOT_MEASURED)
+    measured_on = str(getattr(table, "measured_on", "") or "unknown model")
+    ppl = getattr(table, "baseline_ppl", None)
+    status = "measured" if _same_model(measured_on, model) else "proxy"
+    return AccuracySource(table, status, measured_on, float(ppl) if ppl is not None else None)
+
+
+def _same_model(a: str, b: str) -> bool:
+    norm = lambda s: "".join(ch for ch in s.lower() if ch.isalnum())  # noqa: E731
+    return norm(a) == norm(b)

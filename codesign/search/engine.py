@@ -1,0 +1,250 @@
+"""The chunked sweep: grid slices -> analytical model -> constraints -> streaming front.
+
+Each chunk of the grid is evaluated by ``codesign.model.evaluate_batch`` (the
+one model ``evaluate`` also uses), accuracy is looked up in the measured table,
+the user's constraints are applied, and the points that pass update a
+streaming Pareto front. Memory is bounded by the chunk size plus the front:
+nothing grows with the number of points except the optional points CSV,
+which is streamed to disk chunk by chunk. After every chunk the state can be
+checkpointed (see ``checkpoint.py``), so an interrupted sweep resumes where it
+stopped and ends with the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..design import Workload
+from . import csvfast
+from .accuracy import AccuracySource
+from .constraints import CONSTRAINT_FIELDS, Constraints, constraint_masks
+from .pareto import StreamingFront
+from .space import HW_FIELDS, PARAM_NAMES, Space
+
+
+@dataclass(frozen=True)
+class Objective:
+    column: str
+    sense: str   # "max" or "min"
+    label: str
+
+
+OBJECTIVES: tuple[Objective, ...] = (
+    Objective("decode_tokens_per_s", "max", "decode tokens/s"),
+    Objective("energy_per_token_j", "min", "J/token"),
+    Objective("usd_per_mtoken", "min", "USD/Mtoken"),
+    Objective("utilization", "min", "utilization"),
+    Objective("accuracy_loss_pct", "min", "accuracy loss %"),
+)
+
+# Model outputs written per point, in this order (ints first, then floats).
+FLOAT_COLUMNS = (
+    "decode_tokens_per_s", "prefill_latency_s", "energy_per_token_j", "energy_per_token_amortised_j",
+    "power_w", "usd_per_mtoken", "utilization", "roofline_tokens_per_s", "roofline_fraction",
+    "compute_utilization", "bandwidth_utilization", "min_memory_energy_per_token_j",
+    "accuracy_loss_pct", "dsp", "lut", "ff", "bram36", "uram",
+)
+POINT_COLUMNS = ("index",) + PARAM_NAMES + ("feasible", "meets_constraints", "violations") + FLOAT_COLUMNS
+
+# Streaming 2-D histogram of (log10 tokens/s, log10 J/token): the Pareto plot's
+# background without keeping the points. Values outside the range land in the
+# edge bins.
+HIST_BINS = 200
+HIST_RANGE = ((-2.0, 5.0), (-4.0, 3.0))
+
+
+def active_objectives(accuracy_known: bool) -> tuple[Objective, ...]:
+    return tuple(o for o in OBJECTIVES if accuracy_known or o.column != "accuracy_loss_pct")
+
+
+def objective_costs(cols: Mapping[str, np.ndarray], objectives) -> np.ndarray:
+    """(n, k) minimisation costs: maximised objectives negated, unknown (NaN) -> +inf."""
+    out = np.empty((len(cols[objectives[0].column]), len(objectives)), dtype=np.float64)
+    for j, o in enumerate(objectives):
+        x = np.asarray(cols[o.column], dtype=np.float64)
+        out[:, j] = -x if o.sense == "max" else x
+    out[np.isnan(out)] = np.inf
+    return out
+
+
+@dataclass
+class SweepState:
+    """Everything a sweep accumulates; small, and saved after chunks for resume."""
+
+    n_obj: int
+    n_violations: int
+    next_start: int = 0
+    n_feasible: int = 0
+    n_ok: int = 0                     # feasible and meeting every applied constraint
+    n_accuracy_unmeasured: int = 0    # feasible points whose (W, A, KV, group) is not in the table
+    violation_counts: np.ndarray = None  # type: ignore[assignment]
+    constraint_fail: np.ndarray = None   # type: ignore[assignment]  # per CONSTRAINT_FIELDS, among feasible
+    hist_feasible: np.ndarray = None     # type: ignore[assignment]
+    hist_ok: np.ndarray = None           # type: ignore[assignment]
+    front: StreamingFront = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self):
+        if self.violation_counts is None:
+            self.violation_counts = np.zeros(self.n_violations, dtype=np.int64)
+        if self.constraint_fail is None:
+            self.constraint_fail = np.zeros(len(CONSTRAINT_FIELDS), dtype=np.int64)
+        if self.hist_feasible is None:
+            self.hist_feasible = np.zeros((HIST_BINS, HIST_BINS), dtype=np.int64)
+        if self.hist_ok is None:
+            self.hist_ok = np.zeros((HIST_BINS, HIST_BINS), dtype=np.int64)
+        if self.front is None:
+            self.front = StreamingFront(self.n_obj)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "scalars": np.array([self.next_start, self.n_feasible, self.n_ok, self.n_accuracy_unmeasured],
+                                dtype=np.int64),
+            "violation_counts": self.violation_counts, "constraint_fail": self.constraint_fail,
+            "hist_feasible": self.hist_feasible, "hist_ok": self.hist_ok,
+            "front_ids": self.front.ids, "front_costs": self.front.costs,
+        }
+
+    @classmethod
+    def from_arrays(cls, a: Mapping[str, np.ndarray]) -> "SweepState":
+        s = cls(n_obj=a["front_costs"].shape[1], n_violations=len(a["violation_counts"]))
+        s.next_start, s.n_feasible, s.n_ok, s.n_accuracy_unmeasured = (int(v) for v in a["scalars"])
+        s.violation_counts = a["violation_counts"].copy()
+        s.constraint_fail = a["constraint_fail"].copy()
+        s.hist_feasible, s.hist_ok = a["hist_feasible"].copy(), a["hist_ok"].copy()
+        s.front.ids, s.front.costs = a["front_ids"].copy(), a["front_costs"].copy()
+        return s
+
+
+def _hist_bins(tps: np.ndarray, jpt: np.ndarray) -> np.ndarray:
+    (x0, x1), (y0, y1) = HIST_RANGE
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lx = np.log10(np.where(tps > 0, tps, 10.0 ** x0))
+        ly = np.log10(np.where(jpt > 0, jpt, 10.0 ** y0))
+    ix = np.clip(((lx - x0) / (x1 - x0) * HIST_BINS).astype(np.int64), 0, HIST_BINS - 1)
+    iy = np.clip(((ly - y0) / (y1 - y0) * HIST_BINS).astype(np.int64), 0, HIST_BINS - 1)
+    return np.bincount(ix * HIST_BINS + iy, minlength=HIST_BINS * HIST_BINS).reshape(HIST_BINS, HIST_BINS)
+
+
+class Sweeper:
+    """Evaluates grid slices of one (model, device, workload, space) and folds them into a state."""
+
+    def __init__(self, model: str, device: str, workload: Workload, space: Space,
+                 constraints: Constraints, accuracy: AccuracySource,
+                 evaluate_batch: Callable | None = None, violations: tuple[str, ...] | None = None):
+        from ..devices import get_device
+        from ..workload import load_model_config
+
+        if evaluate_batch is None or violations is None:
+            from .. import model as _model
+            evaluate_batch = evaluate_batch or _model.evaluate_batch
+            violations = violations or tuple(_model.VIOLATIONS)
+        self.model, self.device_name, self.workload = model, device, workload
+        self.cfg = load_model_config(model)
+        self.device = get_device(device)
+        self.space, self.constraints, self.accuracy = space, constraints, accuracy
+        self.objectives = active_objectives(accuracy.known)
+        self._evaluate_batch = evaluate_batch
+        self.violations = tuple(violations)
+
+    # -- evaluation ----------------------------------------------------------
+    def evaluate_indices(self, index: np.ndarray) -> dict[str, np.ndarray]:
+        """Params + model outputs + accuracy + constraint verdict for grid indices."""
+        params = self.space.params_at(index)
+        res = self._evaluate_batch(self.cfg, self.device, self.workload, params)
+        cols: dict[str, np.ndarray] = {"index": np.asarray(index, dtype=np.int64)}
+        cols.update(params)
+        cols.update({k: np.asarray(v) for k, v in res.items()})
+        cols["feasible"] = np.asarray(res["feasible"], dtype=bool)
+        cols["violations"] = np.asarray(res["violations"], dtype=np.int64)
+        cols["accuracy_loss_pct"] = self.accuracy.loss_pct(params)
+        masks = constraint_masks(self.constraints, cols, self.accuracy.known)
+        ok = cols["feasible"].copy()
+        for m in masks.values():
+            ok &= m
+        cols["meets_constraints"] = ok
+        cols["_constraint_masks"] = masks  # type: ignore[assignment]
+        return cols
+
+    def new_state(self) -> SweepState:
+        return SweepState(n_obj=len(self.objectives), n_violations=len(self.violations))
+
+    def fold_chunk(self, state: SweepState, start: int, stop: int, points_mode: str) -> bytes:
+        """Evaluate [start, stop), update ``state``; return the chunk's CSV rows (may be empty)."""
+        cols = self.evaluate_indices(np.arange(start, stop, dtype=np.int64))
+        feas, ok = cols["feasible"], cols["meets_constraints"]
+        state.n_feasible += int(feas.sum())
+        state.n_ok += int(ok.sum())
+        state.n_accuracy_unmeasured += int((feas & np.isnan(cols["accuracy_loss_pct"])).sum())
+        bits = cols["violations"]
+        for b in range(len(self.violations)):
+            state.violation_counts[b] += int(((bits >> b) & 1).sum())
+        for j, name in enumerate(CONSTRAINT_FIELDS):
+            m = cols["_constraint_masks"].get(name)
+            if m is not None:
+                state.constraint_fail[j] += int((feas & ~m).sum())
+        tps = np.asarray(cols["decode_tokens_per_s"], dtype=np.float64)
+        jpt = np.asarray(cols["energy_per_token_j"], dtype=np.float64)
+        if feas.any():
+            state.hist_feasible += _hist_bins(tps[feas], jpt[feas])
+        if ok.any():
+            state.hist_ok += _hist_bins(tps[ok], jpt[ok])
+            sel = np.flatnonzero(ok)
+            state.front.add(cols["index"][sel], objective_costs({k: cols[k][sel] for k in
+                                                                 (o.column for o in self.objectives)},
+                                                                self.objectives))
+        state.next_start = stop
+        if points_mode == "all":
+            return self.csv_rows(cols)
+        if points_mode == "feasible":
+            sel = np.flatnonzero(ok)
+            return self.csv_rows({k: (v[sel] if isinstance(v, np.ndarray) else v) for k, v in cols.items()})
+        return b""
+
+    # -- output rows ---------------------------------------------------------
+    def violation_labels(self, masks: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        uniq, inv = np.unique(masks, return_inverse=True)
+        labels = [";".join(r for b, r in enumerate(self.violations) if (int(u) >> b) & 1) for u in uniq]
+        return inv.reshape(-1), labels
+
+    def csv_rows(self, cols: Mapping[str, Any]) -> bytes:
+        spec = [("int", cols["index"], None)]
+        for name in PARAM_NAMES:
+            spec.append(("bool" if name == "zero_point" else "int", cols[name], None))
+        spec.append(("bool", cols["feasible"], None))
+        spec.append(("bool", cols["meets_constraints"], None))
+        codes, labels = self.violation_labels(cols["violations"])
+        spec.append(("labels", codes, labels))
+        for name in FLOAT_COLUMNS:
+            spec.append(("float", np.asarray(cols[name], dtype=np.float64), None))
+        return csvfast.format_csv_rows(spec)
+
+    @staticmethod
+    def csv_header() -> bytes:
+        return csvfast.header_line(POINT_COLUMNS)
+
+    # -- results -------------------------------------------------------------
+    def best_per_objective(self, state: SweepState) -> dict[str, int]:
+        """Grid index of the best front point per objective (ties: the other objectives, then index)."""
+        ids, costs = state.front.ids, state.front.costs
+        best: dict[str, int] = {}
+        if ids.size == 0:
+            return best
+        k = costs.shape[1]
+        for j, o in enumerate(self.objectives):
+            keys = [ids] + [costs[:, i] for i in reversed(range(k)) if i != j] + [costs[:, j]]
+            best[o.column] = int(ids[np.lexsort(keys)[0]])
+        return best
+
+    def ranked_front(self, state: SweepState) -> np.ndarray:
+        """Front grid indices by J/token (then tokens/s, then index)."""
+        ids, costs = state.front.ids, state.front.costs
+        cols = {o.column: j for j, o in enumerate(self.objectives)}
+        order = np.lexsort((ids, costs[:, cols["decode_tokens_per_s"]], costs[:, cols["energy_per_token_j"]]))
+        return ids[order]
+
+
+def hw_dict(cols: Mapping[str, np.ndarray], i: int) -> dict[str, int]:
+    return {n: int(cols[n][i]) for n in HW_FIELDS}

@@ -1,0 +1,189 @@
+"""The sweep's PNGs: Pareto front, roofline with the chosen designs, best design's breakdown.
+
+matplotlib with the Agg backend, fixed figure size and DPI, and no metadata in
+the PNG (``metadata={"Software": None}``), so identical inputs give identical
+bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .engine import HIST_BINS, HIST_RANGE
+
+DPI = 110
+PNG_META = {"Software": None}
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "codesign"  # harmless for PNG; keeps any SVG deterministic too
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    import io
+
+    from ..fsutil import atomic_write_bytes
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, metadata=PNG_META)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def write_all(dest: Path, job, sweeper, state, chosen, summary) -> None:
+    plt = _plt()
+    try:
+        pareto_plot(plt, dest / "pareto.png", job, sweeper, state, chosen)
+        roofline_plot(plt, dest / "roofline.png", job, sweeper, chosen)
+        breakdown_plot(plt, dest / "breakdown.png", job, sweeper, chosen, summary)
+    finally:
+        plt.close("all")
+
+
+def _title(job, sweeper) -> str:
+    w = job.workload
+    return (f"{job.model} on {job.device} (batch {w.batch}, prompt {w.prompt}, generate {w.generate})\n"
+            f"{sweeper.accuracy.describe()}")
+
+
+def pareto_plot(plt, path: Path, job, sweeper, state, chosen) -> None:
+    from matplotlib.colors import LogNorm
+
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    (x0, x1), (y0, y1) = HIST_RANGE
+    hist = state.hist_feasible.T.astype(float)
+    if hist.sum() > 0:
+        ys, xs = np.nonzero(hist)
+        # crop the fixed histogram to where points are, one bin of margin
+        bx = (max(xs.min() - 1, 0), min(xs.max() + 2, HIST_BINS))
+        by = (max(ys.min() - 1, 0), min(ys.max() + 2, HIST_BINS))
+        ex = 10 ** np.linspace(x0, x1, HIST_BINS + 1)
+        ey = 10 ** np.linspace(y0, y1, HIST_BINS + 1)
+        sub = np.ma.masked_equal(hist[by[0]:by[1], bx[0]:bx[1]], 0)
+        mesh = ax.pcolormesh(ex[bx[0]:bx[1] + 1], ey[by[0]:by[1] + 1], sub, cmap="Greys",
+                             norm=LogNorm(vmin=1, vmax=max(2.0, float(sub.max()))), shading="flat",
+                             rasterized=True)
+        fig.colorbar(mesh, ax=ax, label="feasible design points per bin")
+    ids = sweeper.ranked_front(state)
+    cols = sweeper.evaluate_indices(ids)
+    tps, jpt, wb = cols["decode_tokens_per_s"], cols["energy_per_token_j"], cols["wbits"]
+    cmap = plt.get_cmap("viridis")
+    wvals = sorted(set(int(v) for v in wb))
+    for i, w in enumerate(wvals):
+        sel = wb == w
+        ax.scatter(tps[sel], jpt[sel], s=14, color=cmap(i / max(len(wvals) - 1, 1)),
+                   label=f"Pareto, W{w}", edgecolors="none", zorder=3)
+    best = [c for c in chosen if c.label.startswith("best")]
+    for c in best:
+        ax.scatter([c.values["decode_tokens_per_s"]], [c.values["energy_per_token_j"]], marker="*", s=160,
+                   facecolors="none", edgecolors="red", linewidths=1.2, zorder=4)
+        ax.annotate(c.label, (c.values["decode_tokens_per_s"], c.values["energy_per_token_j"]),
+                    textcoords="offset points", xytext=(6, 6), fontsize=7, color="darkred")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("decode tokens/s")
+    ax.set_ylabel("energy per token, J")
+    ax.set_title(_title(job, sweeper), fontsize=9)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def roofline_plot(plt, path: Path, job, sweeper, chosen) -> None:
+    """Tokens/s against the bandwidth roofline of each chosen design.
+
+    Batch-1 decode reads every weight once per token, so a design's roofline is
+    tokens/s = its usable bandwidth / bytes per token (``roofline_tokens_per_s``
+    from the model). Each design is drawn at (its roofline, what it reaches);
+    the diagonal is "at the roofline", the dotted ones 50% and 20% of it.
+    """
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    xs = np.array([c.values["roofline_tokens_per_s"] or np.nan for c in chosen], dtype=float)
+    ys = np.array([c.values["decode_tokens_per_s"] or np.nan for c in chosen], dtype=float)
+    finite = np.isfinite(xs) & np.isfinite(ys) & (xs > 0) & (ys > 0)
+    lo = float(min(xs[finite].min(), ys[finite].min())) / 2 if finite.any() else 0.1
+    hi = float(max(xs[finite].max(), ys[finite].max())) * 2 if finite.any() else 100.0
+    line = np.array([lo, hi])
+    ax.plot(line, line, color="black", lw=1.2, label="roofline (bandwidth / bytes per token)")
+    for f, ls in ((0.5, "--"), (0.2, ":")):
+        ax.plot(line, f * line, color="grey", lw=0.9, ls=ls, label=f"{f:.0%} of roofline")
+    cmap = plt.get_cmap("tab10")
+    for i, c in enumerate(chosen):
+        if not finite[i]:
+            continue
+        q, h = c.design.quant, c.design.hw
+        ax.scatter([xs[i]], [ys[i]], s=40, color=cmap(i % 10), zorder=3,
+                   label=f"{c.label}: W{q.wbits}A{q.abits} {h.rows}x{h.cols} {h.weight_channels}ch "
+                         f"{h.freq_mhz}MHz ({ys[i] / xs[i]:.0%})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("roofline decode tokens/s (design's bandwidth / bytes per token)")
+    ax.set_ylabel("predicted decode tokens/s")
+    ax.set_title(_title(job, sweeper), fontsize=9)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=6.5, loc="upper left")
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+RESOURCES = ("dsp", "lut", "ff", "bram36", "uram")
+
+
+def _energy_parts(pred: dict) -> dict[str, float]:
+    """Energy per token by component, if the prediction carries one (J/token)."""
+    for key in ("energy_breakdown", "energy_per_token_breakdown_j", "energy"):
+        e = pred.get(key)
+        if isinstance(e, dict):
+            parts = {str(k): float(v) for k, v in e.items() if isinstance(v, (int, float)) and v > 0}
+            if parts:
+                return parts
+    return {}
+
+
+def breakdown_plot(plt, path: Path, job, sweeper, chosen, summary) -> None:
+    primary = next(c for c in chosen if c.index == summary["best_design"]["index"])
+    pred = primary.design.prediction
+    dev = sweeper.device
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4.5))
+    used = pred.get("resources") or {r: primary.values.get(r) for r in RESOURCES}
+    names, fracs = [], []
+    for r in RESOURCES:
+        total = getattr(dev, r, None)
+        if total and used.get(r) is not None:
+            names.append(r)
+            fracs.append(100.0 * float(used[r]) / float(total))
+    bars = ax1.barh(names[::-1], fracs[::-1], color="#4c72b0")
+    for b, f in zip(bars, fracs[::-1]):
+        ax1.text(b.get_width(), b.get_y() + b.get_height() / 2, f" {f:.1f}%", va="center", fontsize=8)
+    ax1.set_xlabel(f"% of the {dev.name} device")
+    ax1.set_xlim(0, max(100.0, max(fracs, default=0) * 1.15))
+    ax1.set_title("resources (best J/token design)", fontsize=9)
+    parts = _energy_parts(pred)
+    if parts:
+        keys = sorted(parts, key=lambda k: -parts[k])
+        vals = [parts[k] for k in keys]
+        ax2.bar(keys, vals, color="#dd8452")
+        ax2.set_ylabel("J per token")
+        ax2.tick_params(axis="x", rotation=30, labelsize=8)
+        ax2.set_title(f"energy per token: {primary.values['energy_per_token_j']:.4g} J", fontsize=9)
+    else:
+        ax2.axis("off")
+        ax2.text(0.5, 0.5, "no energy breakdown in the prediction", ha="center", va="center")
+    q, h = primary.design.quant, primary.design.hw
+    fig.suptitle(f"{job.model} on {job.device}: W{q.wbits}A{q.abits}KV{q.kvbits} g{q.group}, "
+                 f"{h.rows}x{h.cols} MPE, {h.weight_channels} weight ch, {h.freq_mhz} MHz", fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

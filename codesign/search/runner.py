@@ -1,0 +1,101 @@
+"""Run one sweep job chunk by chunk, with checkpoints, into a working folder."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..design import Workload
+from ..errors import CodesignError
+from .accuracy import AccuracySource, load_accuracy
+from .checkpoint import Checkpoint
+from .constraints import Constraints
+from .engine import POINT_COLUMNS, SweepState, Sweeper
+from .space import Space
+
+POINTS_MODES = ("auto", "all", "feasible", "none")
+AUTO_POINTS_LIMIT = 1_000_000   # "auto" writes every point up to this many, none above
+DEFAULT_CHUNK = 1 << 16
+CHECKPOINT_EVERY_S = 1.0        # state is saved at most this often (and after the last chunk)
+FORMAT_VERSION = 1              # bump when the meaning of saved state or outputs changes
+
+
+@dataclass(frozen=True)
+class SweepJob:
+    model: str
+    device: str
+    workload: Workload
+    space: Space
+    constraints: Constraints
+    chunk_size: int = DEFAULT_CHUNK
+    points: str = "auto"
+
+    @property
+    def points_mode(self) -> str:
+        if self.points == "auto":
+            return "all" if self.space.size <= AUTO_POINTS_LIMIT else "none"
+        return self.points
+
+    def chunk_starts(self) -> range:
+        return range(0, self.space.size, self.chunk_size)
+
+    def manifest(self, accuracy: AccuracySource) -> dict:
+        return {
+            "format": FORMAT_VERSION,
+            "model": self.model, "device": self.device,
+            "workload": asdict(self.workload),
+            "space": self.space.as_dict(),
+            "constraints": self.constraints.as_dict(),
+            "chunk_size": self.chunk_size,
+            "points": self.points_mode,
+            "columns": list(POINT_COLUMNS),
+            "accuracy": accuracy.as_dict(),
+        }
+
+
+def run_job(job: SweepJob, work: Path, resume: bool,
+            progress: Callable[[int], None] | None = None,
+            sweeper: Sweeper | None = None) -> tuple[Sweeper, SweepState, Checkpoint]:
+    """Evaluate every chunk not yet done; returns the sweeper, final state and checkpoint folder.
+
+    The caller decides what an existing ``work`` folder means (resume or start
+    over) before calling; here an existing one is resumed only if ``resume``.
+    """
+    if job.chunk_size < 1:
+        raise CodesignError(f"got {job.chunk_size}; must be >= 1", field="--chunk")
+    if sweeper is None:
+        accuracy = load_accuracy(job.model)
+        sweeper = Sweeper(job.model, job.device, job.workload, job.space, job.constraints, accuracy)
+    manifest = job.manifest(sweeper.accuracy)
+    ckpt = Checkpoint(work)
+    state = None
+    if ckpt.exists():
+        if not resume:
+            raise CodesignError(f"an interrupted sweep is in '{work}'; pass --resume to continue it "
+                                "or --force to start over", field="--out")
+        ckpt.check_manifest(manifest)
+        state = ckpt.load_state()
+    else:
+        ckpt.start(manifest)
+    if state is None:
+        state = sweeper.new_state()
+    mode = job.points_mode
+    last_save = time.monotonic()
+    if progress:
+        progress(state.next_start)
+    for start in job.chunk_starts():
+        if start < state.next_start:
+            continue
+        stop = min(start + job.chunk_size, job.space.size)
+        rows = sweeper.fold_chunk(state, start, stop, mode)
+        if mode != "none":
+            ckpt.write_part(start, rows)
+        now = time.monotonic()
+        if now - last_save >= CHECKPOINT_EVERY_S or stop == job.space.size:
+            ckpt.save_state(state)
+            last_save = now
+        if progress:
+            progress(stop)
+    return sweeper, state, ckpt
