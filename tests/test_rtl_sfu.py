@@ -82,6 +82,7 @@ BLOCK_CASES = [
     ("rope", "sfu_rope", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
     ("swiglu", "sfu_swiglu", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
     ("softmax", "sfu_softmax", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
+    ("rmsnorm", "sfu_rmsnorm", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
     ("div", "sfu_div", [{"W": 8}, {"W": 40}, {"W": 48, "QB": 33}]),
 ]
 
@@ -94,7 +95,7 @@ def test_sfu_block_icarus(block, top, params, tmp_path):
 
 
 # ---- all blocks behind sfu_top (Verilator and Icarus) --------------------------------------
-TOP_BLOCKS = ["add", "quant", "rope", "swiglu", "softmax"]
+TOP_BLOCKS = ["add", "quant", "rope", "swiglu", "softmax", "rmsnorm"]
 TOP_PARAMS = [
     {"SFU_LANES": 1, "ABITS": 8, "KVBITS": 4},
     {"SFU_LANES": 4, "ABITS": 4, "KVBITS": 8},

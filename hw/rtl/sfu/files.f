@@ -6,4 +6,5 @@ sfu_quant.v
 sfu_rope.v
 sfu_swiglu.v
 sfu_softmax.v
+sfu_rmsnorm.v
 sfu_top.v

@@ -13,7 +13,9 @@ module sfu_top #(
     input  wire                      start,
     input  wire [2:0]                cfg_op,
     input  wire [31:0]               cfg_n,
-    input  wire [31:0]               cfg_arg,
+    input  wire [31:0]               cfg_arg,     // NORM: Instr.mult
+    input  wire [31:0]               cfg_imm,     // NORM: Instr.imm (eps, Q.32)
+    input  wire [15:0]               cfg_shift,   // NORM: Instr.shift (gamma fraction bits)
     output wire                      idle,
     output wire                      done,
     input  wire                      in_valid,
@@ -64,11 +66,13 @@ module sfu_top #(
         .in_gate(in_a), .in_up(in_b), .out_valid(b_out_valid[1]), .out_ready(b_out_ready[1]),
         .out_data(act_out));
 
-    // op 3 is wired in when its block lands (README status)
-    assign b_idle[3] = 1'b1;
-    assign b_done[3] = 1'b0;
-    assign b_in_ready[3] = 1'b0;
-    assign b_out_valid[3] = 1'b0;
+    wire [SFU_LANES*32-1:0] norm_out;
+    sfu_rmsnorm #(.SFU_LANES(SFU_LANES)) u_norm (
+        .clk(clk), .rst_n(rst_n), .start(b_start[3]), .cfg_n(cfg_n), .cfg_mult(cfg_arg),
+        .cfg_eps(cfg_imm), .cfg_shift(cfg_shift), .idle(b_idle[3]),
+        .done(b_done[3]), .in_valid(b_in_valid[3]), .in_ready(b_in_ready[3]),
+        .in_x(in_a), .in_gamma(in_c), .out_valid(b_out_valid[3]), .out_ready(b_out_ready[3]),
+        .out_data(norm_out));
 
     wire [SFU_LANES*32-1:0] sm_out;
     sfu_softmax #(.SFU_LANES(SFU_LANES)) u_softmax (
@@ -110,6 +114,8 @@ module sfu_top #(
             oa = act_out;
         else if (op == 3'd2)
             oa = rope_y0;
+        else if (op == 3'd3)
+            oa = norm_out;
         else if (op == 3'd4)
             oa = sm_out;
         else if (op == 3'd5)
