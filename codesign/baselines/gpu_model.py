@@ -17,7 +17,7 @@ from ..errors import CodesignError
 from ..workload.config import ModelConfig
 from ..workload.ops import head_ops, layer_ops
 from .cost import usd_per_mtoken
-from .gpu_specs import gpu_extra, is_hbm, resolve_gpu_device
+from .gpu_specs import gpu_extra, is_hbm, mem_pj_per_bit, resolve_gpu_device
 from .stacks import ACTIVE_FLOOR, Stack, get_stack
 
 # The GPU precisions the bench and the model know, as the Quant the workload counts bytes with.
@@ -134,7 +134,7 @@ def evaluate_gpu(cfg: ModelConfig, dev, workload: Workload, quant: Quant, stack:
         "utilization": {"memory_capacity": need / cap, "max": need / cap},
         "roofline_tokens_per_s": roofline,
         "roofline_fraction": tok_s / roofline,
-        "min_memory_energy_per_token_j": dec.bytes * 8 * extra.mem_pj_per_bit * 1e-12 / B,
+        "min_memory_energy_per_token_j": dec.bytes * 8 * mem_pj_per_bit(dev) * 1e-12 / B,
         "compute_utilization": cmp_util,
         "bandwidth_utilization": bw_util,
         "host_bound": dec.host_s > dec.gpu_s,

@@ -1,10 +1,9 @@
 """GPU facts the GPU performance model needs beyond the device database.
 
 ``codesign.devices`` (the model helper's database) owns each GPU's bandwidth, peaks, TDP, idle
-power and price. The GPU model also needs the SM boost clock (per-layer launch/synchronisation
-latency is a fixed number of GPU cycles, see ``stacks.py``) and the DRAM energy per bit (for the
-minimum memory energy per token). Those two facts live here, keyed by
-the database's names, each with its source (the memory kind comes from the database).
+power and price. The GPU model also needs each GPU's SM boost clock (per-layer launch/synchronisation
+latency is a fixed number of GPU cycles, see ``stacks.py``); it lives here, keyed by the
+database's names, with its source. DRAM energy per bit comes from ``codesign.model.constants``.
 """
 
 from __future__ import annotations
@@ -17,35 +16,36 @@ from ..errors import CodesignError
 @dataclass(frozen=True)
 class GpuExtra:
     boost_mhz: float       # SM boost clock
-    mem_pj_per_bit: float  # DRAM access energy per bit moved (device + interface)
     sources: dict
 
 
-# DRAM energy per bit. HBM2: 3.9 pJ/bit (O'Connor et al., "Fine-Grained DRAM", MICRO 2017, Table 1,
-# HBM2 row); used for HBM2e/HBM3 too (no lower published figure at the same level of detail).
-# GDDR6X: 7.25 pJ/bit (Micron GDDR6X product brief, 2020: "7.25 picojoules per bit").
-# GDDR6: Micron states GDDR6X uses 15% less energy per bit than GDDR6 (same brief) -> 7.25/0.85.
-HBM_PJ_BIT = 3.9
-GDDR6X_PJ_BIT = 7.25
-GDDR6_PJ_BIT = round(GDDR6X_PJ_BIT / 0.85, 2)
+# DRAM energy per bit, used only when codesign.model.constants (which owns these figures for FPGA and
+# GPU alike) cannot be imported. HBM2: 3.9 pJ/bit (O'Connor et al., "Fine-Grained DRAM", MICRO 2017);
+# GDDR6/6X: 7.5 pJ/bit (Micron TN-ED-04, GDDR6 design guide) -- the values the model states.
+_FALLBACK_PJ_PER_BIT = {"HBM": 3.9, "GDDR": 7.5}
+
+
+def mem_pj_per_bit(dev) -> float:
+    try:
+        from ..model.constants import MEM_PJ_PER_BIT
+        return float(MEM_PJ_PER_BIT[dev.mem_kind])
+    except (ImportError, KeyError):
+        return _FALLBACK_PJ_PER_BIT["HBM" if is_hbm(dev) else "GDDR"]
+
 
 GPU_EXTRA: dict[str, GpuExtra] = {
-    "v100s": GpuExtra(1597, HBM_PJ_BIT,
-                      {"boost_mhz": "NVIDIA V100S PCIe datasheet (2019): boost 1597 MHz",
-                       "mem_pj_per_bit": "O'Connor et al. MICRO 2017 Table 1 (HBM2 3.9 pJ/bit)"}),
-    "a100-80gb": GpuExtra(1410, HBM_PJ_BIT,
-                     {"boost_mhz": "NVIDIA A100 Tensor Core GPU Architecture whitepaper (2020) Table 3: 1410 MHz",
-                      "mem_pj_per_bit": "O'Connor et al. MICRO 2017 Table 1 (HBM2 3.9 pJ/bit)"}),
-    "h100-sxm": GpuExtra(1980, HBM_PJ_BIT,
-                     {"boost_mhz": "NVIDIA H100 Tensor Core GPU Architecture whitepaper (2022) Table 3, H100 SXM5: 1980 MHz",
-                      "mem_pj_per_bit": "O'Connor et al. MICRO 2017 Table 1 (HBM2 3.9 pJ/bit, used for HBM3)"}),
-    "l4": GpuExtra(2040, GDDR6_PJ_BIT,
-                   {"boost_mhz": "NVIDIA L4 Tensor Core GPU datasheet (2023): boost 2040 MHz",
-                    "mem_pj_per_bit": "Micron GDDR6X product brief (7.25 pJ/bit, GDDR6 15% higher)"}),
-    "rtx4090": GpuExtra(2520, GDDR6X_PJ_BIT,
-                        {"boost_mhz": "NVIDIA Ada Lovelace architecture whitepaper v1.0 (2022) Table 1, RTX 4090: 2520 MHz",
-                         "mem_pj_per_bit": "Micron GDDR6X product brief (2020): 7.25 pJ/bit"}),
+    "v100s": GpuExtra(1597,
+                      {"boost_mhz": "NVIDIA V100S PCIe datasheet (2019): boost 1597 MHz"}),
+    "a100-80gb": GpuExtra(1410,
+                     {"boost_mhz": "NVIDIA A100 Tensor Core GPU Architecture whitepaper (2020) Table 3: 1410 MHz"}),
+    "h100-sxm": GpuExtra(1980,
+                     {"boost_mhz": "NVIDIA H100 Tensor Core GPU Architecture whitepaper (2022) Table 3, H100 SXM5: 1980 MHz"}),
+    "l4": GpuExtra(2040,
+                   {"boost_mhz": "NVIDIA L4 Tensor Core GPU datasheet (2023): boost 2040 MHz"}),
+    "rtx4090": GpuExtra(2520,
+                        {"boost_mhz": "NVIDIA Ada Lovelace architecture whitepaper v1.0 (2022) Table 1, RTX 4090: 2520 MHz"}),
 }
+
 
 def gpu_extra(name: str) -> GpuExtra:
     if name not in GPU_EXTRA:
