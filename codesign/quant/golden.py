@@ -132,6 +132,9 @@ class IntLayer:
         H, KV, hd = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
         A = qn.abits
         tr = trace if trace is not None else {}
+        if start_pos + m > cache.cap:
+            raise CodesignError(f"KV cache capacity {cache.cap} exceeded (position {start_pos + m - 1})",
+                                field="context")
         h = self.norm(x, "attn_norm")
         q = N.gemv(self.mats["wq"], h, A).reshape(m, H, hd)
         k = N.gemv(self.mats["wk"], h, A).reshape(m, KV, hd)
