@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import CodesignError
-from .toolchain import compile_csim
+from .toolchain import compile_command, compile_csim
 
 
 @dataclass
@@ -40,12 +40,22 @@ def check_project(folder: Path) -> None:
 
 
 def build(folder: Path, opt: str = "-O2") -> Path:
+    """Compile src/ + tb/ into build/csim; an executable newer than every source, built with the
+    same command, is reused (like make)."""
     folder = Path(folder)
     check_project(folder)
     (folder / "build").mkdir(exist_ok=True)
     exe = folder / "build" / "csim"
+    stamp = folder / "build" / "csim.cmd"
     srcs = [str(folder / "src" / "llm_proc.cpp"), str(folder / "tb" / "tb_llm_proc.cpp")]
-    return compile_csim(srcs, [str(folder / "src")], exe, opt=opt)
+    cmd = " ".join(compile_command(["src/llm_proc.cpp", "tb/tb_llm_proc.cpp"], ["src"], "build/csim", opt))
+    inputs = list((folder / "src").iterdir()) + list((folder / "tb").iterdir())
+    if exe.is_file() and stamp.is_file() and stamp.read_text() == cmd and \
+            exe.stat().st_mtime >= max(p.stat().st_mtime for p in inputs):
+        return exe
+    compile_csim(srcs, [str(folder / "src")], exe, opt=opt)
+    stamp.write_text(cmd)
+    return exe
 
 
 def run(folder: Path, opt: str = "-O2", exe: Path | None = None, timeout: float | None = None) -> CsimResult:

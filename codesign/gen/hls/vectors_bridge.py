@@ -111,8 +111,12 @@ def make_golden_vectors(design: Design, out: Path, context: int | None = None, s
     out = Path(out)
     context = context or DEFAULT_CONTEXT
     V = _golden_vectors_module()
-    if V is not None and small is None:
-        V.write_vectors(design, DEFAULT_MODEL, DEFAULT_LAYER, out, context=context)
+    if V is not None:
+        if small is None:
+            V.write_vectors(design, DEFAULT_MODEL, DEFAULT_LAYER, out, context=context)
+        else:
+            dims = {k: v for k, v in small.items() if k != "seed"}
+            V.write_vectors(design, None, 0, out, context=context, random_dims=dims, seed=small.get("seed", 0))
         return {"writer": "codesign.quant.vectors"}
     if small is not None:
         cfg, w, x, theta, eps = small_layer(context=context, **small)
@@ -156,7 +160,9 @@ def golden_to_tb(golden: Path, tb_dir: Path, design: Design) -> dict:
     golden = Path(golden)
     V = _golden_vectors_module()
     if V is not None and not (golden / "golden.npz").is_file():
-        return _golden_module_to_tb(V, golden, tb_dir)
+        summary = _golden_module_to_tb(V, golden, tb_dir)
+        _check_matches_design(V.read_vectors(golden).manifest, design)
+        return summary
     g = _read_fallback(golden)
     meta, data = g["meta"], g["data"]
     checks = []
@@ -172,4 +178,31 @@ def golden_to_tb(golden: Path, tb_dir: Path, design: Design) -> dict:
 
 
 def _golden_module_to_tb(V, golden: Path, tb_dir: Path) -> dict:
-    raise CodesignError("codesign.quant.vectors format not wired yet", field="--vectors")
+    vec = V.read_vectors(golden)       # checks presence, sizes and SHA-256 of every file
+    m = vec.manifest
+    checks = [Check(s["index"], {"buf": "abuf", "kv": "kv", "io": "io"}[s["kind"]], s["offset"],
+                    vec.expected(s["index"])) for s in m["steps"]]
+    f = vec.files
+    summary = write_tb_files(tb_dir, f["gmem_w.bin"], f["gmem_kv.bin"], f["gmem_io.bin"],
+                             m["regions"]["gmem_io"]["instructions"][0], m["instructions"], checks)
+    name = m["model"]["name"]
+    summary["description"] = (f"{name} layer {m['layer']} {m['phase']} step at context {m['context']}, "
+                              f"{m['instructions']} instructions")
+    summary.update(model=name, context=m["context"], source=m["source"].get("kind"))
+    return summary
+
+
+def _check_matches_design(manifest: dict, design: Design) -> None:
+    """Vectors packed for another quantization or MPE tile cannot run on this kernel: say so."""
+    q = manifest.get("quant", {})
+    want = {"wbits": design.quant.wbits, "abits": design.quant.abits, "kvbits": design.quant.kvbits,
+            "group": design.quant.group, "zero_point": design.quant.zero_point}
+    for k, v in want.items():
+        if q.get(k) != v:
+            raise CodesignError(f"the vectors were written for {k}={q.get(k)}, the design has {k}={v}; "
+                                "write vectors for this design (codesign vectors --design ...)", field="--vectors")
+    mpe = manifest.get("mpe", {})
+    for k in ("rows", "cols"):
+        if mpe.get(k) != getattr(design.hw, k):
+            raise CodesignError(f"the vectors pack weights for {k}={mpe.get(k)}, the design has "
+                                f"{k}={getattr(design.hw, k)}", field="--vectors")

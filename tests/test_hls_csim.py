@@ -1,0 +1,97 @@
+"""C-simulation of the generated HLS kernel, bit-exact against the golden vectors after every
+instruction: three design points (different weight bits, zero points, KV bits, tile shapes, port
+widths) on a small random layer, the real SmolLM2-135M layer-0 decode step, and a corrupted golden
+value that csim must report."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from codesign.cli import main
+from codesign.design import Design, Hardware, Quant
+from codesign.gen.hls import csim
+from codesign.gen.hls.headers import config_header
+from codesign.gen.hls.project import emit_project
+from codesign.gen.hls.tbfiles import read_checks
+
+SMALL = {"seed": 3, "d_model": 96, "n_heads": 6, "n_kv_heads": 2, "head_dim": 16, "d_ffn": 160}
+
+# Three points with different weight bits and MPE tile shapes (rows x cols), as on the sweep's
+# front: W4A8 16x16, W8A8 32x8, W3A8 8x32 with zero points and a 4-bit KV cache.
+POINTS = {
+    "w4a8_16x16": Design("smollm2-135m", "u280", quant=Quant(4, 8, 8, 32, False),
+                         hw=Hardware(rows=16, cols=16, sfu_lanes=8, abuf_depth=4096, kvbuf_depth=256,
+                                     port_bits=512, freq_mhz=300)),
+    "w8a8_32x8": Design("smollm2-135m", "u55c", quant=Quant(8, 8, 8, 64, False),
+                        hw=Hardware(rows=32, cols=8, sfu_lanes=16, abuf_depth=4096, kvbuf_depth=256,
+                                    port_bits=256, freq_mhz=250)),
+    "w3a8_8x32_zp_kv4": Design("smollm2-135m", "u250", quant=Quant(3, 8, 4, 32, True),
+                               hw=Hardware(rows=8, cols=32, sfu_lanes=4, abuf_depth=4096, kvbuf_depth=256,
+                                           port_bits=128, freq_mhz=200)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(POINTS))
+def test_design_point_csim_bit_exact(name, tmp_path):
+    d = POINTS[name]
+    out = tmp_path / name
+    emit_project(d, out, context=12, small=SMALL)
+    res = csim.run(out, opt="-O1")
+    assert res.passed, (res.first_mismatch, res.summary, res.stderr)
+    ops = [r["op"] for r in res.rows]
+    assert ops.count("GEMV") == 7 and {"NORM", "ROPE", "KVSTORE", "ATTN", "ACT", "ADD", "LOAD", "STORE"} <= set(ops)
+    assert all(r["elements"] > 0 for r in res.rows)          # every instruction was compared
+    hdr = (out / "src" / "codesign_config.h").read_text()
+    assert f"static const int WBITS = {d.quant.wbits};" in hdr
+    assert f"static const int ROWS = {d.hw.rows};" in hdr and f"static const int COLS = {d.hw.cols};" in hdr
+
+
+def test_generated_code_differs_between_points():
+    headers = {n: config_header(d) for n, d in POINTS.items()}
+    assert len(set(headers.values())) == len(headers)
+    a, b = headers["w4a8_16x16"], headers["w8a8_32x8"]
+    assert "WBITS = 4;" in a and "WBITS = 8;" in b
+    assert "PORT_BITS = 512;" in a and "PORT_BITS = 256;" in b
+    assert "ZERO_POINT = 1;" in headers["w3a8_8x32_zp_kv4"] and "KVBITS = 4;" in headers["w3a8_8x32_zp_kv4"]
+
+
+def _corrupt_one(vectors_dir):
+    """Change one expected value (element 5 of instruction 2, the wq GEMV); return (instr, index, old, new)."""
+    rows, expected = read_checks(vectors_dir)
+    instr, region, off, length, at = rows[2]
+    exp = expected.copy()
+    old = int(exp[at + 5])
+    exp[at + 5] = old + 3
+    exp.astype("<i4").tofile(vectors_dir / "expected.bin")
+    return instr, 5, old, old + 3
+
+
+def test_smollm2_layer0_decode_step_and_corruption(tmp_path, capsys):
+    """The real SmolLM2-135M layer 0 (hidden 576, 9 heads, 3 KV heads, FFN 1536), a decode step over a
+    KV cache of real tokens, through the CLI; then one corrupted golden value must fail csim."""
+    d = Design("smollm2-135m", "u280", quant=Quant(4, 8, 8, 64, False),
+               hw=Hardware(rows=16, cols=64, sfu_lanes=16, abuf_depth=8192, kvbuf_depth=128, freq_mhz=250))
+    design_json = tmp_path / "design.json"
+    d.save(design_json)
+    out = tmp_path / "hls"
+    assert main(["emit-hls", "--design", str(design_json), "--out", str(out), "--context", "24"]) == 0
+    assert main(["csim", str(out), "--opt-level", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "PASS" in text and "KVSTORE" in text and "ATTN" in text
+    rows, expected = read_checks(out / "vectors")
+    gemv_sizes = sorted({r[3] for r in rows})
+    assert 576 in gemv_sizes and 1536 in gemv_sizes and 192 in gemv_sizes    # d, d_ffn, kv_heads * head_dim
+    # a corrupted golden value: csim (reusing the build) reports instruction, index, expected, actual
+    bad = tmp_path / "bad"
+    shutil.copytree(out, bad)
+    instr, idx, old, new = _corrupt_one(bad / "vectors")
+    assert main(["csim", str(bad), "--opt-level", "1"]) == 1
+    text = capsys.readouterr().out
+    assert f"instruction {instr} (GEMV)" in text
+    assert f"index {idx}" in text and f"expected {new}" in text and f"actual {old}" in text
+    res = csim.run(bad, opt="-O1")
+    assert not res.passed and res.first_mismatch["instr"] == instr and res.first_mismatch["mismatches"] == 1
+    assert np.all([r["mismatches"] == 0 for r in res.rows if r["instr"] != instr])
