@@ -1,0 +1,107 @@
+"""Every constant of the analytical model, named, with its source.
+
+Three kinds: (1) figures read from documents (memory energy per bit, DSP packing), (2) latencies of
+this project's own RTL (hw/rtl/*.v, asserted by its cocotb tests), (3) a few calibration constants,
+fitted ONCE against the published measurements of ``codesign validate`` and shared by every case
+(no per-case factor). docs/MODEL.md explains each and how it was fitted.
+"""
+
+from __future__ import annotations
+
+# ----------------------------------------------------------------------------- memory
+# Sustained fraction of a channel's theoretical bandwidth for long sequential bursts.
+# HBM2 on the U280: Shuhai (Wang et al., FCCM 2020, Sec. V) measures ~13.3 GB/s of 14.375 GB/s per
+# pseudo-channel for sequential reads with long bursts (0.92). DDR4: Shuhai measures ~18 GB/s of
+# 19.2 GB/s per U280 DDR4 channel (0.94), rounded down for refresh at full load.
+MEM_EFFICIENCY = {"HBM2": 0.92, "HBM2e": 0.92, "HBM3": 0.92, "DDR4": 0.90, "DDR5": 0.90,
+                  "LPDDR4": 0.85, "LPDDR5": 0.85, "GDDR6": 0.90, "GDDR6X": 0.90}
+# Effective efficiency when a stream's consecutive requests stride across channels instead of each
+# channel streaming its own slice: ARCHITECTURE.md quotes one published simulator's 0.35 vs 0.70;
+# the model uses the ratio (0.5) for KV-cache reads of heads whose slice is shorter than a burst.
+CROSS_CHANNEL_RATIO = 0.35 / 0.70
+
+# First-beat latency of an off-chip read: not hidden at instruction boundaries (the next instruction's
+# addresses are known only when it issues). Shuhai (FCCM 2020, Table 3): U280 HBM page-hit latency
+# ~107 ns, DDR4 ~73 ns; plus the AXI crossbar/NoC and the kernel's read mover (calibrated, see below).
+MEM_LATENCY_NS = {"HBM2": 107.0, "HBM2e": 107.0, "HBM3": 107.0, "DDR4": 73.0, "DDR5": 80.0,
+                  "LPDDR4": 100.0, "LPDDR5": 100.0, "GDDR6": 100.0, "GDDR6X": 100.0}
+
+# Access energy of off-chip DRAM, pJ per bit moved (array + I/O).
+# HBM2 3.9 pJ/bit and GDDR5 14 pJ/bit: O'Connor et al., "Fine-Grained DRAM", MICRO 2017, Table 1.
+# DDR4 ~15 pJ/bit (DIMM, incl. I/O): Micron TN-40-07 DDR4 power calculator order of magnitude, also
+# O'Connor et al. Sec. 2. GDDR6 7.5 pJ/bit: Micron TN-ED-04 (GDDR6 design guide). HBM2e/HBM3 taken
+# as HBM2 (same interface class); LPDDR4/5 ~4 pJ/bit (JEDEC low-power I/O; Micron LPDDR4 TN-53-01).
+MEM_PJ_PER_BIT = {"HBM2": 3.9, "HBM2e": 3.9, "HBM3": 3.9, "DDR4": 15.0, "DDR5": 12.0,
+                  "LPDDR4": 4.0, "LPDDR5": 4.0, "GDDR6": 7.5, "GDDR6X": 7.5}
+
+# ----------------------------------------------------------------------------- this project's RTL
+MPE_LAT = 3            # hw/rtl/mpe.v: result 3 cycles after a tile's last beat, once per instruction
+SFU_ADD_LAT = 2        # hw/rtl/sfu/README.md: sfu_add B + 2
+SFU_ROPE_LAT = 3       # sfu_rope B + 3 (n pairs)
+SFU_QUANT_LAT = 3      # sfu_quant 2B + 3
+SFU_ACT_LAT = 1 + 4    # sfu_swiglu B + P_ACT + 1; P_ACT = 4 (pipeline of the sigmoid LUT + multiply)
+SFU_NORM_LAT = 2 + 24 + 4   # sfu_rmsnorm 2B + C_ISQRT + P_NORM + 2 (C_ISQRT ~ 24: LUT seed + 2 Newton steps)
+SFU_SOFTMAX_LAT = 3 + 34 + 4  # sfu_softmax 3B + C_RECIP + P_SM + 3 (C_RECIP ~ 34: sequential divider)
+
+# ----------------------------------------------------------------------------- calibration (shared)
+# Cycles the sequencer needs to fetch/decode one instruction and wait for its predecessor to drain
+# (dependency through the activation buffer). Calibrated on the validation table (docs/MODEL.md).
+ISSUE_CYCLES = 64
+# Extra latency of an off-chip read through the AXI/NoC fabric and the read mover, on top of the DRAM
+# latency above (calibrated).
+FABRIC_LATENCY_NS = 150.0
+# Fraction of the resources left to kernels that a design may use before routing fails (UG1393,
+# "Determining Where to Place the Kernels": keep ~10% for infrastructure and routing).
+RESOURCE_CAP = 0.90
+# Highest kernel clock the model accepts, relative to the device's typical kernel clock (Alveo:
+# 300 MHz default, small kernels close at ~450-500 MHz; UG1393 --kernel_frequency).
+FMAX_OVER_TYPICAL = 1.6
+
+# ----------------------------------------------------------------------------- resources
+# Products per DSP slice by operand widths. DSP48E2 (27x18): two INT8 products sharing one operand
+# (AMD WP486 "Deep Learning with INT8 Optimization on Xilinx Devices"); four INT4 products (AMD WP521
+# "Convolutional Neural Network with INT4 Optimization"); one 16-bit product. DSP58 (27x24): INT8
+# vector mode computes a 3-element dot product per slice (AMD AM004 Versal DSP Engine, "INT8 dot
+# product"); INT4 packing as DSP48E2 scaled by the wider multiplier (assumption, docs/MODEL.md).
+def products_per_dsp(dsp_kind: str, wbits, abits):
+    import numpy as np
+    w, a = np.asarray(wbits), np.asarray(abits)
+    if dsp_kind == "DSP58":
+        return np.where((w <= 4) & (a <= 4), 6, np.where((w <= 8) & (a <= 8), 3, 1))
+    return np.where((w <= 4) & (a <= 4), 4, np.where((w <= 8) & (a <= 8), 2, 1))
+
+
+# Fabric cost of one MAC lane (adder-tree node + accumulator share), LUT and FF per operand bit.
+# Order of magnitude from this project's Yosys synth_xilinx reports of hw/rtl/mpe.v (ARCHITECTURE.md:
+# an upper bound, Yosys builds the tree in fabric).
+LUT_PER_LANE_BIT = 1.0
+FF_PER_LANE_BIT = 1.5
+LUT_PER_ROW = 350          # group-scale multiply-add, int64 accumulate, requantize per MPE row
+FF_PER_ROW = 500
+DSP_PER_ROW = 2            # scale_g x acc_g (SCALE_BITS x GACC_W) needs two DSP slices
+LUT_PER_SFU_LANE = 900     # norm/softmax/SiLU/RoPE/quantizer datapath per lane (hw/rtl/sfu synth report)
+FF_PER_SFU_LANE = 1200
+DSP_PER_SFU_LANE = 4       # RoPE rotation (2), SwiGLU product, norm scale
+LUT_PER_PORT_BIT = 6.0     # AXI4 read/write mover + width converter per data bit (hw/rtl/axi_*_master.v)
+FF_PER_PORT_BIT = 8.0
+BRAM_PER_PORT = 2          # burst FIFO per memory port (512 deep x 72 bits per BRAM36)
+CONTROL_LUT = 20000        # sequencer, instruction fetch, AXI-Lite control, clocking
+CONTROL_FF = 30000
+URAM_BITS = 288 * 1024     # URAM288: 72 x 4096 (UG573)
+URAM_WIDTH = 72
+BRAM_BITS = 36 * 1024      # BRAM36: 72 x 512 in SDP mode (UG573)
+BRAM_WIDTH = 72
+
+# ----------------------------------------------------------------------------- power
+# Dynamic power per resource per MHz at typical LLM-processor toggle rates, in microwatts.
+# Order of magnitude of the AMD Power Estimator (XPE) UltraScale+ defaults (12.5% toggle for logic,
+# 50% enable for RAMs); refined by calibration against FlightLLM's 45 W on the U280 (docs/MODEL.md).
+UW_PER_MHZ = {"dsp": 3.0, "lut": 0.05, "ff": 0.012, "bram36": 8.0, "uram": 15.0}
+# Versal (7 nm) dynamic power relative to UltraScale+ (16 nm) at equal resources and clock: AMD
+# Versal ACAP product brief claims ~2x performance per watt for programmable logic vs 16 nm.
+VERSAL_DYNAMIC_SCALE = 0.5
+
+# ----------------------------------------------------------------------------- cost
+LIFETIME_YEARS = 3.0        # hardware amortisation (common 3-year server depreciation schedule)
+USD_PER_KWH = 0.127         # US average commercial electricity price 2023 (EIA Electric Power Monthly, Table 5.3)
+PUE = 1.0                   # board power only (no facility overhead): stated, not hidden

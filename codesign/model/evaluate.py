@@ -1,0 +1,300 @@
+"""``evaluate_batch`` (N design points at once, pure numpy) and ``evaluate_design`` (one, JSON-able).
+
+Per-model quantities (the instruction lists of a decode step and of the prefill, deduplicated) are
+built once per (model, workload) and cached; each point then costs a few array operations per
+unique instruction shape. ``evaluate_design`` calls ``evaluate_batch`` with N = 1: there is one
+copy of every formula.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from functools import lru_cache
+from typing import Mapping
+
+import numpy as np
+
+from ..design import HW_ALLOWED, QUANT_ALLOWED, Design, Hardware, Quant, Workload
+from ..errors import CodesignError
+from ..workload.config import ModelConfig, load_model_config
+from ..workload.ops import KV_SCALE_BITS, SCALE_BITS
+from . import constants as C
+from . import power as P
+from . import resources as R
+from .cycles import instruction_cycles_arrays, program_totals
+from .program import workload_programs
+
+PARAMS = tuple(f.name for f in fields(Quant)) + tuple(f.name for f in fields(Hardware))
+
+# Bit i of ``violations`` is VIOLATIONS[i]. Append only.
+VIOLATIONS = (
+    "dsp over cap",
+    "lut over cap",
+    "ff over cap",
+    "bram36 over cap",
+    "uram over cap",
+    "weight_channels + kv_channels exceed the device's memory channels",
+    "weights + KV cache exceed the off-chip memory capacity",
+    "activation buffer (abuf_depth) smaller than one decode step's live vectors",
+    "KV buffer (kvbuf_depth) smaller than one MPE tile of keys (rows)",
+    "group does not divide the layer widths (d_model, d_ffn, head widths)",
+    "neither cols nor group divides the other (MPE group slices)",
+    "unsupported bit-width or parameter value for the template",
+    "freq_mhz above the device's timing-closure limit",
+)
+_BIT = {name: 1 << i for i, name in enumerate(VIOLATIONS)}
+
+OUTPUT_KEYS = ("feasible", "violations", "decode_tokens_per_s", "prefill_latency_s", "energy_per_token_j",
+               "energy_per_token_amortised_j", "power_w", "usd_per_mtoken", "dsp", "lut", "ff", "bram36",
+               "uram", "utilization", "roofline_tokens_per_s", "roofline_fraction",
+               "min_memory_energy_per_token_j", "compute_utilization", "bandwidth_utilization")
+
+
+@lru_cache(maxsize=64)
+def _programs(cfg: ModelConfig, workload: Workload):
+    return workload_programs(cfg, Quant(), workload)
+
+
+@lru_cache(maxsize=64)
+def _model_constants(cfg: ModelConfig, workload: Workload) -> dict:
+    """Per-model figures that do not depend on the design point (besides bit-widths, handled below)."""
+    ffn_live = 2 * cfg.d_ffn * (cfg.top_k if cfg.is_moe else 1)
+    live = 3 * cfg.d_model + (cfg.n_heads + 2 * cfg.n_kv_heads) * cfg.head_dim + ffn_live
+    widths = [cfg.d_model, cfg.d_ffn, cfg.n_heads * cfg.head_dim]
+    return {"live_elems": live * workload.batch, "widths": widths}
+
+
+def _as_arrays(params: Mapping[str, np.ndarray]) -> tuple[dict, int]:
+    missing = [k for k in PARAMS if k not in params]
+    if missing:
+        raise CodesignError(f"missing parameter array(s) {missing}", field="params")
+    arrs = {k: np.asarray(params[k]).reshape(-1) for k in PARAMS}
+    n = {a.shape[0] for a in arrs.values()}
+    if len(n) != 1:
+        raise CodesignError(f"parameter arrays differ in length: {sorted(n)}", field="params")
+    p = {k: v.astype(np.float64) for k, v in arrs.items()}
+    return p, n.pop()
+
+
+def _run(prog, p, device, detail=False):
+    """Cycles and bytes of a program summed with repeat counts (dict of (N,)), and with ``detail``
+    the per-instruction (I,N) arrays."""
+    col = {k: v.reshape(-1, 1) for k, v in prog.cols.items()}
+    pc = {k: v.reshape(1, -1) for k, v in p.items()}
+    if not detail:
+        return program_totals(prog.op, col, prog.count, pc, device), None
+    per = instruction_cycles_arrays(prog.op, col, pc, device)
+    cnt = prog.count.reshape(-1, 1)
+    return {k: (v * cnt).sum(axis=0) for k, v in per.items()}, per
+
+
+def _violations(p, cfg, device, used, util, workload, weight_total_bytes) -> np.ndarray:
+    v = np.zeros(p["rows"].shape, dtype=np.int64)
+    for r in R.RESOURCES:
+        v |= np.where(util[r] > C.RESOURCE_CAP, _BIT[f"{r} over cap"], 0)
+    v |= np.where(p["weight_channels"] + p["kv_channels"] > device.mem_channels, _BIT[VIOLATIONS[5]], 0)
+    kv_total = (2 * cfg.n_kv_heads * (cfg.head_dim * p["kvbits"] + KV_SCALE_BITS) / 8
+                * cfg.n_layers * (workload.prompt + workload.generate) * workload.batch)
+    v |= np.where(weight_total_bytes + kv_total > device.mem_gb * 1e9, _BIT[VIOLATIONS[6]], 0)
+    mc = _model_constants(cfg, workload)
+    v |= np.where(p["abuf_depth"] < mc["live_elems"], _BIT[VIOLATIONS[7]], 0)
+    v |= np.where(p["kvbuf_depth"] < p["rows"], _BIT[VIOLATIONS[8]], 0)
+    g = p["group"]
+    nondiv = np.zeros_like(v, dtype=bool)
+    for w in mc["widths"]:
+        nondiv |= (w % g) != 0
+    v |= np.where(nondiv & (p["wbits"] != 16), _BIT[VIOLATIONS[9]], 0)
+    c = p["cols"]
+    v |= np.where(((c % g) != 0) & ((g % c) != 0), _BIT[VIOLATIONS[10]], 0)
+    bad = np.zeros_like(v, dtype=bool)
+    for name, allowed in {**QUANT_ALLOWED, **HW_ALLOWED}.items():
+        x = p[name]
+        if isinstance(allowed, set):
+            bad |= ~np.isin(x, [float(a) for a in allowed])
+        else:
+            bad |= (x < allowed[0]) | (x > allowed[1]) | (x != np.floor(x))
+    v |= np.where(bad, _BIT[VIOLATIONS[11]], 0)
+    v |= np.where(p["freq_mhz"] > device.kernel_mhz * C.FMAX_OVER_TYPICAL, _BIT[VIOLATIONS[12]], 0)
+    return v
+
+
+def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool = False):
+    if getattr(device, "kind", "fpga") != "fpga":
+        raise CodesignError(f"device '{device.name}' is a GPU; evaluate_batch models the FPGA processor "
+                            "(GPU designs: codesign.baselines.gpu_model)", field="--device")
+    p, n_points = _as_arrays(params)
+    # Channels beyond the device's are shared (and flagged): the prediction never beats the roofline.
+    share = np.minimum(1.0, device.mem_channels / (p["weight_channels"] + p["kv_channels"]))
+    p_eff = dict(p, weight_channels=p["weight_channels"] * share, kv_channels=p["kv_channels"] * share)
+    progs = _programs(cfg, workload)
+    f_hz = p["freq_mhz"] * 1e6
+    out_detail = {}
+    phase = {}
+    for name in ("decode", "prefill"):
+        layer, head = progs[name]
+        if detail:
+            lt, lp = _run(layer, p_eff, device, True)
+            ht, hp = _run(head, p_eff, device, True)
+            phase[name] = {k: lt[k] + ht[k] for k in lt}
+            out_detail[name] = (layer, lp, head, hp)
+        else:   # one pass over the layer and head instructions together
+            phase[name], _ = _run(progs[name + "_all"], p_eff, device)
+    B = workload.batch
+    dec, pre = phase["decode"], phase["prefill"]
+    step_s = dec["cycles"] / f_hz
+    tokens_per_s = B / step_s
+    prefill_s = pre["cycles"] / f_hz
+
+    dec_bytes = dec["weight_bytes"] + dec["kv_read"] + dec["kv_write"] + dec["io_bytes"]
+    pre_bytes = pre["weight_bytes"] + pre["kv_read"] + pre["kv_write"] + pre["io_bytes"]
+
+    used = R.estimate(p, device, cfg.head_dim)
+    util = R.utilization(used, device)
+    utilization = np.maximum.reduce([util[r] for r in R.RESOURCES])
+
+    act_dec = np.minimum(1.0, dec["compute"] / dec["cycles"])
+    act_pre = np.minimum(1.0, pre["compute"] / pre["cycles"])
+    p_dec = (device.static_w + P.logic_power_w(used, device, p["freq_mhz"], act_dec)
+             + P.memory_power_w(device, dec_bytes / step_s))
+    p_pre = (device.static_w + P.logic_power_w(used, device, p["freq_mhz"], act_pre)
+             + P.memory_power_w(device, pre_bytes / prefill_s))
+    e_tok = p_dec / tokens_per_s
+    gen = workload.generate
+    e_amort = (p_pre * prefill_s + p_dec * step_s * gen) / (gen * B)
+
+    # physical limits: every byte of a decode step at the device's peak bandwidth / minimum energy
+    weight_bytes_step = dec["weight_bytes"]
+    min_bytes = weight_bytes_step + dec["kv_read"] + dec["kv_write"]
+    roofline = B * device.mem_bw_gbs * 1e9 / min_bytes
+    min_energy = min_bytes / B * 8 * C.MEM_PJ_PER_BIT[device.mem_kind] * 1e-12
+
+    peak_macs = p["rows"] * p["cols"] * dec["cycles"]
+    compute_util = dec["macs"] / peak_macs
+    bw_util = dec_bytes / step_s / (device.mem_bw_gbs * 1e9)
+
+    weight_total = _total_weight_bytes(cfg, p)
+    viol = _violations(p, cfg, device, used, util, workload, weight_total)
+    res = {
+        "feasible": viol == 0, "violations": viol,
+        "decode_tokens_per_s": tokens_per_s, "prefill_latency_s": prefill_s,
+        "energy_per_token_j": e_tok, "energy_per_token_amortised_j": e_amort, "power_w": p_dec,
+        "usd_per_mtoken": P.usd_per_mtoken(device.price_usd, p_dec, tokens_per_s),
+        **{r: used[r] for r in R.RESOURCES},
+        "utilization": utilization,
+        "roofline_tokens_per_s": roofline, "roofline_fraction": tokens_per_s / roofline,
+        "min_memory_energy_per_token_j": min_energy,
+        "compute_utilization": compute_util, "bandwidth_utilization": bw_util,
+    }
+    if detail:
+        res["_detail"] = {"phases": phase, "per_instr": out_detail, "util": util, "prefill_power_w": p_pre,
+                          "source": progs["source"], "decode_bytes": dec_bytes}
+    return res
+
+
+@lru_cache(maxsize=64)
+def _storage_table(cfg: ModelConfig) -> dict:
+    """Stored weights (every expert, LM head, norms, embedding) as a closed form in the bit-widths:
+    bytes = lin * w/8 + groups[g] * (SCALE_BITS + z*w)/8 + fixed  (w < 16), or int16 per channel."""
+    from ..workload.ops import GAMMA_BITS, param_counts
+    d, hd, h, kvh = cfg.d_model, cfg.head_dim, cfg.n_heads, cfg.n_kv_heads
+    mats = [(h * hd, d), (kvh * hd, d), (kvh * hd, d), (d, h * hd)]
+    e = cfg.n_experts
+    if cfg.ffn_kind == "swiglu":
+        mats += [(cfg.d_ffn, d)] * (2 * e) + [(d, cfg.d_ffn)] * e
+    else:
+        mats += [(cfg.d_ffn, d)] * e + [(d, cfg.d_ffn)] * e
+    if cfg.is_moe:
+        mats.append((e * (3 if cfg.router == "attention" else 1), d))
+    lin = cfg.n_layers * sum(n * k for n, k in mats) + cfg.vocab * d
+    nout = cfg.n_layers * sum(n for n, _ in mats) + cfg.vocab
+    groups = {g: cfg.n_layers * sum(n * -(-k // g) for n, k in mats) + cfg.vocab * -(-d // g)
+              for g in sorted(QUANT_ALLOWED["group"])}
+    pc = param_counts(cfg)
+    fixed = (pc["total"] - lin) * GAMMA_BITS / 8    # norms, biases, (untied) embedding table: 16 bits
+    return {"lin": lin, "nout": nout, "groups": groups, "fixed": fixed}
+
+
+def _total_weight_bytes(cfg: ModelConfig, p) -> np.ndarray:
+    t = _storage_table(cfg)
+    g = p["group"]
+    groups = np.select([g == gg for gg in t["groups"]], list(t["groups"].values()), default=t["groups"][32])
+    w, z = p["wbits"], p["zero_point"]
+    quant = t["lin"] * w / 8 + groups * (SCALE_BITS + z * w) / 8
+    return t["fixed"] + np.where(w == 16, t["lin"] * 2 + t["nout"] * SCALE_BITS / 8, quant)
+
+
+def evaluate_batch(cfg: ModelConfig, device, workload: Workload, params: Mapping[str, np.ndarray]) -> dict:
+    """Evaluate N design points. ``params``: one 1-D array per field of Quant and Hardware.
+    Returns 1-D arrays of length N for every key of OUTPUT_KEYS (contract: docs/MODEL.md)."""
+    return _evaluate(cfg, device, workload, params, detail=False)
+
+
+def violation_names(bits: int) -> list[str]:
+    return [name for i, name in enumerate(VIOLATIONS) if int(bits) >> i & 1]
+
+
+def design_params(design: Design) -> dict:
+    d = {f.name: np.array([getattr(design.quant, f.name)]) for f in fields(Quant)}
+    d.update({f.name: np.array([getattr(design.hw, f.name)]) for f in fields(Hardware)})
+    return d
+
+
+def _ops_breakdown(detail, freq_mhz) -> list[dict]:
+    rows = []
+    for phase in ("decode", "prefill"):
+        layer, lp, head, hp = detail["per_instr"][phase]
+        for prog, per, where in ((layer, lp, "layer"), (head, hp, "head")):
+            for i, ins in enumerate(prog.instrs):
+                cyc = float(per["cycles"][i, 0])
+                rows.append({
+                    "phase": phase, "where": where, "op": ins.op, "name": prog.names[i],
+                    "count": float(prog.count[i]), "m": ins.m, "n": ins.n, "k": ins.k, "ctx": ins.ctx,
+                    "cycles": cyc, "compute_cycles": float(per["compute"][i, 0]),
+                    "memory_cycles": float(per["memory"][i, 0]), "fill_cycles": float(per["fill"][i, 0]),
+                    "bound": "memory" if per["memory"][i, 0] >= per["compute"][i, 0] else "compute",
+                    "weight_bytes": float(per["weight_bytes"][i, 0]), "kv_read_bytes": float(per["kv_read"][i, 0]),
+                    "kv_write_bytes": float(per["kv_write"][i, 0]), "macs": float(per["macs"][i, 0]),
+                    "time_s_total": cyc * float(prog.count[i]) / (freq_mhz * 1e6),
+                })
+    return rows
+
+
+def evaluate_design(design: Design) -> dict:
+    """One design point, JSON-able: the keys of issue 2 point 5 plus a per-op breakdown."""
+    from ..devices import get_device
+    design.validate()
+    cfg = load_model_config(design.model)
+    device = get_device(design.device)
+    if device.kind == "gpu":
+        return _evaluate_gpu(design)
+    r = _evaluate(cfg, device, design.workload, design_params(design), detail=True)
+    det = r.pop("_detail")
+    one = {k: (v[0].item() if hasattr(v[0], "item") else v[0]) for k, v in r.items()}
+    out = {
+        "model": cfg.name, "device": device.name, "kind": "fpga",
+        "feasible": bool(one["feasible"]), "violations": violation_names(one["violations"]),
+        "decode_tokens_per_s": one["decode_tokens_per_s"], "prefill_latency_s": one["prefill_latency_s"],
+        "energy_per_token_j": one["energy_per_token_j"],
+        "energy_per_token_amortised_j": one["energy_per_token_amortised_j"],
+        "power_w": one["power_w"], "prefill_power_w": float(det["prefill_power_w"][0]),
+        "usd_per_mtoken": one["usd_per_mtoken"],
+        "resources": {k: float(one[k]) for k in R.RESOURCES},
+        "utilization": {**{k: float(det["util"][k][0]) for k in R.RESOURCES}, "max": float(one["utilization"])},
+        "roofline_tokens_per_s": one["roofline_tokens_per_s"], "roofline_fraction": one["roofline_fraction"],
+        "min_memory_energy_per_token_j": one["min_memory_energy_per_token_j"],
+        "compute_utilization": one["compute_utilization"], "bandwidth_utilization": one["bandwidth_utilization"],
+        "decode_bytes_per_step": float(det["decode_bytes"][0]),
+        "instructions_from": det["source"],
+        "ops": _ops_breakdown(det, design.hw.freq_mhz),
+        "assumptions": {"lifetime_years": C.LIFETIME_YEARS, "usd_per_kwh": C.USD_PER_KWH,
+                        "decode_context": design.workload.decode_context},
+    }
+    return out
+
+
+def _evaluate_gpu(design: Design) -> dict:
+    try:
+        from ..baselines.gpu_model import evaluate_gpu_design
+    except ImportError as e:
+        raise CodesignError(f"GPU devices need codesign.baselines.gpu_model ({e})", field="--device") from None
+    return evaluate_gpu_design(design)
