@@ -49,7 +49,7 @@ def run(args) -> int:
     else:
         con = Console()
         con.print(table(result))
-        for g in result["gpus"]:
-            con.print(f"  {g['ratios']['statement']}")
-        con.print(f"wrote {out / 'compare.json'} and {out / 'compare.png'}")
+        for g in result["gpus"]:       # plain print: one unwrapped line per statement
+            print(f"  FPGA {result['fpga']['device']}: {g['ratios']['statement']}")
+        print(f"wrote {out / 'compare.json'} and {out / 'compare.png'}")
     return 0

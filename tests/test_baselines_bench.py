@@ -1,0 +1,86 @@
+"""gpu-bench without a GPU: the decoder stack's KV-cache logic on CPU, the no-GPU error, records."""
+
+import json
+
+import pytest
+
+from codesign.baselines.bench import RECORD_SCHEMA
+from codesign.baselines.bench_model import DecoderStack, decode_flops
+from codesign.baselines.records import check_record, find_record, load_records
+from codesign.cli import main
+from codesign.errors import CodesignError
+from codesign.workload import load_model_config
+from codesign.workload.config import ModelConfig
+
+torch = pytest.importorskip("torch")
+
+TINY = ModelConfig(name="tiny", family="llama", n_layers=2, d_model=64, n_heads=4, n_kv_heads=2, head_dim=16,
+                   d_ffn=128, vocab=97, max_context=64)
+
+
+def test_cached_decode_matches_a_full_forward():
+    """Prefill 7 tokens then decode the 8th from the KV cache == one forward over all 8."""
+    ids = torch.randint(0, TINY.vocab, (8,), generator=torch.Generator().manual_seed(1))
+    a = DecoderStack(TINY, "bf16", max_seq=16, device="cpu", seed=3)
+    full = a.forward(ids, torch.arange(8)).float()
+    b = DecoderStack(TINY, "bf16", max_seq=16, device="cpu", seed=3)
+    b.forward(ids[:7], torch.arange(7))
+    step = b.forward(ids[7:], torch.tensor([7])).float()
+    assert step.shape == (TINY.vocab,)
+    assert torch.allclose(full, step, atol=2e-2, rtol=2e-2)
+    # the cache really is used: a different cached prefix changes the decoded token's logits
+    c = DecoderStack(TINY, "bf16", max_seq=16, device="cpu", seed=3)
+    c.forward((ids[:7] + 1) % TINY.vocab, torch.arange(7))
+    assert not torch.allclose(step, c.forward(ids[7:], torch.tensor([7])).float(), atol=1e-3)
+
+
+def test_weight_bytes_and_flops_match_the_preset():
+    net = DecoderStack(TINY, "fp16", max_seq=4, device="cpu")
+    d, f = TINY.d_model, TINY.d_ffn
+    per_layer = d * (4 + 2 * 2) * 16 + 4 * 16 * d + 3 * d * f + 2 * d
+    assert net.weight_bytes() == 2 * (TINY.n_layers * per_layer + TINY.vocab * d + d)
+    cfg = load_model_config("llama2-7b")
+    assert decode_flops(cfg) == pytest.approx(2 * 6.607e9, rel=0.01)   # 6.74e9 minus the embedding table
+
+
+def test_moe_and_bad_dtype_are_refused():
+    with pytest.raises(CodesignError, match="mixture"):
+        DecoderStack(load_model_config("mixtral-8x7b"), "fp16", 4, device="cpu")
+    with pytest.raises(CodesignError, match="--dtype"):
+        DecoderStack(TINY, "fp8", 4, device="cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU path")
+def test_gpu_bench_without_gpu_exits_nonzero_with_one_line(capsys):
+    assert main(["gpu-bench", "--model", "llama2-7b"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "no CUDA GPU" in err and err.startswith("codesign gpu-bench: error:")
+
+
+def _record(device="h100-sxm", stamp="2026-01-01T00:00:00Z", tps=100.0, jpt=3.0):
+    return {"schema": RECORD_SCHEMA, "command": "codesign gpu-bench --model llama2-7b", "model": "llama2-7b",
+            "dtype": "fp16", "stack": "serving", "timestamp_utc": stamp,
+            "gpu": {"name": "NVIDIA H100 80GB HBM3", "device": device, "driver": "580"},
+            "software": {"torch": "2.11"},
+            "decode": {"median": {"tokens_per_s": tps, "j_per_token": jpt, "avg_power_w": tps * jpt}}}
+
+
+def test_records_load_check_and_pick_newest(tmp_path):
+    assert load_records(tmp_path) == []
+    (tmp_path / "a.json").write_text(json.dumps(_record(stamp="2026-01-01T00:00:00Z", tps=90.0)))
+    (tmp_path / "b.json").write_text(json.dumps(_record(stamp="2026-02-01T00:00:00Z", tps=95.0)))
+    recs = load_records(tmp_path)
+    assert [r["_file"] for r in recs] == ["a.json", "b.json"]
+    assert find_record("h100-sxm", "llama2-7b", "bf16", recs)["decode"]["median"]["tokens_per_s"] == 95.0
+    assert find_record("a100-80gb", "llama2-7b", "fp16", recs) is None
+    assert find_record("h100-sxm", "llama2-7b", "int4wo", recs) is None
+    (tmp_path / "c.json").write_text(json.dumps({**_record(), "schema": "other/1"}))
+    with pytest.raises(CodesignError, match="schema"):
+        load_records(tmp_path)
+    with pytest.raises(CodesignError, match="command"):
+        check_record({k: v for k, v in _record().items() if k != "command"}, "x.json")
+
+
+def test_committed_records_are_valid():
+    for rec in load_records():
+        assert rec["command"].startswith("codesign gpu-bench")
