@@ -12,6 +12,7 @@
 //   0x34       n_instr (instructions at gmem_io + 0)        (32-bit scalar argument)
 //   0x3C       cycles (R): clock cycles of the last run, ap_start to ap_done (not in HLS:
 //              the RTL's own counter for the cycle cross-check)
+//   0x44       status (R): bit31 error, [15:0] error code of the last run (docs/RTL.md)
 // Writes with partial strobes update only the strobed bytes.
 `default_nettype none
 module axil_control #(
@@ -45,7 +46,8 @@ module axil_control #(
     output reg  [63:0]       arg_kv,
     output reg  [63:0]       arg_io,
     output reg  [31:0]       arg_n_instr,
-    input  wire [31:0]       cycles
+    input  wire [31:0]       cycles,
+    input  wire [31:0]       status
 );
     reg start_r, done_r, ready_r, auto_restart, gie;
     reg [1:0] ier, isr;
@@ -146,6 +148,7 @@ module axil_control #(
                     7'h2C: s_axi_rdata <= arg_io[63:32];
                     7'h34: s_axi_rdata <= arg_n_instr;
                     7'h3C: s_axi_rdata <= cycles;
+                    7'h44: s_axi_rdata <= status;
                     default: s_axi_rdata <= 32'd0;
                 endcase
             end
