@@ -25,3 +25,21 @@ def test_error_targets():
     assert statistics.median(power) <= 20.0
     s = summary(table)
     assert s["decode_tokens_per_s"]["median_abs_error_pct_out_of_sample"] <= 15.0
+
+
+def test_measured_records_join_the_table_beside_the_prediction():
+    from codesign.baselines.bench import RECORD_SCHEMA
+    from codesign.baselines.gpu_validation import measured_points
+
+    rec = {"schema": RECORD_SCHEMA, "command": "codesign gpu-bench --model llama2-7b", "model": "llama2-7b",
+           "dtype": "fp16", "mode": "graph", "stack": "serving", "prompt": 512, "tokens": 256,
+           "gpu": {"name": "NVIDIA H100 80GB HBM3", "device": "h100-sxm", "driver": "580"},
+           "software": {"torch": "2.11"}, "_file": "h100.json",
+           "decode": {"median": {"tokens_per_s": 110.0, "j_per_token": 3.5, "avg_power_w": 385.0}}}
+    skipped = [{**rec, "mode": "eager"}, {**rec, "gpu": {**rec["gpu"], "device": None}}]
+    pts = measured_points([rec] + skipped)
+    assert len(pts) == 1 and pts[0].device == "h100-sxm"
+    table = rows(pts)
+    assert {r["metric"] for r in table} == {"decode_tokens_per_s", "energy_per_token_j", "power_w"}
+    tps = next(r for r in table if r["metric"] == "decode_tokens_per_s")
+    assert tps["published"] == 110.0 and tps["predicted"] > 0 and "h100.json" in tps["source"]

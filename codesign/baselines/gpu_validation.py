@@ -1,7 +1,7 @@
 """Published GPU measurements beside the GPU model's predictions (rows for ``codesign validate``).
 
 Each point names the GPU, model, precision, software stack and workload as published, and its
-source. Points marked ``calibration`` fitted the constants in ``stacks.py`` (``calibrate.py``);
+source. Measured ``gpu-bench`` records committed under ``data/measured/`` join as further points. Points marked ``calibration`` fitted the constants in ``stacks.py`` (``calibrate.py``);
 the others are out of sample. ``rows()`` returns one dict per (point, metric):
 {case, device, model, metric, published, predicted, error_pct, source, stack, calibration}.
 """
@@ -93,7 +93,32 @@ def predict(point: GpuPoint) -> dict:
     return evaluate_gpu(cfg, resolve_gpu_device(point.device), point.workload, point.quant, point.stack)
 
 
-def rows(points: tuple[GpuPoint, ...] = POINTS) -> list[dict]:
+def measured_points(records: list[dict] | None = None) -> tuple[GpuPoint, ...]:
+    """Committed ``gpu-bench`` records (CUDA-graph mode, on a GPU the database holds) as points:
+    the measured H100 (or other) figures beside the model's prediction for the same run."""
+    from .gpu_model import quant_for_dtype
+    from .records import load_records
+
+    pts = []
+    for rec in load_records() if records is None else records:
+        dev, med = rec["gpu"].get("device"), rec["decode"]["median"]
+        if rec.get("mode", "graph") != "graph" or dev is None:
+            continue
+        published = {"decode_tokens_per_s": med["tokens_per_s"]}
+        if med.get("j_per_token") is not None:
+            published.update(energy_per_token_j=med["j_per_token"], power_w=med["avg_power_w"])
+        wl = Workload(batch=1, prompt=int(rec.get("prompt", 1)), generate=int(rec.get("tokens", 1)))
+        pts.append(GpuPoint(f"gpu-bench {rec['model']} {rec['dtype']} (measured here)", dev, rec["model"],
+                            quant_for_dtype(rec["dtype"]), "serving", wl, published,
+                            f"codesign/baselines/data/measured/{rec.get('_file', '?')}: {rec['command']} "
+                            f"({rec['gpu']['name']}, driver {rec['gpu'].get('driver')}, torch "
+                            f"{rec['software'].get('torch')})"))
+    return tuple(pts)
+
+
+def rows(points: tuple[GpuPoint, ...] | None = None) -> list[dict]:
+    """Every published point (and every committed measured record) with the model's prediction."""
+    points = POINTS + measured_points() if points is None else points
     out = []
     for pt in points:
         pred = predict(pt)

@@ -51,4 +51,17 @@ def run(args) -> int:
     j = f"{d['j_per_token']:.3f} J/token" if d["j_per_token"] is not None else "no energy meter"
     print(f"{rec['gpu']['name']}: decode {d['tokens_per_s']:.1f} tokens/s, {j}; prefill "
           f"{p['tokens_per_s']:.0f} tokens/s ({rec['gpu']['energy_method']})", file=sys.stderr)
+    _print_prediction(rec)
     return 0
+
+
+def _print_prediction(rec: dict) -> None:
+    """The analytical model's figures for the same GPU, model, precision and run, beside the measurement."""
+    if rec["gpu"].get("device") is None:
+        print(f"(no database entry for '{rec['gpu']['name']}': no model prediction shown)", file=sys.stderr)
+        return
+    from ..baselines.gpu_validation import measured_points, rows
+
+    for r in rows(measured_points([{**rec, "_file": "this run"}])):
+        print(f"  {r['metric']}: measured {r['published']:.4g}, model ({r['device']}, serving) "
+              f"{r['predicted']:.4g} ({r['error_pct']:+.1f}%)", file=sys.stderr)
