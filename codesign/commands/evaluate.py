@@ -1,0 +1,195 @@
+"""codesign evaluate: one design point through the analytical model, with the full breakdown."""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+
+NAME = "evaluate"
+HELP = "evaluate one design point: latency, resources, power, J/token, $/Mtoken, roofline, per-op breakdown"
+
+# flag -> (dataclass section, field). Values are parsed here (not by argparse) so that a bad value
+# gives the project's one-line error naming the flag.
+QUANT_FLAGS = {"--wbits": "wbits", "--abits": "abits", "--kvbits": "kvbits", "--group": "group"}
+HW_FLAGS = {"--rows": "rows", "--cols": "cols", "--sfu-lanes": "sfu_lanes", "--wbuf-depth": "wbuf_depth",
+            "--abuf-depth": "abuf_depth", "--kvbuf-depth": "kvbuf_depth",
+            "--weight-channels": "weight_channels", "--kv-channels": "kv_channels",
+            "--port-bits": "port_bits", "--freq-mhz": "freq_mhz"}
+WORKLOAD_FLAGS = {"--prompt": "prompt", "--generate": "generate", "--context": "context", "--batch": "batch"}
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--model", help="model preset (see `codesign models`) or a Hugging Face config.json")
+    p.add_argument("--device", help="device name (see `codesign devices`) or a device .yaml/.json file")
+    p.add_argument("--design", help="design.json to evaluate (flags given as well override its values)")
+    g = p.add_argument_group("quantization")
+    for flag in QUANT_FLAGS:
+        g.add_argument(flag, metavar="N", help=f"{QUANT_FLAGS[flag]} (default: design.py default)")
+    g.add_argument("--zero-point", action="store_true", default=None, help="asymmetric weights (per-group zero point)")
+    h = p.add_argument_group("hardware template")
+    for flag, name in HW_FLAGS.items():
+        extra = ""
+        if name in ("weight_channels", "kv_channels"):
+            extra = " (default: auto, the device's channels split 7:1 between weights and KV)"
+        elif name == "abuf_depth":
+            extra = " (default: auto, the smallest power of two holding a decode step's live vectors)"
+        h.add_argument(flag, metavar="N", help=name + extra)
+    w = p.add_argument_group("workload")
+    for flag, name in WORKLOAD_FLAGS.items():
+        w.add_argument(flag, metavar="N", help=name)
+    p.add_argument("--stack", default="serving", help="GPU devices only: software stack, eager or serving")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.add_argument("--save", metavar="design.json", help="write the design with its prediction filled in")
+
+
+def _int(flag: str, value: str) -> int:
+    from ..errors import CodesignError
+    try:
+        return int(str(value), 10)
+    except ValueError:
+        raise CodesignError(f"got {value!r}; expected an integer", field=flag) from None
+
+
+def _auto_abuf(cfg, batch: int) -> int:
+    """Smallest power of two >= the compiler's activation-buffer use of one decode step."""
+    from ..design import HW_ALLOWED
+    try:
+        from ..isa.compiler import buffer_map
+        need = buffer_map(cfg, batch)[1]
+    except ImportError:
+        need = batch * (3 * cfg.d_model + 2 * cfg.n_heads * cfg.head_dim + 2 * cfg.n_kv_heads * cfg.head_dim
+                        + 2 * cfg.d_ffn)
+    lo, hi = HW_ALLOWED["abuf_depth"]
+    size = lo
+    while size < need and size < hi:
+        size *= 2
+    return size
+
+
+def build_design(args):
+    """The Design the flags (and --design) describe, validated."""
+    from ..design import Design, Hardware, Quant, Workload, load_design
+    from ..devices import get_device
+    from ..errors import CodesignError
+    from ..workload import load_model_config
+
+    base = load_design(args.design) if args.design else None
+    model = args.model or (base.model if base else None)
+    device = args.device or (base.device if base else None)
+    if not model:
+        raise CodesignError("required (or give --design)", field="--model")
+    if not device:
+        raise CodesignError("required (or give --design)", field="--device")
+    cfg = load_model_config(model)       # errors name --model
+    dev = get_device(device)             # errors name --device
+    quant = base.quant if base else Quant()
+    hw = base.hw if base else Hardware()
+    wl = base.workload if base else Workload()
+    qv = {name: _int(flag, getattr(args, name)) for flag, name in QUANT_FLAGS.items() if getattr(args, name) is not None}
+    if args.zero_point:
+        qv["zero_point"] = True
+    hv = {name: _int(flag, getattr(args, name)) for flag, name in HW_FLAGS.items() if getattr(args, name) is not None}
+    wv = {name: _int(flag, getattr(args, name)) for flag, name in WORKLOAD_FLAGS.items() if getattr(args, name) is not None}
+    # check each flag against the allowed values, naming the flag
+    from ..design import HW_ALLOWED, QUANT_ALLOWED, WORKLOAD_ALLOWED, check_value
+    for flag, name in QUANT_FLAGS.items():
+        if name in qv:
+            check_value(flag, qv[name], QUANT_ALLOWED[name])
+    for flag, name in HW_FLAGS.items():
+        if name in hv:
+            check_value(flag, hv[name], HW_ALLOWED[name])
+    for flag, name in WORKLOAD_FLAGS.items():
+        if name in wv:
+            check_value(flag, wv[name], WORKLOAD_ALLOWED.get(name, (1, 1 << 21)))
+    wl = replace(wl, **wv)
+    if base is None and getattr(dev, "kind", "fpga") == "fpga":
+        kv = max(1, dev.mem_channels // 8)
+        hv.setdefault("kv_channels", kv)
+        hv.setdefault("weight_channels", max(1, dev.mem_channels - hv["kv_channels"]))
+        hv.setdefault("abuf_depth", _auto_abuf(cfg, wl.batch))
+    design = Design(model=model, device=device, workload=wl, quant=replace(quant, **qv), hw=replace(hw, **hv))
+    return design.validate()
+
+
+def run(args) -> int:
+    from ..errors import CodesignError
+    from ..fsutil import dumps_json
+    from ..model import evaluate_design
+
+    design = build_design(args)
+    from ..devices import get_device
+    dev = get_device(design.device)
+    if dev.kind == "gpu":
+        try:
+            from ..baselines.gpu_model import evaluate_gpu_design
+        except ImportError as e:
+            raise CodesignError(f"GPU devices need codesign.baselines.gpu_model ({e})", field="--device") from None
+        from ..baselines.stacks import STACKS
+        if args.stack not in STACKS:
+            raise CodesignError(f"got {args.stack!r}; allowed: {', '.join(STACKS)}", field="--stack")
+        result = evaluate_gpu_design(design, stack=args.stack)
+    else:
+        result = evaluate_design(design)
+    if args.save:
+        prediction = {k: v for k, v in result.items() if k != "ops"}
+        replace(design, prediction=prediction).save(args.save)
+    if args.json:
+        print(dumps_json(result), end="")
+        return 0
+    _print_tables(design, result)
+    return 0
+
+
+def _fmt(v, unit=""):
+    if isinstance(v, float):
+        if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+            return f"{v:.3e}{unit}"
+        return f"{v:,.3f}{unit}"
+    return f"{v}{unit}"
+
+
+def _print_tables(design, r) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=max(100, Console().width))
+    q, h = design.quant, design.hw
+    title = (f"{design.model} on {design.device}: W{q.wbits}A{q.abits}KV{q.kvbits} g{q.group}"
+             f"{' zp' if q.zero_point else ''}, MPE {h.rows}x{h.cols}, {h.freq_mhz} MHz, "
+             f"batch {design.workload.batch}, prompt {design.workload.prompt}, context {design.workload.decode_context}")
+    t = Table(title=title)
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_column("physical limit", justify="right")
+    t.add_row("feasible", "yes" if r["feasible"] else "[red]no[/red]", "")
+    for v in r.get("violations", []):
+        t.add_row("  violation", f"[red]{v}[/red]", "")
+    t.add_row("decode tokens/s", _fmt(r["decode_tokens_per_s"]), f"roofline {_fmt(r['roofline_tokens_per_s'])}")
+    t.add_row("roofline fraction", _fmt(r["roofline_fraction"]), "")
+    t.add_row("prefill latency", _fmt(r["prefill_latency_s"], " s"), "")
+    t.add_row("power (decode)", _fmt(r["power_w"], " W"), "")
+    t.add_row("energy / token (decode)", _fmt(r["energy_per_token_j"], " J"),
+              f"memory min {_fmt(r['min_memory_energy_per_token_j'], ' J')}")
+    if "energy_per_token_amortised_j" in r:
+        t.add_row("energy / token (prefill amortised)", _fmt(r["energy_per_token_amortised_j"], " J"), "")
+    t.add_row("USD / million tokens", _fmt(r["usd_per_mtoken"]), "")
+    t.add_row("compute utilisation", _fmt(r.get("compute_utilization", float("nan"))), "")
+    t.add_row("bandwidth utilisation", _fmt(r.get("bandwidth_utilization", float("nan"))), "")
+    res, util = r.get("resources", {}), r.get("utilization", {})
+    for k in ("dsp", "lut", "ff", "bram36", "uram"):
+        if k in res:
+            u = util.get(k) if isinstance(util, dict) else None
+            t.add_row(k, _fmt(float(res[k])), f"{100 * u:.1f}% of the kernel region" if u is not None else "")
+    con.print(t)
+    ops = [o for o in r.get("ops", []) if o.get("phase") == "decode"]
+    if ops and "cycles" in ops[0]:
+        o_t = Table(title="decode step, per instruction (x count = per step)")
+        for c in ("name", "op", "count", "cycles", "compute", "memory", "fill", "bound", "share"):
+            o_t.add_column(c, justify="right" if c not in ("name", "op", "bound") else "left")
+        total = sum(o["time_s_total"] for o in ops) or 1.0
+        def n(v):
+            return f"{v:,.0f}"
+        for o in ops:
+            o_t.add_row(o["name"], o["op"], n(o["count"]), n(o["cycles"]), n(o["compute_cycles"]),
+                        n(o["memory_cycles"]), n(o["fill_cycles"]), o["bound"],
+                        f"{100 * o['time_s_total'] / total:.1f}%")
+        con.print(o_t)
