@@ -40,6 +40,8 @@ def add_arguments(p) -> None:
                    help="rows of points.csv: every point, feasible within constraints, or none; "
                         "auto = all up to 1,000,000 points, none above")
     p.add_argument("--chunk", type=int, default=None, help="points evaluated per chunk (bounds memory)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="worker processes (default: the CPUs available, at most 8); 1 = no workers")
     p.add_argument("--top", type=int, default=8, help="rows in the top-designs table")
     p.add_argument("--quiet", action="store_true", help="no progress bar or tables")
 
@@ -77,7 +79,7 @@ def run(args) -> int:
     from ..search.checkpoint import partial_dir_for
     from ..search.constraints import Constraints
     from ..search.defaults import default_space
-    from ..search.runner import DEFAULT_CHUNK, SweepJob, run_job
+    from ..search.runner import DEFAULT_CHUNK, SweepJob, default_workers, run_job
     from ..search.spacefile import SpaceFile, load_space_file
 
     models = _split(args.model, "--model")
@@ -94,6 +96,9 @@ def run(args) -> int:
         max_power_w=args.max_power_w, resource_cap=args.resource_cap)
     if args.top < 1:
         raise CodesignError(f"got {args.top}; must be >= 1", field="--top")
+    workers = default_workers() if args.jobs is None else args.jobs
+    if workers < 1:
+        raise CodesignError(f"got {workers}; must be >= 1", field="--jobs")
     chunk = DEFAULT_CHUNK if args.chunk is None else args.chunk
     if chunk < 1:
         raise CodesignError(f"got {chunk}; must be >= 1", field="--chunk")
@@ -104,6 +109,9 @@ def run(args) -> int:
         load_model_config(m)  # a bad model name fails here, before anything is written
         for d in devices:
             dev = get_device(d)
+            if getattr(dev, "kind", "fpga") != "fpga":
+                raise CodesignError(f"'{d}' is a GPU: the sweep searches the FPGA processor's template; "
+                                    "compare GPUs with `codesign compare`", field="--device")
             space = default_space(dev, sf.overrides)
             jobs.append(SweepJob(m, d, workload, space, constraints, chunk, args.points))
     multi = len(jobs) > 1
@@ -133,7 +141,7 @@ def run(args) -> int:
                 sub = work / f"{_safe(job.model)}-{_safe(job.device)}" if multi else work
                 label = f"{job.model} on {job.device}"
                 _, state, ckpt = run_job(job, sub, resume=args.resume,
-                                         progress=advance(base, label))
+                                         progress=advance(base, label), workers=workers)
                 results.append((job, _, state, ckpt))
                 base += job.space.size
         for job, sweeper, state, ckpt in results:

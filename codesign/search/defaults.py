@@ -26,7 +26,7 @@ DEFAULT_QUANT = {
     "abits": [4, 8, 16],
     "kvbits": [4, 8, 16],
     "group": [32, 64, 128],
-    "zero_point": [False, True],
+    "zero_point": [False],   # the accuracy table does not vary it; add true in a space file
 }
 
 # MPE array shape and SFU width (powers of two).
@@ -36,26 +36,29 @@ DEFAULT_ARRAY = {
     "sfu_lanes": [16, 64],
 }
 
-# On-chip buffers: double-buffered weight tiles; activation buffer large enough
-# for d_ffn of 7B-13B-class models (11008 / 13824 elements) or 4x that; KV tiles.
+# On-chip buffers: they cost BRAM/URAM and bound which models fit, but barely
+# move speed, so one value each: a double-buffered weight tile, an activation
+# buffer holding one decode step's live vectors of 7B-class models (LLaMA-2-7B
+# needs ~46.6k elements: 3 x d_model + (heads + 2 kv_heads) x head_dim + 2 x d_ffn),
+# and a KV tile. The space file widens them for larger models.
 DEFAULT_BUFFERS = {
     "wbuf_depth": [512],
-    "abuf_depth": [16384, 65536],
+    "abuf_depth": [65536],
     "kvbuf_depth": [1024],
 }
 
 N_CLOCKS = 3  # kernel clocks tried: evenly from kernel_mhz / 2 to kernel_mhz
 
 
-def _channel_choices(n: int) -> list[int]:
-    """Powers of two up to n, plus n itself (all channels)."""
-    vals, c = [], 1
-    while c <= n:
-        vals.append(c)
+def _weight_channel_choices(n: int) -> list[int]:
+    """Powers of two from n/8 to n/2, and all channels but the KV cache's (n - 4, or n - 1 when small)."""
+    vals, c = set(), 1
+    while c <= n // 2:
+        if c >= n // 8:
+            vals.add(c)
         c *= 2
-    if n not in vals:
-        vals.append(n)
-    return vals
+    vals.add(n - 4 if n > 8 else max(1, n - 1))
+    return sorted(vals)
 
 
 def _clock_choices(kernel_mhz: float) -> list[int]:
@@ -88,9 +91,8 @@ def default_space_dict(device) -> dict[str, list]:
     d.update(DEFAULT_ARRAY)
     d.update(DEFAULT_BUFFERS)
     # Weights stream from a wide slice of the channels; the KV cache from a few.
-    w_ch = [c for c in _channel_choices(channels) if c >= max(1, channels // 8)]
-    d["weight_channels"] = w_ch
-    d["kv_channels"] = sorted({c for c in (1, 2, 4) if c <= channels})
+    d["weight_channels"] = _weight_channel_choices(channels)
+    d["kv_channels"] = sorted({c for c in (2, 4) if c <= channels // 8} or {1})
     d["port_bits"] = _port_choices(device)
     d["freq_mhz"] = _clock_choices(float(device.kernel_mhz))
     assert set(d) == set(DEFAULT_QUANT) | set(HW_FIELDS)

@@ -21,7 +21,7 @@ from ..design import Workload
 from . import csvfast
 from .accuracy import AccuracySource
 from .constraints import CONSTRAINT_FIELDS, Constraints, constraint_masks
-from .pareto import StreamingFront
+from .pareto import StreamingFront, pareto_indices
 from .space import HW_FIELDS, PARAM_NAMES, Space
 
 
@@ -118,6 +118,37 @@ class SweepState:
         return s
 
 
+@dataclass
+class ChunkResult:
+    start: int
+    stop: int
+    n_feasible: int
+    n_ok: int
+    n_accuracy_unmeasured: int
+    violation_counts: np.ndarray
+    constraint_fail: np.ndarray
+    hist_feasible: np.ndarray | None
+    hist_ok: np.ndarray | None
+    front_ids: np.ndarray
+    front_costs: np.ndarray
+    rows: bytes
+
+    def fold_into(self, state: "SweepState") -> None:
+        if self.start != state.next_start:
+            raise RuntimeError(f"chunk {self.start} folded out of order (expected {state.next_start})")
+        state.n_feasible += self.n_feasible
+        state.n_ok += self.n_ok
+        state.n_accuracy_unmeasured += self.n_accuracy_unmeasured
+        state.violation_counts += self.violation_counts
+        state.constraint_fail += self.constraint_fail
+        if self.hist_feasible is not None:
+            state.hist_feasible += self.hist_feasible
+        if self.hist_ok is not None:
+            state.hist_ok += self.hist_ok
+        state.front.add(self.front_ids, self.front_costs)
+        state.next_start = self.stop
+
+
 def _hist_bins(tps: np.ndarray, jpt: np.ndarray) -> np.ndarray:
     (x0, x1), (y0, y1) = HIST_RANGE
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -171,37 +202,37 @@ class Sweeper:
     def new_state(self) -> SweepState:
         return SweepState(n_obj=len(self.objectives), n_violations=len(self.violations))
 
-    def fold_chunk(self, state: SweepState, start: int, stop: int, points_mode: str) -> bytes:
-        """Evaluate [start, stop), update ``state``; return the chunk's CSV rows (may be empty)."""
+    def chunk_result(self, start: int, stop: int, points_mode: str) -> "ChunkResult":
+        """Evaluate grid slice [start, stop): counts, histograms, front candidates, CSV rows.
+
+        Pure (no shared state), so chunks can run in worker processes; folding
+        the results in chunk order gives the same state however they ran.
+        """
         cols = self.evaluate_indices(np.arange(start, stop, dtype=np.int64))
         feas, ok = cols["feasible"], cols["meets_constraints"]
-        state.n_feasible += int(feas.sum())
-        state.n_ok += int(ok.sum())
-        state.n_accuracy_unmeasured += int((feas & np.isnan(cols["accuracy_loss_pct"])).sum())
         bits = cols["violations"]
-        for b in range(len(self.violations)):
-            state.violation_counts[b] += int(((bits >> b) & 1).sum())
+        viol = np.array([int(((bits >> b) & 1).sum()) for b in range(len(self.violations))], dtype=np.int64)
+        cfail = np.zeros(len(CONSTRAINT_FIELDS), dtype=np.int64)
         for j, name in enumerate(CONSTRAINT_FIELDS):
             m = cols["_constraint_masks"].get(name)
             if m is not None:
-                state.constraint_fail[j] += int((feas & ~m).sum())
+                cfail[j] = int((feas & ~m).sum())
         tps = np.asarray(cols["decode_tokens_per_s"], dtype=np.float64)
         jpt = np.asarray(cols["energy_per_token_j"], dtype=np.float64)
-        if feas.any():
-            state.hist_feasible += _hist_bins(tps[feas], jpt[feas])
-        if ok.any():
-            state.hist_ok += _hist_bins(tps[ok], jpt[ok])
-            sel = np.flatnonzero(ok)
-            state.front.add(cols["index"][sel], objective_costs({k: cols[k][sel] for k in
-                                                                 (o.column for o in self.objectives)},
-                                                                self.objectives))
-        state.next_start = stop
+        hist_f = _hist_bins(tps[feas], jpt[feas]) if feas.any() else None
+        hist_o = _hist_bins(tps[ok], jpt[ok]) if ok.any() else None
+        sel = np.flatnonzero(ok)
+        costs = objective_costs({o.column: cols[o.column][sel] for o in self.objectives}, self.objectives)
+        keep = pareto_indices(costs, cols["index"][sel])  # only the chunk's own front travels
         if points_mode == "all":
-            return self.csv_rows(cols)
-        if points_mode == "feasible":
-            sel = np.flatnonzero(ok)
-            return self.csv_rows({k: (v[sel] if isinstance(v, np.ndarray) else v) for k, v in cols.items()})
-        return b""
+            rows = self.csv_rows(cols)
+        elif points_mode == "feasible":
+            rows = self.csv_rows({k: (v[sel] if isinstance(v, np.ndarray) else v) for k, v in cols.items()})
+        else:
+            rows = b""
+        return ChunkResult(start, stop, int(feas.sum()), int(ok.sum()),
+                           int((feas & np.isnan(cols["accuracy_loss_pct"])).sum()), viol, cfail,
+                           hist_f, hist_o, cols["index"][sel][keep], costs[keep], rows)
 
     # -- output rows ---------------------------------------------------------
     def violation_labels(self, masks: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -97,7 +97,8 @@ def choose_designs(job: SweepJob, sweeper: Sweeper, state: SweepState) -> list[C
         d = make_design(job, sweeper, idx)
         pred = predict(d)
         d = Design(model=d.model, device=d.device, workload=d.workload, quant=d.quant, hw=d.hw, prediction=pred)
-        chosen.append(ChosenDesign(labels[idx], idx, d, point_values(cols, i), bottleneck_of(pred)))
+        chosen.append(ChosenDesign(labels[idx], idx, d, point_values(cols, i),
+                                   bottleneck_of(pred, sweeper.device.mem_bw_gbs)))
     return chosen
 
 

@@ -23,8 +23,19 @@ def _plt():
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    plt.rcParams["svg.hashsalt"] = "codesign"  # harmless for PNG; keeps any SVG deterministic too
     return plt
+
+
+def _log_axes(ax) -> None:
+    """Log-log axes with major ticks only (minor log ticks dominate the drawing time)."""
+    from matplotlib.ticker import LogLocator, NullLocator
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_locator(NullLocator())
+    ax.grid(True, which="major", alpha=0.25)
 
 
 def _save(fig, path: Path) -> None:
@@ -41,7 +52,7 @@ def write_all(dest: Path, job, sweeper, state, chosen, summary) -> None:
     plt = _plt()
     try:
         pareto_plot(plt, dest / "pareto.png", job, sweeper, state, chosen)
-        roofline_plot(plt, dest / "roofline.png", job, sweeper, chosen)
+        roofline_plot(plt, dest / "roofline.png", job, sweeper, state, chosen)
         breakdown_plot(plt, dest / "breakdown.png", job, sweeper, chosen, summary)
     finally:
         plt.close("all")
@@ -86,54 +97,58 @@ def pareto_plot(plt, path: Path, job, sweeper, state, chosen) -> None:
                    facecolors="none", edgecolors="red", linewidths=1.2, zorder=4)
         ax.annotate(c.label, (c.values["decode_tokens_per_s"], c.values["energy_per_token_j"]),
                     textcoords="offset points", xytext=(6, 6), fontsize=7, color="darkred")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    _log_axes(ax)
     ax.set_xlabel("decode tokens/s")
     ax.set_ylabel("energy per token, J")
     ax.set_title(_title(job, sweeper), fontsize=9)
-    ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.9)
     _save(fig, path)
     plt.close(fig)
 
 
-def roofline_plot(plt, path: Path, job, sweeper, chosen) -> None:
-    """Tokens/s against the bandwidth roofline of each chosen design.
+def roofline_plot(plt, path: Path, job, sweeper, state, chosen) -> None:
+    """Decode roofline: tokens/s against off-chip bytes per token.
 
-    Batch-1 decode reads every weight once per token, so a design's roofline is
-    tokens/s = its usable bandwidth / bytes per token (``roofline_tokens_per_s``
-    from the model). Each design is drawn at (its roofline, what it reaches);
-    the diagonal is "at the roofline", the dotted ones 50% and 20% of it.
+    Batch-1 decode reads every weight (and the KV cache) once per token, so no
+    design beats tokens/s = device bandwidth / bytes per token: the diagonal.
+    Bytes per token come from the model's roofline (``roofline_tokens_per_s`` =
+    batch x device bandwidth / bytes per decode step). Fewer weight bits move a
+    design left (a higher roof); the gap below the line is what the design
+    leaves on the table (its ``roofline_fraction``). Grey: the Pareto front.
     """
-    fig, ax = plt.subplots(figsize=(7, 5.5))
-    xs = np.array([c.values["roofline_tokens_per_s"] or np.nan for c in chosen], dtype=float)
-    ys = np.array([c.values["decode_tokens_per_s"] or np.nan for c in chosen], dtype=float)
-    finite = np.isfinite(xs) & np.isfinite(ys) & (xs > 0) & (ys > 0)
-    lo = float(min(xs[finite].min(), ys[finite].min())) / 2 if finite.any() else 0.1
-    hi = float(max(xs[finite].max(), ys[finite].max())) * 2 if finite.any() else 100.0
-    line = np.array([lo, hi])
-    ax.plot(line, line, color="black", lw=1.2, label="roofline (bandwidth / bytes per token)")
+    bw = float(sweeper.device.mem_bw_gbs) * 1e9
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    ids = sweeper.ranked_front(state)
+    cols = sweeper.evaluate_indices(ids)
+    roof = np.asarray(cols["roofline_tokens_per_s"], dtype=float)
+    bpt = bw / roof / 1e9
+    tps = np.asarray(cols["decode_tokens_per_s"], dtype=float)
+    xs_c = np.array([bw / c.values["roofline_tokens_per_s"] / 1e9 for c in chosen], dtype=float)
+    ys_c = np.array([c.values["decode_tokens_per_s"] for c in chosen], dtype=float)
+    allx = np.concatenate([bpt, xs_c])
+    ally = np.concatenate([tps, ys_c])
+    x_lo, x_hi = float(allx.min()) / 3, float(allx.max()) * 3  # at least a decade of bytes/token
+    line = np.geomspace(x_lo, x_hi, 50)
+    ax.plot(line, bw / 1e9 / line, color="black", lw=1.3,
+            label=f"roofline: {sweeper.device.mem_bw_gbs:g} GB/s / bytes per token")
     for f, ls in ((0.5, "--"), (0.2, ":")):
-        ax.plot(line, f * line, color="grey", lw=0.9, ls=ls, label=f"{f:.0%} of roofline")
+        ax.plot(line, f * bw / 1e9 / line, color="grey", lw=0.9, ls=ls, label=f"{f:.0%} of roofline")
+    ax.scatter(bpt, tps, s=8, color="0.6", edgecolors="none", label="Pareto front", zorder=2)
     cmap = plt.get_cmap("tab10")
     for i, c in enumerate(chosen):
-        if not finite[i]:
-            continue
         q, h = c.design.quant, c.design.hw
-        ax.scatter([xs[i]], [ys[i]], s=40, color=cmap(i % 10), zorder=3,
-                   label=f"{c.label}: W{q.wbits}A{q.abits} {h.rows}x{h.cols} {h.weight_channels}ch "
-                         f"{h.freq_mhz}MHz ({ys[i] / xs[i]:.0%})")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlim(lo, hi)
-    ax.set_ylim(lo, hi)
-    ax.set_xlabel("roofline decode tokens/s (design's bandwidth / bytes per token)")
-    ax.set_ylabel("predicted decode tokens/s")
+        ax.scatter([xs_c[i]], [ys_c[i]], s=46, color=cmap(i % 10), zorder=3, edgecolors="black", linewidths=0.4,
+                   label=f"{c.label}: W{q.wbits}A{q.abits}KV{q.kvbits} {h.rows}x{h.cols} "
+                         f"{h.weight_channels}ch {h.freq_mhz}MHz ({c.values['roofline_fraction']:.0%})")
+    _log_axes(ax)
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(float(ally.min()) / 3, float(bw / 1e9 / x_lo) * 1.5)
+    ax.set_xlabel("off-chip bytes per decoded token, GB (weights + KV cache)")
+    ax.set_ylabel("decode tokens/s")
     ax.set_title(_title(job, sweeper), fontsize=9)
-    ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=6.5, loc="upper left")
-    fig.tight_layout()
+    ax.legend(fontsize=6, loc="lower left")
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.1, top=0.9)
     _save(fig, path)
     plt.close(fig)
 
@@ -184,6 +199,6 @@ def breakdown_plot(plt, path: Path, job, sweeper, chosen, summary) -> None:
     q, h = primary.design.quant, primary.design.hw
     fig.suptitle(f"{job.model} on {job.device}: W{q.wbits}A{q.abits}KV{q.kvbits} g{q.group}, "
                  f"{h.rows}x{h.cols} MPE, {h.weight_channels} weight ch, {h.freq_mhz} MHz", fontsize=9)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.97, bottom=0.22, top=0.86, wspace=0.3)
     _save(fig, path)
     plt.close(fig)

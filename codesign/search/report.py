@@ -30,6 +30,8 @@ class SweepUI:
 
         self.quiet = quiet
         self.console = Console()
+        if not self.console.is_terminal:  # piped or captured: do not squeeze the tables into 80 columns
+            self.console = Console(width=200)
         self.err = Console(stderr=True)
 
     def note(self, text: str) -> None:
@@ -66,15 +68,16 @@ class SweepUI:
         acc = sweeper.accuracy
         t = Table(title=f"top designs: {job.model} on {job.device} (batch {job.workload.batch}, "
                         f"prompt {job.workload.prompt}, generate {job.workload.generate})")
-        for col in ("design", "W/A/KV g zp", "rows x cols", "sfu", "ch w/kv", "port", "MHz", "tok/s",
-                    "J/token", "W", "USD/Mtok", "util", "acc loss %", "of roofline", "held back by"):
-            t.add_column(col, justify="right" if col not in ("design", "held back by") else "left")
+        for col in ("design", "quant", "MPE / SFU", "memory", "MHz", "tok/s", "J/token", "W", "USD/Mtok",
+                    "util", "acc loss %", "of roofline", "held back by (decode)"):
+            t.add_column(col, justify="left" if col in ("design", "quant", "memory", "held back by (decode)")
+                         else "right")
         for ch in chosen:
             q, h, v = ch.design.quant, ch.design.hw, ch.values
             acc_txt = _fmt(v.get("accuracy_loss_pct"), ".2f") if acc.known else "n/m"
-            t.add_row(ch.label, f"{q.wbits}/{q.abits}/{q.kvbits} {q.group} {'y' if q.zero_point else 'n'}",
-                      f"{h.rows}x{h.cols}", str(h.sfu_lanes), f"{h.weight_channels}/{h.kv_channels}",
-                      str(h.port_bits), str(h.freq_mhz), _fmt(v["decode_tokens_per_s"], ".4g"),
+            t.add_row(ch.label, f"W{q.wbits}A{q.abits}KV{q.kvbits} g{q.group}{' zp' if q.zero_point else ''}",
+                      f"{h.rows}x{h.cols} / {h.sfu_lanes}", f"{h.weight_channels}+{h.kv_channels} ch x{h.port_bits}b",
+                      str(h.freq_mhz), _fmt(v["decode_tokens_per_s"], ".4g"),
                       _fmt(v["energy_per_token_j"], ".4g"), _fmt(v["power_w"], ".3g"),
                       _fmt(v["usd_per_mtoken"], ".3g"), _fmt(v["utilization"], ".0%"),
                       acc_txt, _fmt(v["roofline_fraction"], ".0%"), ch.bottleneck.get("text", "-"))

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..design import Workload
 from ..errors import CodesignError
 from .accuracy import AccuracySource, load_accuracy
 from .checkpoint import Checkpoint
 from .constraints import Constraints
-from .engine import POINT_COLUMNS, SweepState, Sweeper
+from .engine import POINT_COLUMNS, ChunkResult, SweepState, Sweeper
 from .space import Space
 
 POINTS_MODES = ("auto", "all", "feasible", "none")
 AUTO_POINTS_LIMIT = 1_000_000   # "auto" writes every point up to this many, none above
 DEFAULT_CHUNK = 1 << 16
 CHECKPOINT_EVERY_S = 1.0        # state is saved at most this often (and after the last chunk)
+MAX_WORKERS = 8                 # worker processes by default: the CPUs this process may use, at most this
 FORMAT_VERSION = 1              # bump when the meaning of saved state or outputs changes
 
 
@@ -57,7 +61,7 @@ class SweepJob:
 
 def run_job(job: SweepJob, work: Path, resume: bool,
             progress: Callable[[int], None] | None = None,
-            sweeper: Sweeper | None = None) -> tuple[Sweeper, SweepState, Checkpoint]:
+            sweeper: Sweeper | None = None, workers: int = 1) -> tuple[Sweeper, SweepState, Checkpoint]:
     """Evaluate every chunk not yet done; returns the sweeper, final state and checkpoint folder.
 
     The caller decides what an existing ``work`` folder means (resume or start
@@ -85,17 +89,64 @@ def run_job(job: SweepJob, work: Path, resume: bool,
     last_save = time.monotonic()
     if progress:
         progress(state.next_start)
-    for start in job.chunk_starts():
-        if start < state.next_start:
-            continue
-        stop = min(start + job.chunk_size, job.space.size)
-        rows = sweeper.fold_chunk(state, start, stop, mode)
+    tasks = [(s, min(s + job.chunk_size, job.space.size), mode)
+             for s in job.chunk_starts() if s >= state.next_start]
+    for res in chunk_results(sweeper, tasks, workers):
         if mode != "none":
-            ckpt.write_part(start, rows)
+            ckpt.write_part(res.start, res.rows)   # before the state that counts it
+        res.fold_into(state)
         now = time.monotonic()
-        if now - last_save >= CHECKPOINT_EVERY_S or stop == job.space.size:
+        if now - last_save >= CHECKPOINT_EVERY_S or res.stop == job.space.size:
             ckpt.save_state(state)
             last_save = now
         if progress:
-            progress(stop)
+            progress(res.stop)
     return sweeper, state, ckpt
+
+
+def default_workers() -> int:
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        n = os.cpu_count() or 1
+    return max(1, min(n, MAX_WORKERS))
+
+
+_WORKER_SWEEPER: Sweeper | None = None
+
+
+def _work(task):
+    return _WORKER_SWEEPER.chunk_result(*task)  # type: ignore[union-attr]
+
+
+def chunk_results(sweeper: Sweeper, tasks: list, workers: int) -> Iterator[ChunkResult]:
+    """Chunk results in chunk order; with workers > 1 computed by forked processes.
+
+    At most 2 x workers chunks are in flight, so memory stays bounded however
+    many chunks there are.
+    """
+    if workers <= 1 or len(tasks) <= 1 or "fork" not in mp.get_all_start_methods():
+        for t in tasks:
+            yield sweeper.chunk_result(*t)
+        return
+    global _WORKER_SWEEPER
+    _WORKER_SWEEPER = sweeper   # inherited by the forked workers; nothing is pickled but the results
+    pool = mp.get_context("fork").Pool(workers)
+    try:
+        pending: deque = deque()
+        it = iter(tasks)
+        for t in it:
+            pending.append(pool.apply_async(_work, (t,)))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            res = pending.popleft().get()
+            nxt = next(it, None)
+            if nxt is not None:
+                pending.append(pool.apply_async(_work, (nxt,)))
+            yield res
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+        _WORKER_SWEEPER = None
