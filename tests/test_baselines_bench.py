@@ -84,3 +84,33 @@ def test_records_load_check_and_pick_newest(tmp_path):
 def test_committed_records_are_valid():
     for rec in load_records():
         assert rec["command"].startswith("codesign gpu-bench")
+
+
+def test_real_weights_reproduce_the_reference_llama():
+    """Canonical-name weights (as the GGUF/HF loaders give them) through the bench stack == the LLM
+    helper's torch LLaMA (rotate-half RoPE, GQA), up to bf16 rounding."""
+    from codesign.quant.llm.model import LlamaLM
+
+    g = torch.Generator().manual_seed(5)
+    d, hd, h, kv, f = TINY.d_model, TINY.head_dim, TINY.n_heads, TINY.n_kv_heads, TINY.d_ffn
+    w = {"tok_embeddings": torch.randn(TINY.vocab, d, generator=g) * 0.5, "norm": 1 + 0.1 * torch.randn(d, generator=g),
+         "output": torch.randn(TINY.vocab, d, generator=g) * 0.1}
+    for i in range(TINY.n_layers):
+        p = f"layers.{i}."
+        for name, shape in (("attn.wq", (h * hd, d)), ("attn.wk", (kv * hd, d)), ("attn.wv", (kv * hd, d)),
+                            ("attn.wo", (d, h * hd)), ("ffn.w_gate", (f, d)), ("ffn.w_up", (f, d)),
+                            ("ffn.w_down", (d, f))):
+            w[p + name] = torch.randn(*shape, generator=g) * 0.1
+        w[p + "attn_norm"] = 1 + 0.1 * torch.randn(d, generator=g)
+        w[p + "ffn_norm"] = 1 + 0.1 * torch.randn(d, generator=g)
+    ref_cfg = {"n_layers": 2, "n_heads": h, "n_kv_heads": kv, "head_dim": hd, "norm_eps": 1e-5,
+               "rope_theta": 10000.0, "tied_embeddings": False}
+    ids = torch.randint(0, TINY.vocab, (9,), generator=g)
+    ref = LlamaLM(ref_cfg, w).logits(ids[None])[0, -1]
+    net = DecoderStack(TINY, "bf16", max_seq=16, device="cpu", weights=w, rope_theta=10000.0, norm_eps=1e-5)
+    net.forward(ids[:8], torch.arange(8))
+    got = net.forward(ids[8:], torch.tensor([8])).float()
+    assert torch.allclose(got, ref, atol=0.05 * ref.abs().max().item())
+    assert int(got.argmax()) == int(ref.argmax())
+    with pytest.raises(CodesignError, match="lacks"):
+        DecoderStack(TINY, "bf16", 4, device="cpu", weights={k: v for k, v in w.items() if k != "norm"})

@@ -55,8 +55,22 @@ def _idle_power(meter: EnergyMeter, seconds: float = 2.0) -> float | None:
     return None if joules is None else joules / secs
 
 
+def load_real_weights(path: str, cfg) -> tuple[dict, dict]:
+    """(weights by canonical name, rope/eps settings) from a GGUF file or HF folder, checked against the
+    preset's dimensions."""
+    from ..quant.llm.checkpoint import load_checkpoint
+
+    ck_cfg, weights = load_checkpoint(path)
+    for f in ("n_layers", "d_model", "n_heads", "n_kv_heads", "head_dim", "d_ffn", "vocab"):
+        if f in ck_cfg and ck_cfg[f] != getattr(cfg, f):
+            raise CodesignError(f"checkpoint {f}={ck_cfg[f]} but preset '{cfg.name}' has {getattr(cfg, f)}",
+                                field="--weights")
+    return weights, {"rope_theta": float(ck_cfg.get("rope_theta", 10000.0)),
+                     "norm_eps": float(ck_cfg.get("norm_eps", 1e-5))}
+
+
 def run_bench(model: str, dtype: str, tokens: int, prompt: int, warmup: int, repeats: int, mode: str,
-              command: str, min_window_s: float = 1.0) -> dict:
+              command: str, min_window_s: float = 1.0, weights_path: str | None = None) -> dict:
     import torch
 
     if mode not in MODES:
@@ -71,7 +85,8 @@ def run_bench(model: str, dtype: str, tokens: int, prompt: int, warmup: int, rep
             raise CodesignError(f"torch {torch.__version__} offers no working CUDA kernel for {dtype} ({why})",
                                 field="--dtype")
     max_seq = prompt + tokens + 1
-    net = DecoderStack(cfg, dtype, max_seq)
+    weights, settings = load_real_weights(weights_path, cfg) if weights_path else (None, {})
+    net = DecoderStack(cfg, dtype, max_seq, weights=weights, **settings)
     nvml = Nvml.open(torch.cuda.current_device())
     meter = EnergyMeter(nvml)
     dev = torch.device("cuda")
@@ -152,7 +167,7 @@ def run_bench(model: str, dtype: str, tokens: int, prompt: int, warmup: int, rep
         "tokens": tokens,
         "warmup": warmup,
         "repeats": repeats,
-        "weights": "random N(0, 0.02)",
+        "weights": weights_path or "random N(0, 0.02)",
         "weight_bytes": net.weight_bytes(),
         "decode_flops_per_token": decode_flops(cfg),
         "gpu": {

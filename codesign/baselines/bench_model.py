@@ -2,8 +2,11 @@
 
 The dimensions come from a preset (``codesign.workload``): RMSNorm, RoPE, GQA attention with a
 static KV cache, SwiGLU FFN (GELU/ReLU two-matrix FFN for GPT-2/OPT-style configs), an LM head.
-Weights are random (N(0, 0.02)): decode speed and energy depend on the bytes and FLOPs, not on the
-values. Dense MoE experts are not modelled: MoE presets are refused.
+Weights are random (N(0, 0.02)) by default: decode speed and energy depend on the bytes and FLOPs,
+not on the values. Real weights come from a checkpoint through the LLM helper's loader
+(``codesign.quant.llm.checkpoint``: GGUF or Hugging Face safetensors, canonical names); the
+arithmetic then matches ``codesign.quant.llm.model.LlamaLM`` (rotate-half RoPE, RMSNorm eps from the
+checkpoint). MoE presets are refused.
 
 Precisions: fp16 / bf16 dense; ``int8wo`` (per-channel int8 weights, torch._weight_int8pack_mm)
 and ``int4wo`` (int4 groups of 128, torch._weight_int4pack_mm) where the installed torch has a
@@ -87,7 +90,8 @@ class DecoderStack:
     """Random-weight decoder with a static KV cache of ``max_seq`` positions (batch 1)."""
 
     def __init__(self, cfg: ModelConfig, dtype: str, max_seq: int, device: str = "cuda", seed: int = 0,
-                 n_layers: int | None = None):
+                 n_layers: int | None = None, weights: dict | None = None, rope_theta: float = 10000.0,
+                 norm_eps: float = 1e-5):
         torch = _torch()
         if cfg.is_moe:
             raise CodesignError(f"'{cfg.name}' is a mixture of experts; gpu-bench runs dense models", field="--model")
@@ -97,32 +101,50 @@ class DecoderStack:
         # Weight-only kernels take bf16 activations (torch's int4 kernel requires bf16).
         self.dt = torch.float16 if dtype == "fp16" else torch.bfloat16
         self.n_layers = n_layers or cfg.n_layers
+        self.eps = norm_eps
         g = torch.Generator(device=device).manual_seed(seed)
         d, hd, h, kvh = cfg.d_model, cfg.head_dim, cfg.n_heads, cfg.n_kv_heads
+        if weights is not None and cfg.ffn_kind != "swiglu":
+            raise CodesignError("real weights are read for LLaMA-style (SwiGLU) checkpoints only", field="--weights")
 
-        def mat(n_out, k):
-            w = torch.empty(n_out, k, device=device, dtype=self.dt).normal_(0.0, 0.02, generator=g)
+        def tensor(name, *shape):
+            if weights is None:
+                if len(shape) == 1:
+                    return torch.ones(shape, device=device, dtype=self.dt)
+                return torch.empty(shape, device=device, dtype=self.dt).normal_(0.0, 0.02, generator=g)
+            if name not in weights:
+                raise CodesignError(f"checkpoint lacks '{name}'", field="--weights")
+            t = weights[name]
+            if tuple(t.shape) != shape:
+                raise CodesignError(f"'{name}' has shape {tuple(t.shape)}, the preset needs {shape}", field="--weights")
+            return t.to(device=device, dtype=self.dt)
+
+        def lin(w):
             return w if dtype in ("fp16", "bf16") else QuantLinear.from_float(w, dtype)
 
         self.layers = []
-        for _ in range(self.n_layers):
-            lw = {"attn_norm": torch.ones(d, device=device, dtype=self.dt),
-                  "ffn_norm": torch.ones(d, device=device, dtype=self.dt),
-                  "wqkv": mat((h + 2 * kvh) * hd, d), "wo": mat(d, h * hd)}
+        for i in range(self.n_layers):
+            p = f"layers.{i}."
+            lw = {"attn_norm": tensor(p + "attn_norm", d), "ffn_norm": tensor(p + "ffn_norm", d),
+                  "wqkv": lin(torch.cat([tensor(p + "attn.wq", h * hd, d), tensor(p + "attn.wk", kvh * hd, d),
+                                         tensor(p + "attn.wv", kvh * hd, d)])),
+                  "wo": lin(tensor(p + "attn.wo", d, h * hd))}
             if cfg.ffn_kind == "swiglu":
-                lw["w_gate_up"] = mat(2 * cfg.d_ffn, d)
+                lw["w_gate_up"] = lin(torch.cat([tensor(p + "ffn.w_gate", cfg.d_ffn, d),
+                                                 tensor(p + "ffn.w_up", cfg.d_ffn, d)]))
             else:
-                lw["w_up"] = mat(cfg.d_ffn, d)
-            lw["w_down"] = mat(d, cfg.d_ffn)
+                lw["w_up"] = lin(tensor(p + "ffn.w_up", cfg.d_ffn, d))
+            lw["w_down"] = lin(tensor(p + "ffn.w_down", d, cfg.d_ffn))
             self.layers.append(lw)
-        self.embed = torch.empty(cfg.vocab, d, device=device, dtype=self.dt).normal_(0.0, 0.02, generator=g)
-        self.final_norm = torch.ones(d, device=device, dtype=self.dt)
-        self.lm_head = self.embed if cfg.tied_embeddings else mat(cfg.vocab, d)
+        self.embed = tensor("tok_embeddings", cfg.vocab, d)
+        self.final_norm = tensor("norm", d)
+        self.lm_head = self.embed if cfg.tied_embeddings else lin(tensor("output", cfg.vocab, d))
         shape = (self.n_layers, 1, kvh, max_seq, hd)
         self.k_cache = torch.zeros(shape, device=device, dtype=self.dt)
         self.v_cache = torch.zeros(shape, device=device, dtype=self.dt)
-        inv = 1.0 / (10000.0 ** (torch.arange(0, hd, 2, device=device, dtype=torch.float32) / hd))
-        ang = torch.arange(max_seq, device=device, dtype=torch.float32)[:, None] * inv[None, :]
+        inv = 1.0 / (rope_theta ** (torch.arange(0, hd, 2, device=device, dtype=torch.float64) / hd))
+        ang = torch.arange(max_seq, device=device, dtype=torch.float64)[:, None] * inv[None, :]
+        ang = torch.cat([ang, ang], dim=-1)
         self.cos, self.sin = ang.cos().to(self.dt), ang.sin().to(self.dt)
         self.positions = torch.arange(max_seq, device=device)
 
@@ -143,14 +165,14 @@ class DecoderStack:
     def _rms(self, x, gamma):
         torch = _torch()
         xf = x.float()
-        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + 1e-5)).to(self.dt) * gamma
+        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(self.dt) * gamma
 
     def _rope(self, x, pos):
-        # x: (1, heads, T, hd); pos: (T,) long positions. Rotates interleaved halves.
+        # x: (1, heads, T, hd); pos: (T,) long positions. Rotate-half (Hugging Face) convention.
         torch = _torch()
         cos, sin = self.cos.index_select(0, pos)[None, None], self.sin.index_select(0, pos)[None, None]
-        x1, x2 = x[..., 0::2], x[..., 1::2]
-        return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
+        half = x.shape[-1] // 2
+        return x * cos + torch.cat([-x[..., half:], x[..., :half]], dim=-1) * sin
 
     def forward(self, tokens, pos):
         """tokens: (T,) long; pos: (T,) long positions. Writes K/V at ``pos``; returns the last

@@ -10,7 +10,7 @@ from ..fsutil import atomic_write_json, dumps_json
 
 NAME = "gpu-bench"
 HELP = "measure tokens/s and J/token of a LLaMA-style decoder on the local CUDA GPU"
-DESCRIPTION = ("Builds a decoder stack with a preset's dimensions (random weights) in torch and times batch-1 "
+DESCRIPTION = ("Builds a decoder stack with a preset's dimensions (random weights, or real ones with --weights) in torch and times batch-1 "
                "prefill and decode (KV cache, CUDA graph or eager), metering energy with NVML's total-energy "
                "counter (fallback: power sampling). Writes a JSON record; with no CUDA GPU it exits non-zero.")
 
@@ -27,6 +27,8 @@ def add_arguments(p) -> None:
     p.add_argument("--repeats", type=int, default=5, help="timed windows per phase (median reported)")
     p.add_argument("--mode", default="graph", choices=MODES,
                    help="graph: one CUDA graph per decode step (serving-class); eager: plain torch calls")
+    p.add_argument("--weights", default=None,
+                   help="real weights: a .gguf file or HF safetensors folder matching --model (default: random)")
     p.add_argument("--out", default=None, help="write the JSON record here (default: print it)")
 
 
@@ -42,7 +44,8 @@ def run(args) -> int:
     from ..baselines.bench import run_bench
 
     command = "codesign " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "codesign gpu-bench"
-    rec = run_bench(args.model, args.dtype, args.tokens, args.prompt, args.warmup, args.repeats, args.mode, command)
+    rec = run_bench(args.model, args.dtype, args.tokens, args.prompt, args.warmup, args.repeats, args.mode, command,
+                    weights_path=args.weights)
     if args.out:
         atomic_write_json(args.out, rec)
     else:
