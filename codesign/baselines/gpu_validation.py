@@ -16,7 +16,7 @@ from .gpu_model import evaluate_gpu
 from .gpu_specs import resolve_gpu_device
 
 XIONGJIE = ("XiongjieDai/GPU-Benchmarks-on-LLM-Inference README (llama.cpp CUDA, batch 1), "
-            "'Average eval speed' table, LLaMA 2 (Dec 2023)")
+            "LLaMA 2 table, mean TG (Dec 2023)")
 XIONGJIE_L3 = ("XiongjieDai/GPU-Benchmarks-on-LLM-Inference README (llama.cpp CUDA, batch 1), "
                "LLaMA 3 table, tg 512 (May 2024)")
 MLENERGY = ("ML.ENERGY leaderboard v1, ml-energy/leaderboard@4717739 data/A100_chat_benchmark.csv "
@@ -63,6 +63,12 @@ POINTS: tuple[GpuPoint, ...] = (
              {"decode_tokens_per_s": 60.78}, XIONGJIE, calibration=True),
     GpuPoint("llama.cpp LLaMA-2-7B q4_0", "rtx4090", "llama2-7b", Q4_0, "serving", _TG,
              {"decode_tokens_per_s": 149.37}, XIONGJIE, calibration=True),
+    GpuPoint("llama.cpp LLaMA-2-13B f16", "a100-80gb", "llama2-13b", FP16, "serving", _TG,
+             {"decode_tokens_per_s": 45.01}, XIONGJIE),
+    GpuPoint("llama.cpp LLaMA-2-13B q4_0", "a100-80gb", "llama2-13b", Q4_0, "serving", _TG,
+             {"decode_tokens_per_s": 92.12}, XIONGJIE),
+    GpuPoint("llama.cpp LLaMA-2-13B q4_0", "rtx4090", "llama2-13b", Q4_0, "serving", _TG,
+             {"decode_tokens_per_s": 88.56}, XIONGJIE),
     GpuPoint("llama.cpp LLaMA-3-8B F16", "rtx4090", "llama3-8b", FP16, "serving", _TG512,
              {"decode_tokens_per_s": 54.84}, XIONGJIE_L3),
     GpuPoint("llama.cpp LLaMA-3-8B Q4_K_M", "rtx4090", "llama3-8b", Q4_0, "serving", _TG512,
@@ -80,7 +86,7 @@ POINTS: tuple[GpuPoint, ...] = (
     GpuPoint("vLLM+SmoothQuant LLaMA2-7B (FlightLLM baseline)", "a100-80gb", "llama2-7b", W8A8, "serving", _FL,
              # FlightLLM on VHK158 decodes 92.5 tokens/s and is "1.2x higher throughput" than A100.
              {"decode_tokens_per_s": round(92.5 / 1.2, 2)}, FLIGHTLLM,
-             note="derived: 92.5 tok/s (FlightLLM VHK158, paper Sec. 6) / 1.2 (abstract)"),
+             note="derived: 92.5 tok/s (FlightLLM on VHK158, the paper's evaluation) / 1.2 (abstract)"),
     GpuPoint("vLLM+SmoothQuant LLaMA2-7B (FlightLLM baseline)", "v100s", "llama2-7b", W8A8, "serving", _FL,
              # FlightLLM on U280: 55 tokens/s at 45 W, "6.0x higher energy efficiency" than V100S.
              {"energy_per_token_j": round(45.0 / 55.0 * 6.0, 3)}, FLIGHTLLM,
@@ -146,3 +152,29 @@ def summary(table: list[dict] | None = None) -> dict:
                        "n_out_of_sample": len(oos),
                        "median_abs_error_pct_out_of_sample": statistics.median(oos) if oos else None}
     return out
+
+
+def print_table(table: list[dict] | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = rows() if table is None else table
+    t = Table(title="GPU model vs published / measured GPU figures")
+    for col in ("case", "device", "metric", "published", "predicted", "error %", "calib."):
+        t.add_column(col, justify="right" if col in ("published", "predicted", "error %") else "left")
+    for r in table:
+        t.add_row(r["case"], r["device"], r["metric"], f"{r['published']:.4g}", f"{r['predicted']:.4g}",
+                  f"{r['error_pct']:+.1f}", "yes" if r["calibration"] else "")
+    con = Console()
+    con.print(t)
+    for metric, s in summary(table).items():
+        oos = s["median_abs_error_pct_out_of_sample"]
+        con.print(f"{metric}: median |error| {s['median_abs_error_pct']:.1f}% over {s['n']} rows"
+                  + (f", {oos:.1f}% over the {s['n_out_of_sample']} out-of-sample" if oos is not None else ""))
+    con.print("sources:")
+    for src in sorted({r["source"] for r in table}):
+        con.print(f"  - {src}")
+
+
+if __name__ == "__main__":
+    print_table()
