@@ -20,7 +20,7 @@ def logic_power_w(used: dict, device, freq_mhz, activity):
     scale = C.VERSAL_DYNAMIC_SCALE if device.dsp_kind == "DSP58" else 1.0
     uw = sum(C.UW_PER_MHZ[r] * used[r] for r in C.UW_PER_MHZ)
     # clock tree and idle registers burn ~ a quarter of the full-activity power even when stalled
-    return scale * uw * freq_mhz * 1e-6 * (0.25 + 0.75 * activity)
+    return C.LOGIC_POWER_CALIBRATION * scale * uw * freq_mhz * 1e-6 * (0.25 + 0.75 * activity)
 
 
 def memory_power_w(device, bytes_per_s):
