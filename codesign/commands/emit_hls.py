@@ -16,6 +16,8 @@ def add_arguments(p) -> None:
     p.add_argument("--vectors", default=None,
                    help="golden vectors folder (from `codesign vectors`); default: generate SmolLM2-135M layer 0 "
                         "decode-step vectors for this design")
+    p.add_argument("--ffn-dims", default=None, metavar="D,F",
+                   help="hls4ml backend: slice the FFN block to d_model=D, d_ffn=F (an on-chip-sized block)")
     p.add_argument("--context", type=int, default=None,
                    help="KV-cache context of the generated decode step (default: the vector writer's)")
 
@@ -32,8 +34,16 @@ def run(args) -> int:
     console = Console()
     if args.backend == "hls4ml":
         from ..gen.hls.hls4ml_ffn import emit_hls4ml_ffn
-        summary = emit_hls4ml_ffn(design, args.out, force=args.force, console=console)
-        return 0 if summary.get("ok", True) else 1
+        dims = None
+        if args.ffn_dims:
+            try:
+                dims = tuple(int(v) for v in args.ffn_dims.split(","))
+            except ValueError:
+                dims = ()
+            if len(dims) != 2:
+                raise CodesignError(f"got {args.ffn_dims!r}; expected two integers D,F", field="--ffn-dims")
+        emit_hls4ml_ffn(design, args.out, force=args.force, dims=dims, console=console)
+        return 0
     from ..gen.hls.project import emit_project
     summary = emit_project(design, args.out, force=args.force, vectors=args.vectors, context=args.context)
     console.print(f"[bold]emit-hls[/bold] {design.model} on {design.device} ({summary['part']}, "
