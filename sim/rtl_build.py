@@ -28,7 +28,9 @@ def file_list(path: Path) -> list[Path]:
 
 
 def core_sources(rtl_dir: Path = RTL_DIR) -> list[Path]:
-    return file_list(rtl_dir / "files.f")
+    """The SFU blocks (sfu/files.f) then the core (files.f): everything codesign_top needs."""
+    sfu = rtl_dir / "sfu" / "files.f"
+    return (file_list(sfu) if sfu.is_file() else []) + file_list(rtl_dir / "files.f")
 
 
 def ensure_verilator_on_path() -> None:

@@ -256,6 +256,7 @@ module codesign_core #(
     wire [5:0]  sf_shift;
     sfu_top #(.SFU_LANES(L), .ABITS(ABITS), .KVBITS(KVBITS)) u_sfu (
         .clk(clk), .rst_n(rst_n), .start(sf_start), .cfg_op(sf_op), .cfg_n(sf_n), .cfg_arg(sf_arg),
+        .cfg_imm(i_imm), .cfg_shift(i_shift),
         .idle(sf_idle), .done(sf_done), .in_valid(sf_in_valid), .in_ready(sf_in_ready),
         .in_a(sf_a), .in_b(sf_b), .in_c(sf_c), .in_d(sf_d), .out_valid(sf_out_valid),
         .out_ready(sf_out_ready), .out_a(sf_oa), .out_b(sf_ob), .out_shift(sf_shift));
@@ -281,7 +282,7 @@ module codesign_core #(
                      S_LOAD = 5, S_STORE = 6, S_STORE_WAIT = 7, S_LD16 = 8, S_SFU = 9,
                      S_NEXT = 10, S_GEMV = 11, S_KVW_WAIT = 12, S_KVEXP = 13, S_KVEXP_WAIT = 14,
                      S_AT_E = 15, S_AT_K = 16, S_AT_V = 17, S_AT_OUT = 18, S_DRAIN_IO = 19,
-                     S_DRAIN_KV = 20;
+                     S_DRAIN_KV = 20, S_ADVANCE = 21;
     reg [5:0] st;
     reg [31:0] cnt, rem;          // element counters of the running phase
     reg [31:0] tok;               // token loop
@@ -856,8 +857,13 @@ module codesign_core #(
                 st <= S_DRAIN_KV;
             end
             // ---------------- retire, next instruction
+            // retire is high (registered) in the cycle after S_RETIRE, while pc still names the
+            // retired instruction: S_ADVANCE moves on
             S_RETIRE: begin
                 retire <= 1'b1;
+                st <= S_ADVANCE;
+            end
+            S_ADVANCE: begin
                 if (pc + 1 == n_instr) st <= S_FINISH;
                 else begin
                     pc <= pc + 1;
@@ -873,6 +879,17 @@ module codesign_core #(
             endcase
         end
     end
+`ifdef CODESIGN_TRACE
+    reg [5:0] st_q;
+    always @(posedge clk) begin
+        st_q <= st;
+        if (st != st_q) $display("%0t core: pc=%0d op=%0d st %0d -> %0d tok=%0d hh=%0d jj=%0d step=%0d",
+                                 $time, pc, i_op, st_q, st, tok, hh, jj, step);
+        if (sf_start) $display("%0t core: sfu op=%0d n=%0d", $time, sf_op, sf_n);
+        if (sf_done) $display("%0t core: sfu done shift=%0d", $time, sf_shift);
+    end
+`endif
+
     // ------------------------------------------------------------------ tasks (called from the sequencer)
     task start_job(input [2:0] op, input [31:0] n, input [31:0] passes, input [31:0] a, input [31:0] b,
                    input [31:0] o, input [31:0] o2, input [2:0] dst, input [1:0] csel, input [31:0] arg,
