@@ -17,14 +17,15 @@ import numpy as np
 
 from ..design import Design
 from ..errors import CodesignError
+from ..gen.rtl.params import mpe_params
 
 REPO_HW = Path(__file__).resolve().parents[2] / "hw" / "rtl"
-SCALE_BITS = 16  # the MPE's scale mantissa width (hw/rtl/mpe.v SCALE_BITS, NUMERICS.md)
 
 
 def tile_data(design: Design, seed: int = 2024) -> dict:
     """One GEMV tile: K = the smallest multiple of COLS and GROUP covering two groups."""
     q, hw = design.quant, design.hw
+    scale_bits = mpe_params(design)["SCALE_BITS"]
     if q.wbits > 8 or q.abits > 8:
         raise CodesignError(f"the iCE40 self-test supports weights and activations up to 8 bits; got "
                             f"W{q.wbits}A{q.abits}", field="quant.wbits")
@@ -40,7 +41,7 @@ def tile_data(design: Design, seed: int = 2024) -> dict:
         wmax = (1 << (q.wbits - 1)) - 1
         w = rng.integers(-wmax, wmax + 1, size=(hw.rows, k))
         zero = np.zeros((hw.rows, k // q.group), dtype=np.int64)
-    scale = rng.integers(1, 1 << SCALE_BITS, size=(hw.rows, k // q.group))
+    scale = rng.integers(1, 1 << scale_bits, size=(hw.rows, k // q.group))
     shift = 12
     expected = golden_gemv(w, x, scale, zero, q.group, shift, q.wbits, q.zero_point)
     return {"k": k, "x": x, "w": w, "scale": scale, "zero": zero, "shift": shift, "expected": expected}
@@ -70,20 +71,22 @@ def _pack(values, bits: int) -> int:
 def emit_selftest(design: Design, rtl_dir: Path) -> tuple[list[Path], str, float]:
     """Write ice40_selftest.v (+ a copy of mpe.v) into ``rtl_dir``; return (sources, top, clock MHz)."""
     q, hw = design.quant, design.hw
+    p = mpe_params(design)
+    scale_bits = p["SCALE_BITS"]
     d = tile_data(design)
     k, nb = d["k"], d["k"] // hw.cols
     sub = min(hw.cols, q.group)
     nsub = hw.cols // sub if hw.cols >= q.group else 1
     bpg = q.group // sub
     xw, ww = hw.cols * q.abits, hw.rows * hw.cols * q.wbits
-    sw, zw = hw.rows * nsub * SCALE_BITS, hw.rows * nsub * q.wbits
+    sw, zw = hw.rows * nsub * scale_bits, hw.rows * nsub * q.wbits
     rom = []
     for b in range(nb):
         cols = range(b * hw.cols, (b + 1) * hw.cols)
         xb = _pack([d["x"][c] for c in cols], q.abits)
         wb = _pack([d["w"][r][c] for r in range(hw.rows) for c in cols], q.wbits)
         g0 = (b // bpg) * nsub if hw.cols < q.group else b * nsub
-        sb = _pack([d["scale"][r][g0 + j] for r in range(hw.rows) for j in range(nsub)], SCALE_BITS)
+        sb = _pack([d["scale"][r][g0 + j] for r in range(hw.rows) for j in range(nsub)], scale_bits)
         zb = _pack([d["zero"][r][g0 + j] for r in range(hw.rows) for j in range(nsub)], q.wbits)
         rom.append(f"            {b}: begin x = {_hex(xb, xw)}; w = {_hex(wb, ww)}; "
                    f"s = {_hex(sb, sw)}; z = {_hex(zb, zw)}; end")
@@ -121,8 +124,7 @@ module ice40_selftest (
     wire in_ready, out_valid, busy;
     wire [{hw.rows * 32 - 1}:0] out_data;
     wire feeding = rst_n && beat < NB;
-    mpe #(.ROWS({hw.rows}), .COLS({hw.cols}), .WBITS({q.wbits}), .ABITS({q.abits}), .GROUP({q.group}),
-          .SCALE_BITS({SCALE_BITS}), .ZP({int(q.zero_point)})) u_mpe (
+    mpe #({", ".join(f".{k}({v})" for k, v in p.items())}) u_mpe (
         .clk(clk), .rst_n(rst_n), .cfg_k(32'd{k}), .cfg_shift(6'd{d['shift']}),
         .in_valid(feeding), .in_ready(in_ready), .in_x(x), .in_w(w), .in_scale(s), .in_zero(z),
         .out_valid(out_valid), .out_ready(1'b1), .out_data(out_data), .busy(busy));

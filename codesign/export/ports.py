@@ -50,6 +50,9 @@ def hls_kernel_args(sources: list[Path], top: str) -> list[KernelArg]:
         kv = dict((k.lower(), v) for k, v in _KV.findall(words))
         mode = kv.get("mode") or words.split()[0].lower()
         if "port" in kv:
+            # A pointer carries two pragmas: m_axi (data) and s_axilite (its base address); m_axi wins.
+            if pragmas.get(kv["port"], {}).get("mode") == "m_axi":
+                continue
             pragmas[kv["port"]] = {"mode": mode.lower(), "bundle": kv.get("bundle", "gmem")}
     args = []
     for p in params:
