@@ -78,8 +78,9 @@ def test_evaluate_design_is_batch_with_n1():
     d = Design(model="llama2-7b", device="u280", quant=Quant(wbits=4, abits=8), hw=Hardware(abuf_depth=65536))
     one = evaluate_design(d)
     b = evaluate_batch(LLAMA, U280, d.workload, design_params(d))
-    assert one["decode_tokens_per_s"] == pytest.approx(b["decode_tokens_per_s"][0], rel=1e-12)
-    assert one["power_w"] == pytest.approx(b["power_w"][0], rel=1e-12)
+    # the sweep path runs in float32, one design in float64: the same formulas, rounding ~1e-7
+    assert one["decode_tokens_per_s"] == pytest.approx(b["decode_tokens_per_s"][0], rel=1e-5)
+    assert one["power_w"] == pytest.approx(b["power_w"][0], rel=1e-5)
     assert one["feasible"] and one["violations"] == []
     assert one["instructions_from"] == "codesign.isa.compiler.compile_layer"
     dec = [o for o in one["ops"] if o["phase"] == "decode"]

@@ -66,9 +66,10 @@ FMAX_OVER_TYPICAL = 1.6
 def products_per_dsp(dsp_kind: str, wbits, abits):
     import numpy as np
     w, a = np.asarray(wbits), np.asarray(abits)
+    dt = np.result_type(w.dtype, np.float32)
     if dsp_kind == "DSP58":
-        return np.where((w <= 4) & (a <= 4), 6, np.where((w <= 8) & (a <= 8), 3, 1))
-    return np.where((w <= 4) & (a <= 4), 4, np.where((w <= 8) & (a <= 8), 2, 1))
+        return np.where((w <= 4) & (a <= 4), 6, np.where((w <= 8) & (a <= 8), 3, 1)).astype(dt)
+    return np.where((w <= 4) & (a <= 4), 4, np.where((w <= 8) & (a <= 8), 2, 1)).astype(dt)
 
 
 # Fabric cost of one MAC lane (adder-tree node + accumulator share), LUT and FF per operand bit.

@@ -173,7 +173,8 @@ def program_totals(op, cols, count, p, device):
     (The batch path: only the keys the roll-up needs, summed by a (1,I) x (I,N) product.)"""
     s = _Shared(p, device)
     n_pts = np.broadcast_shapes(*(v.shape for v in p.values()))[-1]
-    tot = {k: np.zeros(n_pts) for k in TOTAL_KEYS}
+    dt = np.result_type(*(v.dtype for v in p.values()))
+    tot = {k: np.zeros(n_pts, dtype=dt) for k in TOTAL_KEYS}
     for name, sel in _groups(op):
         r = _finish(FORMULAS[name]({k: v[sel] for k, v in cols.items()}, s))
         w = count.reshape(-1)[sel]

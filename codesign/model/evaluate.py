@@ -24,6 +24,8 @@ from . import resources as R
 from .cycles import instruction_cycles_arrays, program_totals
 from .program import workload_programs
 
+SWEEP_DTYPE = np.float32
+BLOCK = 32768          # points per block: measured fastest on this 2-core box (docs/MODEL.md)
 PARAMS = tuple(f.name for f in fields(Quant)) + tuple(f.name for f in fields(Hardware))
 
 # Bit i of ``violations`` is VIOLATIONS[i]. Append only.
@@ -78,11 +80,12 @@ def _as_arrays(params: Mapping[str, np.ndarray]) -> tuple[dict, int]:
 
 def _run(prog, p, device, detail=False):
     """Cycles and bytes of a program summed with repeat counts (dict of (N,)), and with ``detail``
-    the per-instruction (I,N) arrays."""
-    col = {k: v.reshape(-1, 1) for k, v in prog.cols.items()}
+    the per-instruction (I,N) arrays. Columns take the parameters' dtype (float32 in the sweep)."""
+    dt = next(iter(p.values())).dtype
+    col = {k: v.reshape(-1, 1).astype(dt) for k, v in prog.cols.items()}
     pc = {k: v.reshape(1, -1) for k, v in p.items()}
     if not detail:
-        return program_totals(prog.op, col, prog.count, pc, device), None
+        return program_totals(prog.op, col, prog.count.astype(dt), pc, device), None
     per = instruction_cycles_arrays(prog.op, col, pc, device)
     cnt = prog.count.reshape(-1, 1)
     return {k: (v * cnt).sum(axis=0) for k, v in per.items()}, per
@@ -123,6 +126,10 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
         raise CodesignError(f"device '{device.name}' is a GPU; evaluate_batch models the FPGA processor "
                             "(GPU designs: codesign.baselines.gpu_model)", field="--device")
     p, n_points = _as_arrays(params)
+    # The sweep path runs in float32 (half the memory traffic; relative rounding ~1e-7, far below the
+    # model's accuracy); one design (``detail``) runs in float64, the same formulas.
+    fdt = np.float64 if detail else SWEEP_DTYPE
+    p = {k: v.astype(fdt) for k, v in p.items()}
     # Channels beyond the device's are shared (and flagged): the prediction never beats the roofline.
     share = np.minimum(1.0, device.mem_channels / (p["weight_channels"] + p["kv_channels"]))
     p_eff = dict(p, weight_channels=p["weight_channels"] * share, kv_channels=p["kv_channels"] * share)
@@ -225,8 +232,14 @@ def _total_weight_bytes(cfg: ModelConfig, p) -> np.ndarray:
 
 def evaluate_batch(cfg: ModelConfig, device, workload: Workload, params: Mapping[str, np.ndarray]) -> dict:
     """Evaluate N design points. ``params``: one 1-D array per field of Quant and Hardware.
-    Returns 1-D arrays of length N for every key of OUTPUT_KEYS (contract: docs/MODEL.md)."""
-    return _evaluate(cfg, device, workload, params, detail=False)
+    Returns 1-D arrays of length N for every key of OUTPUT_KEYS (contract: docs/MODEL.md).
+    Large N is processed in cache-sized blocks (the arrays of one block stay in L2)."""
+    p, n = _as_arrays(params)
+    if n <= BLOCK:
+        return _evaluate(cfg, device, workload, p, detail=False)
+    parts = [_evaluate(cfg, device, workload, {k: v[s:s + BLOCK] for k, v in p.items()}, detail=False)
+             for s in range(0, n, BLOCK)]
+    return {k: np.concatenate([q[k] for q in parts]) for k in parts[0]}
 
 
 def violation_names(bits: int) -> list[str]:
