@@ -17,7 +17,7 @@ CONTEXT = 64
 @pytest.fixture(scope="module")
 def real():
     layers = load_layers("smollm2-135m", 0)
-    ids = real_token_ids(layers.path, CONTEXT)
+    ids = real_token_ids(layers.path, CONTEXT, layers.reader)
     return layers, ids
 
 

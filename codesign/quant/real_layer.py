@@ -22,6 +22,7 @@ class RealLayers:
     layers: dict           # layer index -> {canonical name without prefix: float32 array}
     embeddings: np.ndarray  # [vocab, d_model]
     path: Path
+    reader: object = None   # the open GGUF reader (parsing one takes seconds: reused for the tokenizer)
 
     @property
     def rope_theta(self) -> float:
@@ -42,11 +43,12 @@ def load_layers(model: str | Path = "smollm2-135m", upto: int = 0) -> RealLayers
     from .llm.checkpoint import load_checkpoint, resolve_model
 
     path = resolve_model(model)
+    reader = None
     if path.is_dir():
         ckpt_cfg, w = load_checkpoint(path)
         tensors = {k: v.numpy() for k, v in w.items()}
     else:
-        ckpt_cfg, tensors = _read_gguf_layers(path, upto)
+        ckpt_cfg, tensors, reader = _read_gguf_layers(path, upto)
     cfg = model_config(ckpt_cfg)
     if not 0 <= upto < cfg.n_layers:
         raise CodesignError(f"got {upto}; allowed: 0..{cfg.n_layers - 1}", field="--layer")
@@ -54,7 +56,7 @@ def load_layers(model: str | Path = "smollm2-135m", upto: int = 0) -> RealLayers
     for i in range(upto + 1):
         pre = f"layers.{i}."
         layers[i] = {k[len(pre):]: np.asarray(v, dtype=np.float32) for k, v in tensors.items() if k.startswith(pre)}
-    return RealLayers(cfg, ckpt_cfg, layers, np.asarray(tensors["tok_embeddings"], dtype=np.float32), path)
+    return RealLayers(cfg, ckpt_cfg, layers, np.asarray(tensors["tok_embeddings"], dtype=np.float32), path, reader)
 
 
 def _read_gguf_layers(path: Path, upto: int):
@@ -90,14 +92,32 @@ def _read_gguf_layers(path: Path, upto: int):
     missing = [n for n in need if n not in out]
     if missing:
         raise _fail(path, f"{len(missing)} tensor(s) missing, first: '{missing[0]}'")
-    return cfg, out
+    return cfg, out, reader
 
 
-def real_token_ids(path: str | Path, count: int) -> list[int]:
+def _tokenizer(path: Path, reader=None):
+    """The GGUF's BPE tokenizer (``codesign.quant.llm.tokenizer``), built from an already open reader
+    when there is one (same fields and checks as ``tokenizer_from_gguf``)."""
+    from .llm.tokenizer import BPETokenizer, tokenizer_from_gguf
+
+    if reader is None:
+        return tokenizer_from_gguf(path)
+
+    def get(key, default=None):
+        f = reader.fields.get(key)
+        return f.contents() if f is not None else default
+
+    if get("tokenizer.ggml.model") != "gpt2" or not get("tokenizer.ggml.tokens") or not get("tokenizer.ggml.merges"):
+        return tokenizer_from_gguf(path)       # its error messages
+    return BPETokenizer(get("tokenizer.ggml.tokens"), get("tokenizer.ggml.merges"), get("tokenizer.ggml.token_type"),
+                        pre=get("tokenizer.ggml.pre", "gpt2"), bos_id=get("tokenizer.ggml.bos_token_id"),
+                        eos_id=get("tokenizer.ggml.eos_token_id"))
+
+
+def real_token_ids(path: str | Path, count: int, reader=None) -> list[int]:
     """The first ``count`` tokens of the standard-library docstring text, tokenized from the GGUF's
     own vocabulary (the LLM helper's tokenizer and text sample)."""
     from .llm.text_sample import docstring_text
-    from .llm.tokenizer import tokenizer_from_gguf
 
     path = Path(path)
     if path.is_dir():
@@ -105,7 +125,7 @@ def real_token_ids(path: str | Path, count: int) -> list[int]:
     text, _ = docstring_text()
     ids: list[int] = []
     chunk = 4 * count + 64
-    tok = tokenizer_from_gguf(path)
+    tok = _tokenizer(path, reader)
     while len(ids) < count:
         ids = tok.encode(text[:chunk])
         if chunk >= len(text):

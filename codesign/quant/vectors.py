@@ -83,7 +83,7 @@ def real_source(model: str, layer: int, context: int) -> LayerSource:
     from .real_layer import load_layers, real_token_ids
 
     real = load_layers(model, upto=layer)
-    ids = real_token_ids(real.path, context)
+    ids = real_token_ids(real.path, context, real.reader)
     x = real.embeddings[np.asarray(ids)].astype(np.float64)
     for i in range(layer):     # inputs of deeper layers: the float layers before it
         x = float_layer(real.layers[i], real.cfg, x, 0, FloatCache(), rope_theta=real.rope_theta,
