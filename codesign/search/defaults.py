@@ -33,7 +33,7 @@ DEFAULT_QUANT = {
 DEFAULT_ARRAY = {
     "rows": [8, 16, 32, 64, 128],
     "cols": [16, 32, 64, 128, 256],
-    "sfu_lanes": [16, 64],
+    "sfu_lanes": [32],        # matters for small models (norm/softmax share); widen in a space file
 }
 
 # On-chip buffers: they cost BRAM/URAM and bound which models fit, but barely

@@ -47,7 +47,8 @@ def require_some_point(job: SweepJob, sweeper: Sweeper, state: SweepState) -> No
                        reverse=True)[:3]
         if worst:
             parts.append("most common reasons: " + ", ".join(f"{r} ({c})" for c, r in worst))
-        field_name = "space"
+        raise CodesignError(f"no design point is feasible for {job.model} on {job.device} "
+                            f"({'; '.join(parts)}); widen the space", field="space")
     else:
         for j, name in enumerate(CONSTRAINT_FIELDS):
             if state.constraint_fail[j]:

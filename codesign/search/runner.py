@@ -61,7 +61,8 @@ class SweepJob:
 
 def run_job(job: SweepJob, work: Path, resume: bool,
             progress: Callable[[int], None] | None = None,
-            sweeper: Sweeper | None = None, workers: int = 1) -> tuple[Sweeper, SweepState, Checkpoint]:
+            sweeper: Sweeper | None = None, workers: int = 1,
+            checkpoint_every_s: float = CHECKPOINT_EVERY_S) -> tuple[Sweeper, SweepState, Checkpoint]:
     """Evaluate every chunk not yet done; returns the sweeper, final state and checkpoint folder.
 
     The caller decides what an existing ``work`` folder means (resume or start
@@ -96,7 +97,7 @@ def run_job(job: SweepJob, work: Path, resume: bool,
             ckpt.write_part(res.start, res.rows)   # before the state that counts it
         res.fold_into(state)
         now = time.monotonic()
-        if now - last_save >= CHECKPOINT_EVERY_S or res.stop == job.space.size:
+        if now - last_save >= checkpoint_every_s or res.stop == job.space.size:
             ckpt.save_state(state)
             last_save = now
         if progress:
