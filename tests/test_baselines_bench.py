@@ -14,6 +14,17 @@ from codesign.workload.config import ModelConfig
 
 torch = pytest.importorskip("torch")
 
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny matmuls on a shared 2-core machine: one thread avoids oversubscription (restored after)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 TINY = ModelConfig(name="tiny", family="llama", n_layers=2, d_model=64, n_heads=4, n_kv_heads=2, head_dim=16,
                    d_ffn=128, vocab=97, max_context=64)
 
@@ -114,3 +125,84 @@ def test_real_weights_reproduce_the_reference_llama():
     assert int(got.argmax()) == int(ref.argmax())
     with pytest.raises(CodesignError, match="lacks"):
         DecoderStack(TINY, "bf16", 4, device="cpu", weights={k: v for k, v in w.items() if k != "norm"})
+
+
+class FakeNvml:
+    """Stands in for the NVML handle: a 100 W draw on a millijoule energy counter."""
+
+    def __init__(self, watts=100.0, counter=True):
+        self.watts, self.counter, self.t0 = watts, counter, __import__("time").perf_counter()
+
+    def energy_mj(self):
+        if not self.counter:
+            return None
+        return int((__import__("time").perf_counter() - self.t0) * self.watts * 1000)
+
+    def power_w(self):
+        return self.watts
+
+    def name(self):
+        return "Fake GPU"
+
+    def driver(self):
+        return "0.0"
+
+    def clocks(self):
+        return {"sm_mhz": 1000}
+
+    def power_limit_w(self):
+        return 300.0
+
+    def close(self):
+        pass
+
+
+def test_energy_meter_falls_back_to_power_sampling():
+    from codesign.baselines.bench import EnergyMeter
+
+    for counter, method in ((True, "nvml_energy_counter"), (False, "nvml_power_sampling")):
+        meter = EnergyMeter(FakeNvml(counter=counter), sample_interval_s=0.005)
+        assert meter.method == method
+        secs, joules = meter.measure(lambda: __import__("time").sleep(0.05))
+        assert joules == pytest.approx(100.0 * secs, rel=0.25, abs=0.002)
+    assert EnergyMeter(None).measure(lambda: None)[1] is None
+
+
+def test_bench_procedure_on_cpu_with_a_fake_meter(tmp_path):
+    counter = True
+    """The whole measurement procedure (prefill windows, warm-up, decode windows, record) on CPU."""
+    from codesign.baselines.bench import run_bench
+
+    cfg = {"model_type": "llama", "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
+           "intermediate_size": 128, "num_hidden_layers": 2, "vocab_size": 97, "max_position_embeddings": 64}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    rec = run_bench(str(tmp_path / "config.json"), "bf16", tokens=6, prompt=5, warmup=2, repeats=2, mode="eager",
+                    command="codesign gpu-bench --mode eager", min_window_s=0.02, device="cpu",
+                    nvml=FakeNvml(counter=counter), idle_s=0.05)
+    assert rec["schema"] == RECORD_SCHEMA and rec["gpu"]["name"] == "Fake GPU" and rec["gpu"]["device"] is None
+    assert rec["gpu"]["energy_method"] == ("nvml_energy_counter" if counter else "nvml_power_sampling")
+    dec = rec["decode"]
+    assert len(dec["windows"]) == 2 and all(w["tokens"] == 6 for w in dec["windows"])
+    med = dec["median"]
+    assert med["tokens_per_s"] > 0
+    assert med["avg_power_w"] == pytest.approx(100.0, rel=0.3)       # the fake meter's 100 W
+    for w in dec["windows"]:
+        assert w["j_per_token"] == pytest.approx(w["avg_power_w"] / w["tokens_per_s"])
+    assert rec["prefill"]["passes_per_window"] >= 1 and rec["prefill"]["median"]["tokens_per_s"] > 0
+    json.dumps(rec, allow_nan=False)
+    with pytest.raises(CodesignError, match="--mode"):
+        run_bench(str(tmp_path / "config.json"), "bf16", 2, 2, 0, 1, "graph", "x", device="cpu")
+
+
+def test_int8_weight_only_linear_matches_dequantised_weights():
+    from codesign.baselines.bench_model import QuantLinear, weight_only_available
+
+    ok, why = weight_only_available("int8wo", "cpu")
+    if not ok:
+        pytest.skip(f"this torch has no CPU int8 weight-only kernel: {why}")
+    g = torch.Generator().manual_seed(0)
+    w = torch.randn(64, 128, generator=g).to(torch.bfloat16)
+    x = torch.randn(3, 128, generator=g).to(torch.bfloat16)
+    q = QuantLinear.from_float(w, "int8wo")
+    ref = x.float() @ (q.packed.float() * q.scales.float()[:, None]).t()
+    assert torch.allclose(q(x).float(), ref, atol=0.05, rtol=0.02)

@@ -69,28 +69,42 @@ def load_real_weights(path: str, cfg) -> tuple[dict, dict]:
                      "norm_eps": float(ck_cfg.get("norm_eps", 1e-5))}
 
 
+def require_cuda() -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise CodesignError(f"no CUDA GPU: torch {torch.__version__} sees none (CUDA build: "
+                            f"{torch.version.cuda or 'none'}); run it on a machine with an NVIDIA GPU", field="gpu")
+
+
 def run_bench(model: str, dtype: str, tokens: int, prompt: int, warmup: int, repeats: int, mode: str,
-              command: str, min_window_s: float = 1.0, weights_path: str | None = None) -> dict:
+              command: str, min_window_s: float = 1.0, weights_path: str | None = None,
+              device: str = "cuda", nvml: Nvml | None = None, idle_s: float = 2.0) -> dict:
+    """Measure on ``device`` ("cuda"; "cpu" only exercises the procedure, e.g. in tests, with an
+    injected ``nvml``-like meter)."""
     import torch
 
     if mode not in MODES:
         raise CodesignError(f"got {mode!r}; allowed: {', '.join(MODES)}", field="--mode")
-    if not torch.cuda.is_available():
-        raise CodesignError(f"no CUDA GPU: torch {torch.__version__} sees none (CUDA build: "
-                            f"{torch.version.cuda or 'none'}); run it on a machine with an NVIDIA GPU", field="gpu")
+    cuda = device == "cuda"
+    if cuda:
+        require_cuda()
+    elif mode == "graph":
+        raise CodesignError("CUDA graphs need a CUDA device; use --mode eager", field="--mode")
     cfg = load_model_config(model)
     if dtype in ("int8wo", "int4wo"):
-        ok, why = weight_only_available(dtype)
+        ok, why = weight_only_available(dtype, device)
         if not ok:
-            raise CodesignError(f"torch {torch.__version__} offers no working CUDA kernel for {dtype} ({why})",
+            raise CodesignError(f"torch {torch.__version__} offers no working {device} kernel for {dtype} ({why})",
                                 field="--dtype")
     max_seq = prompt + tokens + 1
     weights, settings = load_real_weights(weights_path, cfg) if weights_path else (None, {})
-    net = DecoderStack(cfg, dtype, max_seq, weights=weights, **settings)
-    nvml = Nvml.open(torch.cuda.current_device())
+    net = DecoderStack(cfg, dtype, max_seq, device=device, weights=weights, **settings)
+    if nvml is None and cuda:
+        nvml = Nvml.open(torch.cuda.current_device())
     meter = EnergyMeter(nvml)
-    dev = torch.device("cuda")
-    sync = torch.cuda.synchronize
+    dev = torch.device(device)
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
 
     prompt_ids = torch.randint(0, cfg.vocab, (prompt,), device=dev)
     prompt_pos = torch.arange(prompt, device=dev)
@@ -145,7 +159,7 @@ def run_bench(model: str, dtype: str, tokens: int, prompt: int, warmup: int, rep
                 run()
             sync()
 
-        idle_w = _idle_power(meter)
+        idle_w = _idle_power(meter, idle_s)
         pre, dec = [], []
         for _ in range(repeats):
             secs, joules = meter.measure(prefill_window)
@@ -153,7 +167,7 @@ def run_bench(model: str, dtype: str, tokens: int, prompt: int, warmup: int, rep
             secs, joules = meter.measure(decode_window)
             dec.append(phase_metrics(tokens, secs, joules, idle_w))
 
-    gpu_name = nvml.name() if nvml else torch.cuda.get_device_name()
+    gpu_name = nvml.name() if nvml else (torch.cuda.get_device_name() if cuda else device)
     record = {
         "schema": RECORD_SCHEMA,
         "command": command,
@@ -178,7 +192,7 @@ def run_bench(model: str, dtype: str, tokens: int, prompt: int, warmup: int, rep
             "power_limit_w": nvml.power_limit_w() if nvml else None,
             "idle_power_w": idle_w,
             "energy_method": meter.method,
-            "capability": ".".join(map(str, torch.cuda.get_device_capability())),
+            "capability": ".".join(map(str, torch.cuda.get_device_capability())) if cuda else None,
         },
         "software": {"torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version()},
         "decode": {"windows": dec, **summarize_repeats(dec)},
