@@ -82,3 +82,26 @@ def test_compile_other_families_and_errors():
         compile_layer(tiny(), Quant(), "sideways", 1, 4)
     with pytest.raises(CodesignError):
         compile_layer(tiny(), Quant(), "prefill", 8, 4)
+
+
+def test_batched_decode_and_prefill_equal_golden_per_sequence():
+    cfg = tiny()
+    qn, hw = Quant(4, 8, 8, 32, False), Hardware(rows=8, cols=16)
+    layer = prepare_layer(random_layer_weights(cfg, 2), cfg, qn)
+    rng = np.random.default_rng(5)
+    seqs = [N.to_fixed(rng.normal(0, 1, (5, cfg.d_model))) for _ in range(3)]
+    caches, golden = [], []
+    for x in seqs:
+        c = layer.new_cache(5)
+        layer.forward(x[:3], 0, c)
+        golden.append(layer.forward(x[3:5], 3, copy.deepcopy(c)))
+        caches.append(c)
+    plan = plan_layer(cfg, qn, "prefill", 2, 5, hw=hw, layer=layer, kv_capacity=5, batch=3)
+    assert [i.op for i in plan.instrs].count("ATTN") == 3 and plan.instrs[2].m == 6
+    im = build_images(plan, layer, np.concatenate([x[3:5] for x in seqs]), caches, hw.rows, hw.cols)
+    steps, ex = run_images(im.as_dict(), qn, hw.rows, hw.cols, len(plan.instrs), plan.buffer_elems)
+    a = plan.io_regions["x_out"][0]
+    out = np.frombuffer(bytes(ex.gmem_io[a:a + 4 * 6 * cfg.d_model]), dtype="<i4").reshape(6, -1)
+    assert np.array_equal(out, np.concatenate(golden))
+    dec = compile_layer(cfg, qn, "decode", 1, 9, batch=4)
+    assert [i.ctx for i in dec if i.op == "ATTN"] == [9] * 4 and dec[2].m == 4

@@ -29,11 +29,12 @@ class LayerPlan:
     buffer_elems: int        # activation-buffer elements used
     w_regions: dict          # matrix name -> (byte address, bytes) in gmem_w (MoE: per expert-stack)
     io_regions: dict         # "instructions", "x_in", "x_out", "attn_norm", "ffn_norm", "rope" -> (addr, bytes)
-    kv_region: tuple         # (byte address, bytes) in gmem_kv
+    kv_region: tuple         # (byte address, bytes) in gmem_kv of sequence 0 (sequence s: + s * bytes)
     kv_capacity: int
     tokens: int
     context: int
     sizes: dict = field(default_factory=dict)   # image -> bytes
+    batch: int = 1           # sequences; tokens of sequence s are rows s*tokens .. of every [m][n] tensor
 
 
 def _ffn_kind(cfg) -> str:
@@ -71,17 +72,19 @@ def _check(cfg, quant: Quant, phase: str, tokens: int, context: int, cap: int) -
 
 
 def plan_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: Hardware | None = None,
-               layer=None, kv_capacity: int | None = None) -> LayerPlan:
+               layer=None, kv_capacity: int | None = None, batch: int = 1) -> LayerPlan:
     """Instructions + memory map of one decoder layer. ``layer`` (a prepared ``golden.IntLayer``) fills
     the per-tensor weight shifts, gamma shifts and eps; without it they are 0 / eps = 1e-5."""
     hw = hw or Hardware()
     cap = kv_capacity if kv_capacity is not None else context
     _check(cfg, quant, phase, tokens, context, cap)
-    m = tokens
+    if batch < 1:
+        raise CodesignError(f"must be >= 1, got {batch}", field="batch")
+    m = tokens * batch          # every token-wise instruction takes all sequences at once
     d, H, KV, hd, f = cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim, cfg.d_ffn
     E, top_k = getattr(cfg, "n_experts", 1), getattr(cfg, "top_k", 1)
     moe = E > 1
-    start = context - m
+    start = context - tokens
     buf, buf_elems = buffer_map(cfg, m)
     ffn_kind = _ffn_kind(cfg)
     gated = ffn_kind == "swiglu"
@@ -132,13 +135,17 @@ def plan_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: 
         L.append(gemv("wq", buf["H"], buf["Q"], H * hd, d, "wq"))
         L.append(gemv("wk", buf["H"], buf["K"], KV * hd, d, "wk"))
         L.append(gemv("wv", buf["H"], buf["V"], KV * hd, d, "wv"))
-        if rope:
-            L.append(Instr("ROPE", m=m, heads=H, kv_heads=KV, head_dim=hd, ctx=start, src=buf["Q"], src2=buf["K"],
-                           dst=buf["Q"], addr=io["rope"][0], layer_op="rope"))
-        L.append(Instr("KVSTORE", m=m, kv_heads=KV, head_dim=hd, ctx=start, src=buf["K"], src2=buf["V"],
-                       addr=0, imm=cap, layer_op="kv_store"))
-        L.append(Instr("ATTN", m=m, heads=H, kv_heads=KV, head_dim=hd, ctx=context, src=buf["Q"], dst=buf["O"],
-                       addr=0, imm=cap, mult=N.attn_scale(hd), layer_op="attn"))
+        for s in range(batch):      # positions, KV cache and attention are per sequence
+            qs, ks = buf["Q"] + s * tokens * H * hd, buf["K"] + s * tokens * KV * hd
+            vs, os_ = buf["V"] + s * tokens * KV * hd, buf["O"] + s * tokens * H * hd
+            kva = s * kv_bytes
+            if rope:
+                L.append(Instr("ROPE", m=tokens, heads=H, kv_heads=KV, head_dim=hd, ctx=start, src=qs, src2=ks,
+                               dst=qs, addr=io["rope"][0], layer_op="rope"))
+            L.append(Instr("KVSTORE", m=tokens, kv_heads=KV, head_dim=hd, ctx=start, src=ks, src2=vs,
+                           addr=kva, imm=cap, layer_op="kv_store"))
+            L.append(Instr("ATTN", m=tokens, heads=H, kv_heads=KV, head_dim=hd, ctx=context, src=qs, dst=os_,
+                           addr=kva, imm=cap, mult=N.attn_scale(hd), layer_op="attn"))
         L.append(gemv("wo", buf["O"], buf["T"], d, H * hd, "wo"))
         L.append(Instr("ADD", m=m, n=d, src=buf["X"], src2=buf["T"], dst=buf["X"], layer_op="attn_residual"))
         L.append(Instr("NORM", m=m, n=d, src=buf["X"], dst=buf["H"], addr=io["ffn_norm"][0], func=norm_func,
@@ -176,13 +183,15 @@ def plan_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: 
     instrs = build(io)
     io_end = max(a + s for a, s in io.values())
     return LayerPlan(instrs=instrs, buffers=buf, buffer_elems=buf_elems, w_regions=w_regions, io_regions=io,
-                     kv_region=(0, kv_bytes), kv_capacity=cap, tokens=m, context=context,
-                     sizes={"gmem_w": waddr, "gmem_kv": kv_bytes, "gmem_io": align(io_end),
+                     kv_region=(0, kv_bytes), kv_capacity=cap, tokens=tokens, context=context, batch=batch,
+                     sizes={"gmem_w": waddr, "gmem_kv": kv_bytes * batch, "gmem_io": align(io_end),
                             "matrix_bytes": mat_bytes})
 
 
 def compile_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: Hardware | None = None,
-                  layer=None, kv_capacity: int | None = None) -> list[Instr]:
+                  layer=None, kv_capacity: int | None = None, batch: int = 1) -> list[Instr]:
     """One decoder layer: decode (tokens = 1, context = keys in the cache + 1) or a prefill chunk
-    (tokens = chunk, context = position after the chunk)."""
-    return plan_layer(cfg, quant, phase, tokens, context, hw=hw, layer=layer, kv_capacity=kv_capacity).instrs
+    (tokens = chunk, context = position after the chunk), for ``batch`` sequences at the same position
+    (token-wise instructions take m = batch * tokens; ROPE/KVSTORE/ATTN come once per sequence)."""
+    return plan_layer(cfg, quant, phase, tokens, context, hw=hw, layer=layer, kv_capacity=kv_capacity,
+                      batch=batch).instrs

@@ -23,8 +23,9 @@ class Images:
         return {"gmem_w": self.gmem_w, "gmem_kv": self.gmem_kv, "gmem_io": self.gmem_io}
 
 
-def build_images(plan: LayerPlan, layer: IntLayer, x_in, cache: KVCache | None, rows: int, cols: int) -> Images:
-    """``x_in`` int32 [m, d]; ``cache`` holds positions [0, context - m) (None when empty)."""
+def build_images(plan: LayerPlan, layer: IntLayer, x_in, cache, rows: int, cols: int) -> Images:
+    """``x_in`` int32 [batch * tokens, d]; ``cache`` (a ``KVCache``, or one per sequence when
+    batch > 1) holds positions [0, context - tokens) (None when empty)."""
     cfg, qn = layer.cfg, layer.quant
     w = bytearray(plan.sizes["gmem_w"])
     for name, (addr, size) in plan.w_regions.items():
@@ -38,13 +39,16 @@ def build_images(plan: LayerPlan, layer: IntLayer, x_in, cache: KVCache | None, 
     kv = bytearray(plan.sizes["gmem_kv"])
     start = plan.context - plan.tokens
     if start:
-        if cache is None or cache.length < start:
-            raise ValueError(f"the KV cache must hold {start} positions")
-        for h in range(cfg.n_kv_heads):
-            for t in range(start):
-                for which, q, e in (("k", cache.k_q, cache.k_e), ("v", cache.v_q, cache.v_e)):
-                    pack.kv_write(kv, plan.kv_region[0], which, h, t, q[h, t], e[h, t], cfg.n_kv_heads,
-                                  plan.kv_capacity, cfg.head_dim, qn.kvbits)
+        caches = cache if isinstance(cache, (list, tuple)) else [cache]
+        if len(caches) != plan.batch or any(c is None or c.length < start for c in caches):
+            raise ValueError(f"need {plan.batch} KV cache(s) holding {start} positions")
+        for s, c in enumerate(caches):
+            base = plan.kv_region[0] + s * plan.kv_region[1]
+            for h in range(cfg.n_kv_heads):
+                for t in range(start):
+                    for which, q, e in (("k", c.k_q, c.k_e), ("v", c.v_q, c.v_e)):
+                        pack.kv_write(kv, base, which, h, t, q[h, t], e[h, t], cfg.n_kv_heads,
+                                      plan.kv_capacity, cfg.head_dim, qn.kvbits)
     io = bytearray(plan.sizes["gmem_io"])
     words = encode(plan.instrs).astype("<u4").tobytes()
     a, size = plan.io_regions["instructions"]
