@@ -108,3 +108,12 @@ def test_stack_constants_are_the_calibration_fit():
     assert a == pytest.approx(b, rel=0.05)
     assert stacks.EAGER.host_layer_s == pytest.approx(fit["eager"]["host_layer_s"], rel=0.01)
     assert stacks.ACTIVE_FLOOR == pytest.approx(fit["power"]["active_floor"], abs=0.01)
+
+
+@pytest.mark.parametrize("model", ["llama2-7b", "mixtral-8x7b", "gpt2-355m"])
+def test_resident_weights_are_all_parameters_at_16_bits(model):
+    from codesign.baselines.gpu_model import _weights_resident_bytes
+    from codesign.workload import param_counts
+
+    cfg = load_model_config(model)
+    assert _weights_resident_bytes(cfg, quant_for_dtype("fp16")) == pytest.approx(2 * param_counts(cfg)["total"], rel=2e-3)

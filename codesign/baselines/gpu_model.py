@@ -89,13 +89,13 @@ def _power(dev, seconds: float, bytes_: float, flops: float, int8: bool) -> tupl
 
 def _weights_resident_bytes(cfg: ModelConfig, quant: Quant) -> float:
     """All weights held in GPU memory (every expert of an MoE), from the workload's op list."""
-    full = ModelConfig(**{**cfg.__dict__, "top_k": cfg.n_experts}) if cfg.is_moe else cfg
-    # Enough tokens that every expert is touched: copies -> n_experts.
-    tokens = 1 if not cfg.is_moe else 10_000
-    layer = sum(o.weight_bytes for o in layer_ops(full, quant, "decode", tokens, 1, 1) if o.kind != "embed")
+    # Enough tokens that the routing touches every expert: the FFN ops then count E copies.
+    tokens = 10_000 if cfg.is_moe else 1
+    layer = sum(o.weight_bytes for o in layer_ops(cfg, quant, "decode", 1, 1, tokens))
     head = sum(o.weight_bytes for o in head_ops(cfg, quant, "decode", 1, 1) if o.kind != "embed")
-    emb = cfg.vocab * cfg.d_model * 2 + cfg.learned_pos * cfg.d_model * 2
-    return cfg.n_layers * layer + head + (0 if cfg.tied_embeddings else emb)
+    # The 16-bit embedding table (the LM head when tied, counted in ``head``) and learned positions.
+    emb = (0 if cfg.tied_embeddings else cfg.vocab * cfg.d_model * 2) + cfg.learned_pos * cfg.d_model * 2
+    return cfg.n_layers * layer + head + emb
 
 
 def evaluate_gpu(cfg: ModelConfig, dev, workload: Workload, quant: Quant, stack: str = "serving") -> dict:
