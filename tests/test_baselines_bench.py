@@ -182,7 +182,8 @@ def test_bench_procedure_on_cpu_with_a_fake_meter(tmp_path):
     assert rec["schema"] == RECORD_SCHEMA and rec["gpu"]["name"] == "Fake GPU" and rec["gpu"]["device"] is None
     assert rec["gpu"]["energy_method"] == ("nvml_energy_counter" if counter else "nvml_power_sampling")
     dec = rec["decode"]
-    assert len(dec["windows"]) == 2 and all(w["tokens"] == 6 for w in dec["windows"])
+    assert len(dec["windows"]) == 2 and all(w["tokens"] == 6 * dec["passes_per_window"] for w in dec["windows"])
+    assert isinstance(rec["stable"], bool)
     med = dec["median"]
     assert med["tokens_per_s"] > 0
     assert med["avg_power_w"] == pytest.approx(100.0, rel=0.3)       # the fake meter's 100 W

@@ -20,6 +20,7 @@ from .nvml import Nvml, PowerSampler
 
 RECORD_SCHEMA = "codesign.gpu-bench/1"
 MODES = ("graph", "eager")
+STABLE_CV = 0.05      # repeats whose tokens/s and J/token vary by more than 5% are flagged unstable
 
 
 class EnergyMeter:
@@ -153,10 +154,21 @@ def run_bench(model: str, dtype: str, tokens: int, prompt: int, warmup: int, rep
             run()
         sync()
 
-        def decode_window():
-            pos.fill_(prompt)
+        def decode_pass():
+            pos.fill_(prompt)       # every pass decodes positions prompt .. prompt + tokens - 1
             for _ in range(tokens):
                 run()
+
+        # A metered window repeats the decode pass until it lasts >= min_window_s: NVML's energy
+        # counter and power readings update every few tens of ms, so short windows are noisy.
+        t0 = time.perf_counter()
+        decode_pass()
+        sync()
+        loops = max(1, int(min_window_s / max(time.perf_counter() - t0, 1e-4)) + 1)
+
+        def decode_window():
+            for _ in range(loops):
+                decode_pass()
             sync()
 
         idle_w = _idle_power(meter, idle_s)
@@ -165,7 +177,7 @@ def run_bench(model: str, dtype: str, tokens: int, prompt: int, warmup: int, rep
             secs, joules = meter.measure(prefill_window)
             pre.append(phase_metrics(prompt * passes, secs, joules, idle_w))
             secs, joules = meter.measure(decode_window)
-            dec.append(phase_metrics(tokens, secs, joules, idle_w))
+            dec.append(phase_metrics(tokens * loops, secs, joules, idle_w))
 
     gpu_name = nvml.name() if nvml else (torch.cuda.get_device_name() if cuda else device)
     record = {
@@ -195,9 +207,13 @@ def run_bench(model: str, dtype: str, tokens: int, prompt: int, warmup: int, rep
             "capability": ".".join(map(str, torch.cuda.get_device_capability())) if cuda else None,
         },
         "software": {"torch": torch.__version__, "cuda": torch.version.cuda, "python": platform.python_version()},
-        "decode": {"windows": dec, **summarize_repeats(dec)},
+        "decode": {"windows": dec, "passes_per_window": loops, **summarize_repeats(dec)},
         "prefill": {"windows": pre, "passes_per_window": passes, **summarize_repeats(pre)},
     }
+    # Stable: the decode speed and energy of the repeats agree within STABLE_CV.
+    cvs = [rec_cv for rec_cv in (record["decode"]["tokens_per_s"]["cv"],
+                                 (record["decode"]["j_per_token"] or {}).get("cv")) if rec_cv is not None]
+    record["stable"] = bool(repeats > 1 and all(cv <= STABLE_CV for cv in cvs))
     if nvml:
         nvml.close()
     return record

@@ -21,7 +21,8 @@ def add_arguments(p) -> None:
 
     p.add_argument("--model", default="llama2-7b", help="model preset or HF config.json (dense models)")
     p.add_argument("--dtype", default="fp16", choices=BENCH_DTYPES, help="weight precision")
-    p.add_argument("--tokens", type=int, default=256, help="decoded tokens per timed window")
+    p.add_argument("--tokens", type=int, default=256,
+                   help="decoded tokens per pass (a timed window repeats passes for >= 1 s)")
     p.add_argument("--prompt", type=int, default=512, help="prompt tokens (prefill window; decode starts after it)")
     p.add_argument("--warmup", type=int, default=32, help="untimed decode steps before measuring")
     p.add_argument("--repeats", type=int, default=5, help="timed windows per phase (median reported)")
@@ -54,6 +55,9 @@ def run(args) -> int:
     j = f"{d['j_per_token']:.3f} J/token" if d["j_per_token"] is not None else "no energy meter"
     print(f"{rec['gpu']['name']}: decode {d['tokens_per_s']:.1f} tokens/s, {j}; prefill "
           f"{p['tokens_per_s']:.0f} tokens/s ({rec['gpu']['energy_method']})", file=sys.stderr)
+    if not rec["stable"]:
+        print(f"warning: the {args.repeats} repeats vary by more than 5% (see decode.*.cv in the record); "
+              "raise --tokens/--repeats or quiet the machine", file=sys.stderr)
     _print_prediction(rec)
     return 0
 
