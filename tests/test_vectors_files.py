@@ -95,3 +95,19 @@ def test_moe_prefill_vectors(tmp_path):
                       random_dims="d_model=32,n_heads=2,n_kv_heads=1,head_dim=16,d_ffn=64,n_experts=4,top_k=2")
     assert m["phase"] == "prefill" and any(s["layer_op"] == "router" for s in m["steps"])
     assert replay(read_vectors(tmp_path / "moe")) == []
+
+
+def test_rope_records_k_too(vec_dir):
+    v = read_vectors(vec_dir)
+    i = next(s["index"] for s in v.manifest["steps"] if s["op"] == "ROPE")
+    k = v.expected2(i)
+    s = v.manifest["steps"][i]
+    assert k is not None and k.size == s["elements2"] == 2 * 16 and s["offset2"] != s["offset"]
+    # the K the KVSTORE quantized is this rotated K: its exponent row in the KV image matches
+    from codesign.quant import numerics as N
+    _, e = N.quantize_kv(k.reshape(1, 2, 16), 4)
+    kv_step = next(s for s in v.manifest["steps"] if s["op"] == "KVSTORE")
+    region = v.expected(kv_step["index"])
+    cap, R, pos = v.manifest["kv_capacity"], 8, v.manifest["context"] - 1   # rows of 16 x 4 bits
+    for h in range(2):    # K exponents follow the K and V rows of both heads: [head][position]
+        assert region[2 * 2 * cap * R + h * cap + pos] == e[0, h]

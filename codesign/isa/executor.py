@@ -25,6 +25,8 @@ class StepResult:
     kind: str               # "buf": on-chip tensor at instr dst; "kv": KV rows; "io": bytes written to gmem_io
     offset: int             # element offset (buf) or byte address (kv / io)
     data: np.ndarray        # int64 values (buf) or uint8 bytes (kv / io)
+    offset2: int | None = None       # ROPE: the K tensor rotated in place at src2
+    data2: np.ndarray | None = None
 
 
 @dataclass
@@ -111,8 +113,8 @@ class Executor:
             pos = np.arange(ins.ctx, ins.ctx + m)
             qv = self._get(ins.src, m * ins.heads * hd).reshape(m, ins.heads, hd)
             kv = self._get(ins.src2, m * ins.kv_heads * hd).reshape(m, ins.kv_heads, hd)
-            self._put(ins.src2, N.rope(kv, tab, pos))
-            return StepResult(i, ins, "buf", ins.dst, self._put(ins.dst, N.rope(qv, tab, pos)))
+            k_rot = self._put(ins.src2, N.rope(kv, tab, pos))
+            return StepResult(i, ins, "buf", ins.dst, self._put(ins.dst, N.rope(qv, tab, pos)), ins.src2, k_rot)
         if op == "KVSTORE":
             hd, KV, cap = ins.head_dim, ins.kv_heads, ins.imm
             k = self._get(ins.src, m * KV * hd).reshape(m, KV, hd)

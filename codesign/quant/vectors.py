@@ -9,8 +9,8 @@ prefill chunk) of one layer:
   gains, RoPE table and the input), docs/NUMERICS.md "Memory images";
 * ``instr.bin``     the instruction words (uint32, 16 per instruction; also at gmem_io[0]);
 * ``expected/NNN_<op>_<layer_op>.bin`` the expected result after EVERY instruction: the on-chip
-  tensor it wrote (int32 at the instruction's dst), the layer's KV region after a KVSTORE, or the
-  bytes a STORE wrote to gmem_io;
+  tensor it wrote (int32 at the instruction's dst; ROPE also ``..._k.bin``, K rotated in place at
+  src2), the layer's KV region after a KVSTORE, or the bytes a STORE wrote to gmem_io;
 * ``output.bin``    the layer output, int32 [m, d_model];
 * ``manifest.json`` everything needed to run them (design, quant, MPE rows x cols, regions, buffer
   map, per-step file and offset) and the SHA-256 and size of every file.
@@ -158,9 +158,13 @@ def write_vectors(design: Design, model: str | None, layer: int, out_dir, *, con
         name = f"expected/{s.index:03d}_{s.instr.op.lower()}_{s.instr.layer_op or 'none'}.bin"
         data = s.data.astype("<i4").tobytes() if s.kind == "buf" else s.data.astype(np.uint8).tobytes()
         files[name] = data
-        step_meta.append({"index": s.index, "op": s.instr.op, "layer_op": s.instr.layer_op, "kind": s.kind,
-                          "offset": int(s.offset), "elements" if s.kind == "buf" else "bytes": int(s.data.size),
-                          "file": name})
+        meta = {"index": s.index, "op": s.instr.op, "layer_op": s.instr.layer_op, "kind": s.kind,
+                "offset": int(s.offset), "elements" if s.kind == "buf" else "bytes": int(s.data.size), "file": name}
+        if s.data2 is not None:        # ROPE also rotates K in place (at src2)
+            name2 = name[:-4] + "_k.bin"
+            files[name2] = s.data2.astype("<i4").tobytes()
+            meta.update(offset2=int(s.offset2), elements2=int(s.data2.size), file2=name2)
+        step_meta.append(meta)
     manifest = {
         "schema": SCHEMA,
         "design": design.to_dict(),
@@ -215,6 +219,11 @@ class Vectors:
         s = self.manifest["steps"][index]
         return self.array(s["file"]) if s["kind"] == "buf" else self.array(s["file"], np.uint8)
 
+    def expected2(self, index: int) -> np.ndarray | None:
+        """The second result of a step (ROPE: K rotated in place at ``offset2``), else None."""
+        s = self.manifest["steps"][index]
+        return self.array(s["file2"]) if "file2" in s else None
+
     def images(self) -> dict:
         return {k: bytearray(self.files[f"{k}.bin"]) for k in ("gmem_w", "gmem_kv", "gmem_io")}
 
@@ -259,8 +268,10 @@ def replay(vec: Vectors) -> list[int]:
                           m["buffer_elems"])
     bad = []
     for s in steps:
-        got = s.data.astype(np.int64) if s.kind == "buf" else s.data.astype(np.int64)
-        if not np.array_equal(got, vec.expected(s.index)):
+        got = s.data.astype(np.int64)
+        second = vec.expected2(s.index)
+        if not np.array_equal(got, vec.expected(s.index)) or (
+                second is not None and not np.array_equal(s.data2, second)):
             bad.append(s.index)
     return bad
 
