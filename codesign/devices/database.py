@@ -41,6 +41,8 @@ class FpgaDevice:
     kernel_mhz: int
     price_usd: float
     platform: str | None = None
+    mem_shared: bool = False       # channels are ports into ONE controller (Zynq PS DDR): a stream over
+                                   # c ports may use the whole bandwidth, not c / mem_channels of it
     mem_port_max_bits: int = 512   # widest native AXI port of one memory channel
     mem_port_mhz: int = 300        # clock of that native port
     shell_lut: float = 0.0
@@ -82,6 +84,7 @@ _INT = {"dsp", "lut", "ff", "bram36", "uram", "mem_channels", "kernel_mhz", "mem
 _FRACTION = {"shell_lut", "shell_ff", "shell_bram36", "shell_uram", "shell_dsp"}
 _STR_OPT = {"platform"}
 _STR = {"name", "part", "dsp_kind", "mem_kind", "description", "kind"}
+_BOOL = {"mem_shared"}
 
 
 def _check_record(rec: Any, where: str) -> FpgaDevice | GpuDevice:
@@ -105,6 +108,9 @@ def _check_record(rec: Any, where: str) -> FpgaDevice | GpuDevice:
         if k == "sources":
             if not isinstance(v, dict) or not all(isinstance(s, str) for s in v.values()):
                 raise CodesignError("must map field names to source strings", field=fld)
+        elif k in _BOOL:
+            if not isinstance(v, bool):
+                raise CodesignError(f"must be true or false, got {v!r}", field=fld)
         elif k in _STR_OPT:
             if v is not None and not isinstance(v, str):
                 raise CodesignError(f"must be a string or null, got {v!r}", field=fld)

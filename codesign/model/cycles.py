@@ -31,9 +31,15 @@ def _ceil(a, b):
 
 
 def stream_bytes_per_cycle(device, channels, port_bits, freq_mhz):
-    """Sustained bytes per kernel cycle of ``channels`` memory channels with ``port_bits`` ports."""
+    """Sustained bytes per kernel cycle of ``channels`` memory channels with ``port_bits`` ports.
+    Independent channels (HBM pseudo-channels, DDR DIMMs): each gives min(port, its DRAM share).
+    Ports into one shared controller (Zynq PS DDR, ``mem_shared``): the ports' sum, capped by the
+    whole DRAM (instructions run one after another, so one stream may use all of it)."""
     eff = C.MEM_EFFICIENCY[device.mem_kind]
-    per_channel_dram = eff * device.channel_bw_gbs * 1e3 / freq_mhz   # GB/s -> bytes per cycle
+    if getattr(device, "mem_shared", False):
+        dram = eff * device.mem_bw_gbs * 1e3 / freq_mhz                  # GB/s -> bytes per cycle
+        return np.minimum(channels * port_bits / 8.0, dram)
+    per_channel_dram = eff * device.channel_bw_gbs * 1e3 / freq_mhz
     return channels * np.minimum(port_bits / 8.0, per_channel_dram)
 
 

@@ -52,10 +52,29 @@ CASES: tuple[Case, ...] = (
          "4-bit-class mixed-precision weights modelled as W4 g128; 8-bit activations and KV",
          calibration=("power_w",)),
     Case("FlightLLM VHK158", "llama2-7b", "vhk158", Quant(wbits=4, abits=8, kvbits=8, group=128),
-         _hbm(64, 225, 64, 128), {"decode_tokens_per_s": 92.5},
+         _hbm(64, 225, 64, 128), {"decode_tokens_per_s": 92.5, "power_w": 155.0},
          "FlightLLM (Zeng et al., FPGA 2024, arXiv 2401.03868), Sec. 6: LLaMA2-7B on Versal VHK158, 92.5 token/s "
-         "(abstract: 1.2x the A100 vLLM baseline)",
+         "(abstract: 1.2x the A100 vLLM baseline); 155 W as tabulated by Li et al., arXiv 2410.04466 "
+         "(github Kimho666/LLM_Hardware_Survey data/data202505.xlsx)",
          "same accelerator as the U280 case; clock assumed equal (225 MHz)"),
+    Case("EdgeLLM VCU128", "chatglm2-6b", "vcu128", Quant(wbits=4, abits=16, kvbits=16, group=128),
+         _hbm(32, 300, 32, 64), {"decode_tokens_per_s": 67.0, "power_w": 50.77},
+         "EdgeLLM (Huang et al., IEEE TCSI 2025, arXiv 2407.21325): ChatGLM2-6B, FP16 x INT4 on AMD VCU128; "
+         "67 token/s, 50.77 W as tabulated by Li et al., arXiv 2410.04466 (data: github Kimho666/"
+         "LLM_Hardware_Survey data/data202505.xlsx, sheet 2025-05)",
+         "W4A16, KV16; MPE 32 x 64 (EdgeLLM: 4096 FP16xINT4 operations per cycle); clock not stated in "
+         "the sources read: the device's typical kernel clock (300 MHz)"),
+    Case("Li et al. KV260", "llama2-7b", "kv260", Quant(wbits=4, abits=16, kvbits=8, group=128),
+         Hardware(rows=8, cols=64, sfu_lanes=16, abuf_depth=65536, kvbuf_depth=256, weight_channels=5,
+                  kv_channels=1, port_bits=128, freq_mhz=300),
+         {"decode_tokens_per_s": 4.9, "power_w": 6.57},
+         "Li et al., 'Pushing up to the Limit of Memory Bandwidth and Capacity Utilization for Efficient LLM "
+         "Decoding on Embedded FPGA', DATE 2025 (arXiv 2502.10659): LLaMA2-7B W4A16 KV8 on KV260, ~5 token/s "
+         "(85% of the bandwidth limit); 4.9 token/s, 6.57 W as tabulated by Li et al., arXiv 2410.04466 "
+         "(github Kimho666/LLM_Hardware_Survey data/data202505.xlsx)",
+         "6 x 128-bit PL-to-DDR ports into the shared PS DDR4 controller (UG1085), 5 for weights; MPE 8 x 64 "
+         "and a 256-token KV tile buffer (sized to fit the K26's 144 BRAM36); "
+         "clock not stated in the abstract: 300 MHz assumed"),
     Case("DFX U280 (1 FPGA)", "gpt2-355m", "u280", Quant(wbits=16, abits=16, kvbits=16, group=128),
          _hbm(32, 200, 16, 64, lanes=16, abuf=16384), {"decode_tokens_per_s": 185.0},
          "DFX (Hong et al., MICRO 2022, arXiv 2209.10797): GPT-2 345M, FP16, one Alveo U280 at 200 MHz, "

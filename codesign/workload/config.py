@@ -109,6 +109,11 @@ PRESETS: dict[str, ModelConfig] = {c.name: c for c in (
     _llama("yuan2-m32", 24, 2048, 16, 16, 8192, 135040, 16384,
            "arXiv 2405.17976 Table 1 + Hugging Face IEITYuan/Yuan2-M32-hf config.json",
            family="yuan2", n_experts=32, top_k=2, router="attention"),
+    # ChatGLM2-6B (THUDM/chatglm2-6b config.json: num_layers 28, hidden_size 4096, ffn_hidden_size
+    # 13696, kv_channels 128, num_attention_heads 32, multi_query_group_num 2, padded_vocab_size 65024,
+    # seq_length 32768, add_qkv_bias, RMSNorm, SwiGLU, untied output layer). Used by EdgeLLM.
+    _llama("chatglm2-6b", 28, 4096, 32, 2, 13696, 65024, 32768, _hf("THUDM/chatglm2-6b"),
+           family="chatglm", attn_bias=True),
     ModelConfig(name="opt-6.7b", family="opt", n_layers=32, d_model=4096, n_heads=32, n_kv_heads=32,
                 head_dim=128, d_ffn=16384, vocab=50272, ffn_kind="relu", norm="layer",
                 tied_embeddings=True, max_context=2048, source=_hf("facebook/opt-6.7b"),
