@@ -11,8 +11,11 @@ import numpy as np
 from codesign.quant import numerics as nm
 
 
-def residual_add(a, b) -> list[int]:
-    return nm.add_sat(a, b).tolist()
+def residual_add(a, b, w: int | None = None) -> list[int]:
+    """ADD (w None) or the MoE combine with Q0.15 routing weight w."""
+    if w is None:
+        return nm.add_sat(a, b).tolist()
+    return nm.add_weighted(a, b, w).tolist()
 
 
 def quantize_pow2(x, bits: int) -> tuple[list[int], int]:

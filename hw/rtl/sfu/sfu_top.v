@@ -13,7 +13,7 @@ module sfu_top #(
     input  wire                      start,
     input  wire [2:0]                cfg_op,
     input  wire [31:0]               cfg_n,
-    input  wire [31:0]               cfg_arg,     // NORM: Instr.mult
+    input  wire [31:0]               cfg_arg,     // NORM: Instr.mult; ADD: {weighted, w[15:0]}
     input  wire [31:0]               cfg_imm,     // NORM: Instr.imm (eps, Q.32)
     input  wire [15:0]               cfg_shift,   // NORM: Instr.shift (gamma fraction bits)
     output wire                      idle,
@@ -54,7 +54,8 @@ module sfu_top #(
 
     wire [SFU_LANES*32-1:0] add_out;
     sfu_add #(.SFU_LANES(SFU_LANES)) u_add (
-        .clk(clk), .rst_n(rst_n), .start(b_start[0]), .cfg_n(cfg_n), .idle(b_idle[0]),
+        .clk(clk), .rst_n(rst_n), .start(b_start[0]), .cfg_n(cfg_n),
+        .cfg_weighted(cfg_arg[16]), .cfg_w(cfg_arg[15:0]), .idle(b_idle[0]),
         .done(b_done[0]), .in_valid(b_in_valid[0]), .in_ready(b_in_ready[0]),
         .in_a(in_a), .in_b(in_b), .out_valid(b_out_valid[0]), .out_ready(b_out_ready[0]),
         .out_data(add_out));

@@ -24,6 +24,10 @@ SFU_DIR = Path(__file__).resolve().parent
 BLOCKS: dict[str, dict[str, int]] = {
     "sfu_add": {},
     "sfu_quant": {"QBITS": 8, "QW": 8},
+    "sfu_rope": {},
+    "sfu_swiglu": {},
+    "sfu_softmax": {},
+    "sfu_rmsnorm": {},
     "sfu_top": {"ABITS": 8, "KVBITS": 8},
 }
 
