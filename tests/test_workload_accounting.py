@@ -48,6 +48,12 @@ def test_mixtral_total_and_active():
     assert p["active"] / 1e9 == pytest.approx(12.9, abs=0.05)    # 12.9B active per token
 
 
+def test_yuan2_m32_total_and_active():
+    p = param_counts(load_model_config("yuan2-m32"))
+    assert p["total"] / 1e9 == pytest.approx(40.0, rel=0.02)     # arXiv 2405.17976: 40B total
+    assert p["active"] / 1e9 == pytest.approx(3.7, rel=0.05)     # 3.7B active (LFA convs not modelled)
+
+
 def test_moe_decode_reads_only_routed_experts():
     cfg = load_model_config("mixtral-8x7b")
     q = Quant(wbits=16)

@@ -104,11 +104,14 @@ PRESETS: dict[str, ModelConfig] = {c.name: c for c in (
            family="qwen2", attn_bias=True),
     _llama("mixtral-8x7b", 32, 4096, 32, 8, 14336, 32000, 32768, _hf("mistralai/Mixtral-8x7B-v0.1"),
            family="mixtral", n_experts=8, top_k=2),
-    # Yuan2.0-M32 (arXiv 2405.17976, Table 1; HF IEITYuan/Yuan2-M32-hf config.json): 24 layers,
-    # hidden 2048, 16 heads, FFN 8192 per expert, 32 experts, top-2, attention router, vocab 135040.
-    _llama("yuan2-m32", 24, 2048, 16, 16, 8192, 135040, 16384,
-           "arXiv 2405.17976 Table 1 + Hugging Face IEITYuan/Yuan2-M32-hf config.json",
-           family="yuan2", n_experts=32, top_k=2, router="attention"),
+    # Yuan2.0-M32: github IEIT-Yuan/Yuan2.0-M32 examples/pretrain_yuan2.0_moe_2x32B.sh (24 layers,
+    # hidden 2048, 16 heads, kv-channels 256, 32 experts, top-2, attention router, seq 4096) and
+    # arXiv 2405.17976 (40B total / 3.7B active; vocab 135040). FFN 8192 per expert (4 x hidden, the
+    # Megatron default the script leaves unset) reproduces the 40B. The localized-filtering (LFA)
+    # convolutions of the attention are not modelled (~0.2B parameters).
+    _llama("yuan2-m32", 24, 2048, 16, 16, 8192, 135040, 4096,
+           "github IEIT-Yuan/Yuan2.0-M32 examples/pretrain_yuan2.0_moe_2x32B.sh + arXiv 2405.17976",
+           family="yuan2", head_dim=256, n_experts=32, top_k=2, router="attention"),
     # ChatGLM2-6B (THUDM/chatglm2-6b config.json: num_layers 28, hidden_size 4096, ffn_hidden_size
     # 13696, kv_channels 128, num_attention_heads 32, multi_query_group_num 2, padded_vocab_size 65024,
     # seq_length 32768, add_qkv_bias, RMSNorm, SwiGLU, untied output layer). Used by EdgeLLM.
