@@ -14,6 +14,7 @@ def add_arguments(p) -> None:
     p.add_argument("--context", type=int,
                    help="keys attended by the last token (default: decode = the design's decode context; "
                         "prefill = tokens)")
+    p.add_argument("--batch", type=int, help="sequences decoded/prefilled together (default: the design's workload batch)")
     p.add_argument("--out", help="write the list: .json (fields per instruction) or .bin (uint32 words)")
     p.add_argument("--force", action="store_true", help="overwrite --out")
     p.add_argument("--json", action="store_true", help="print the list as JSON instead of a table")
@@ -39,7 +40,8 @@ def run(args) -> int:
     else:
         tokens = args.tokens if args.tokens is not None else design.workload.prompt
         context = args.context if args.context is not None else tokens
-    instrs = compile_layer(cfg, design.quant, args.phase, tokens, context, hw=design.hw)
+    batch = args.batch if args.batch is not None else design.workload.batch
+    instrs = compile_layer(cfg, design.quant, args.phase, tokens, context, hw=design.hw, batch=batch)
     rows = [{k: v for k, v in asdict(i).items()} for i in instrs]
     if args.out:
         out = Path(args.out)
@@ -49,7 +51,7 @@ def run(args) -> int:
             atomic_write_bytes(out, encode(instrs).astype("<u4").tobytes())
         elif out.suffix == ".json":
             atomic_write_text(out, dumps_json({"model": cfg.name, "phase": args.phase, "tokens": tokens,
-                                               "context": context, "instructions": rows}))
+                                               "context": context, "batch": batch, "instructions": rows}))
         else:
             raise CodesignError(f"unknown extension '{out.suffix}'; allowed: .json, .bin", field="--out")
     if args.json:
@@ -58,7 +60,7 @@ def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"{cfg.name}: one layer, {args.phase}, m={tokens}, context={context} "
+    t = Table(title=f"{cfg.name}: one layer, {args.phase}, tokens={tokens}, batch={batch}, context={context} "
                     f"({len(instrs)} instructions, {len(instrs) * 64} bytes)")
     cols = ("#", "op", "layer_op", "m", "n", "k", "heads", "kv", "hd", "ctx", "src", "src2", "dst", "addr",
             "func", "slot", "shift", "mult", "imm")

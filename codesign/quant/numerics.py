@@ -269,7 +269,14 @@ def gemv_q(wq: WeightQ, xq, e) -> np.ndarray:
     xp = np.zeros((m, wq.groups * wq.group), dtype=np.int64)
     xp[:, :xq.shape[1]] = xq
     d = (wq.q.reshape(wq.out_features, wq.groups, wq.group) - wq.zero[..., None])          # [out, G, g]
-    acc = np.einsum("ogk,mgk->mog", d, xp.reshape(m, wq.groups, wq.group), optimize=False)  # [m, out, G]
+    xg = xp.reshape(m, wq.groups, wq.group)
+    bound = int(np.abs(d).max(initial=0)) * int(np.abs(xg).max(initial=0)) * wq.group
+    if bound < (1 << 53):
+        # every product and partial sum is an integer below 2^53: float64 BLAS is exact (and fast)
+        accf = np.matmul(xg.transpose(1, 0, 2).astype(np.float64), d.transpose(1, 2, 0).astype(np.float64))
+        acc = accf.transpose(1, 2, 0).astype(np.int64)                                     # [m, out, G]
+    else:
+        acc = np.einsum("ogk,mgk->mog", d, xg, optimize=False)
     with np.errstate(over="ignore"):
         total = (acc * wq.mant[None]).sum(axis=-1, dtype=np.int64)
     return shift_round_sat32(total, wq.shift - np.asarray(e, dtype=np.int64)[:, None])
