@@ -135,7 +135,7 @@ def run(args) -> int:
     if args.json:
         print(dumps_json(result), end="")
         return 0
-    _print_tables(design, result)
+    _print_tables(design, result, gpu_stack=args.stack if dev.kind == "gpu" else None)
     return 0
 
 
@@ -147,14 +147,15 @@ def _fmt(v, unit=""):
     return f"{v}{unit}"
 
 
-def _print_tables(design, r) -> None:
+def _print_tables(design, r, gpu_stack=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
     con = Console(width=max(100, Console().width))
     q, h = design.quant, design.hw
+    hw = f"{gpu_stack} stack (GPU roofline model)" if gpu_stack else f"MPE {h.rows}x{h.cols}, {h.freq_mhz} MHz"
     title = (f"{design.model} on {design.device}: W{q.wbits}A{q.abits}KV{q.kvbits} g{q.group}"
-             f"{' zp' if q.zero_point else ''}, MPE {h.rows}x{h.cols}, {h.freq_mhz} MHz, "
+             f"{' zp' if q.zero_point else ''}, {hw}, "
              f"batch {design.workload.batch}, prompt {design.workload.prompt}, context {design.workload.decode_context}")
     t = Table(title=title)
     t.add_column("metric")
@@ -176,7 +177,7 @@ def _print_tables(design, r) -> None:
     t.add_row("bandwidth utilisation", _fmt(r.get("bandwidth_utilization", float("nan"))), "")
     res, util = r.get("resources", {}), r.get("utilization", {})
     for k in ("dsp", "lut", "ff", "bram36", "uram"):
-        if k in res:
+        if k in res and not gpu_stack:
             u = util.get(k) if isinstance(util, dict) else None
             t.add_row(k, _fmt(float(res[k])), f"{100 * u:.1f}% of the kernel region" if u is not None else "")
     con.print(t)
