@@ -152,28 +152,35 @@ def format_float(x: np.ndarray) -> np.ndarray:
 def format_block(columns: Sequence[tuple[str, np.ndarray, object]]) -> bytes:
     """columns: (kind, values, extra) with kind in int/bool/float/labels (extra = labels list)."""
     mats = []
-    n = None
     for kind, values, extra in columns:
         if kind == "int":
-            mat = format_int(values)
+            mats.append(format_int(values))
         elif kind == "bool":
-            mat = format_bool(values)
+            mats.append(format_bool(values))
         elif kind == "float":
-            mat = format_float(values)
+            mats.append(format_float(values))
         elif kind == "labels":
-            mat = format_labels(values, extra)
+            mats.append(format_labels(values, extra))
         else:
             raise ValueError(f"unknown column kind {kind!r}")
-        n = mat.shape[0] if n is None else n
-        if mat.shape[0] != n:
-            raise ValueError("columns differ in length")
-        mats.append(mat)
-        mats.append(np.full((n, 1), ord(","), dtype=np.uint8))
-    if not mats or n == 0:
+    if not mats:
         return b""
-    mats[-1] = np.full((n, 1), ord("\n"), dtype=np.uint8)
-    buf = np.concatenate(mats, axis=1).ravel()
-    return buf[buf != 0].tobytes()
+    n = mats[0].shape[0]
+    if any(m.shape[0] != n for m in mats):
+        raise ValueError("columns differ in length")
+    if n == 0:
+        return b""
+    width = sum(m.shape[1] + 1 for m in mats)
+    buf = np.empty((n, width), dtype=np.uint8)
+    c = 0
+    for m in mats:  # each field, then its separator (the last one is the newline)
+        buf[:, c:c + m.shape[1]] = m
+        c += m.shape[1]
+        buf[:, c] = ord(",")
+        c += 1
+    buf[:, -1] = ord("\n")
+    flat = buf.reshape(-1)
+    return flat.compress(flat != 0).tobytes()
 
 
 def format_csv_rows(columns: Sequence[tuple[str, np.ndarray, object]]) -> bytes:

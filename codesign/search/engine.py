@@ -40,14 +40,21 @@ OBJECTIVES: tuple[Objective, ...] = (
     Objective("accuracy_loss_pct", "min", "accuracy loss %"),
 )
 
-# Model outputs written per point, in this order (ints first, then floats).
-FLOAT_COLUMNS = (
+# Model outputs per point. points.csv (every point: formatting dominates the sweep's
+# cost) carries the objectives, constraints and main resources; pareto.csv (small)
+# carries every output of the model.
+POINT_FLOATS = (
     "decode_tokens_per_s", "prefill_latency_s", "energy_per_token_j", "energy_per_token_amortised_j",
-    "power_w", "usd_per_mtoken", "utilization", "roofline_tokens_per_s", "roofline_fraction",
-    "compute_utilization", "bandwidth_utilization", "min_memory_energy_per_token_j",
-    "accuracy_loss_pct", "dsp", "lut", "ff", "bram36", "uram",
+    "power_w", "usd_per_mtoken", "utilization", "roofline_fraction", "accuracy_loss_pct",
+    "dsp", "lut", "bram36", "uram",
 )
-POINT_COLUMNS = ("index",) + PARAM_NAMES + ("feasible", "meets_constraints", "violations") + FLOAT_COLUMNS
+FLOAT_COLUMNS = POINT_FLOATS + (
+    "roofline_tokens_per_s", "compute_utilization", "bandwidth_utilization", "min_memory_energy_per_token_j",
+    "ff",
+)
+KEY_COLUMNS = ("index",) + PARAM_NAMES + ("feasible", "meets_constraints", "violations")
+POINT_COLUMNS = KEY_COLUMNS + POINT_FLOATS
+PARETO_COLUMNS = KEY_COLUMNS + FLOAT_COLUMNS
 
 # Streaming 2-D histogram of (log10 tokens/s, log10 J/token): the Pareto plot's
 # background without keeping the points. Values outside the range land in the
@@ -240,7 +247,7 @@ class Sweeper:
         labels = [";".join(r for b, r in enumerate(self.violations) if (int(u) >> b) & 1) for u in uniq]
         return inv.reshape(-1), labels
 
-    def csv_rows(self, cols: Mapping[str, Any]) -> bytes:
+    def csv_rows(self, cols: Mapping[str, Any], floats: tuple[str, ...] = POINT_FLOATS) -> bytes:
         spec = [("int", cols["index"], None)]
         for name in PARAM_NAMES:
             spec.append(("bool" if name == "zero_point" else "int", cols[name], None))
@@ -248,13 +255,13 @@ class Sweeper:
         spec.append(("bool", cols["meets_constraints"], None))
         codes, labels = self.violation_labels(cols["violations"])
         spec.append(("labels", codes, labels))
-        for name in FLOAT_COLUMNS:
+        for name in floats:
             spec.append(("float", np.asarray(cols[name], dtype=np.float64), None))
         return csvfast.format_csv_rows(spec)
 
     @staticmethod
-    def csv_header() -> bytes:
-        return csvfast.header_line(POINT_COLUMNS)
+    def csv_header(columns: tuple[str, ...] = POINT_COLUMNS) -> bytes:
+        return csvfast.header_line(columns)
 
     # -- results -------------------------------------------------------------
     def best_per_objective(self, state: SweepState) -> dict[str, int]:

@@ -19,7 +19,7 @@ from ..errors import CodesignError
 from ..fsutil import atomic_write_bytes, atomic_write_json
 from .checkpoint import Checkpoint
 from .constraints import CONSTRAINT_FIELDS
-from .engine import FLOAT_COLUMNS, SweepState, Sweeper
+from .engine import FLOAT_COLUMNS, PARETO_COLUMNS, SweepState, Sweeper
 from .runner import AUTO_POINTS_LIMIT, SweepJob
 
 # The design written to best.json: the user's main question is tokens per joule.
@@ -126,10 +126,10 @@ def write_points(dest: Path, job: SweepJob, sweeper: Sweeper, ckpt: Checkpoint) 
 
 def write_pareto(dest: Path, sweeper: Sweeper, state: SweepState) -> int:
     ids = sweeper.ranked_front(state)
-    data = bytearray(sweeper.csv_header())
+    data = bytearray(sweeper.csv_header(PARETO_COLUMNS))
     step = 1 << 16
     for a in range(0, len(ids), step):
-        data += sweeper.csv_rows(sweeper.evaluate_indices(ids[a:a + step]))
+        data += sweeper.csv_rows(sweeper.evaluate_indices(ids[a:a + step]), FLOAT_COLUMNS)
     atomic_write_bytes(dest / "pareto.csv", bytes(data))
     return int(len(ids))
 

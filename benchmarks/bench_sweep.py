@@ -1,0 +1,147 @@
+"""Sweep throughput: design points evaluated per second (issue 3: >= 1,000,000/s on 2 cores).
+
+Measures, on the default LLaMA-2-7B / U280 space (repeated as needed):
+  model    codesign.model.evaluate_batch alone, one process
+  sweep    the full per-chunk pipeline (grid indexing, model, accuracy, constraints,
+           streaming Pareto front, histograms; no CSV), one process and --jobs workers
+  csv      the same plus formatting every point as points.csv rows
+and where the time goes inside the model (cProfile, top functions).
+
+    python benchmarks/bench_sweep.py [--points N] [--jobs J] [--chunk C] [--profile]
+    python benchmarks/bench_sweep.py --huge   # a 100,000,000-point space: memory stays flat
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from codesign.design import Workload  # noqa: E402
+from codesign.devices import get_device  # noqa: E402
+from codesign.search.accuracy import load_accuracy  # noqa: E402
+from codesign.search.constraints import Constraints  # noqa: E402
+from codesign.search.defaults import default_space  # noqa: E402
+from codesign.search.engine import Sweeper  # noqa: E402
+from codesign.search.runner import chunk_results, default_workers  # noqa: E402
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def make_sweeper(space=None):
+    dev = get_device("u280")
+    space = space or default_space(dev)
+    return Sweeper("llama2-7b", "u280", Workload(), space, Constraints(), load_accuracy("llama2-7b"))
+
+
+def timed(fn) -> tuple[float, float]:
+    w, c = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w, time.process_time() - c
+
+
+def tasks_for(n: int, size: int, chunk: int, mode: str) -> list:
+    # grid slices cycling through the space until n points are covered
+    out, done = [], 0
+    while done < n:
+        start = done % size
+        stop = min(start + chunk, size, start + n - done)
+        out.append((start, stop, mode))
+        done += stop - start
+    return out
+
+
+def run_pipeline(sw, n, chunk, workers, mode):
+    state = sw.new_state()
+    for res in chunk_results(sw, tasks_for(n, sw.space.size, chunk, mode), workers):
+        res.start = state.next_start   # tasks may wrap around the grid; fold in arrival order
+        res.stop = state.next_start + (res.stop - res.start)
+        res.fold_into(state)
+    return state
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--points", type=int, default=1_000_000)
+    ap.add_argument("--jobs", type=int, default=default_workers())
+    ap.add_argument("--chunk", type=int, default=1 << 16)
+    ap.add_argument("--profile", action="store_true", help="cProfile the model on one chunk")
+    ap.add_argument("--huge", action="store_true", help="100M-point space for --seconds: RSS must stay flat")
+    ap.add_argument("--seconds", type=float, default=60.0)
+    a = ap.parse_args()
+
+    sw = make_sweeper()
+    print(f"default space: {sw.space.size:,} points (llama2-7b on u280); {os.cpu_count()} CPUs visible, "
+          f"jobs={a.jobs}, chunk={a.chunk:,}")
+    sw.chunk_result(0, min(a.chunk, sw.space.size), "none")  # warm-up: imports, program compilation caches
+
+    if a.huge:
+        return huge(a)
+
+    n = a.points
+    idx = np.arange(min(a.chunk, sw.space.size))
+    p = sw.space.params_at(idx)
+    reps = max(1, n // len(idx))
+    from codesign.model import evaluate_batch
+    w, c = timed(lambda: [evaluate_batch(sw.cfg, sw.device, sw.workload, p) for _ in range(reps)])
+    print(f"model    evaluate_batch, 1 process : {reps * len(idx) / w:>12,.0f} points/s wall "
+          f"({reps * len(idx) / c:,.0f} per CPU-second)")
+    for workers in sorted({1, a.jobs}):
+        w, c = timed(lambda: run_pipeline(sw, n, a.chunk, workers, "none"))
+        print(f"sweep    pipeline, {workers} process(es)  : {n / w:>12,.0f} points/s wall "
+              f"({n:,} points in {w:.2f} s)")
+    w, c = timed(lambda: run_pipeline(sw, n, a.chunk, a.jobs, "all"))
+    print(f"csv      pipeline + points.csv rows: {n / w:>12,.0f} points/s wall ({a.jobs} process(es))")
+    print(f"peak RSS of this process: {rss_mb():.0f} MB")
+    if a.profile:
+        import cProfile
+        import pstats
+        pr = cProfile.Profile()
+        pr.enable()
+        for _ in range(3):
+            evaluate_batch(sw.cfg, sw.device, sw.workload, p)
+        pr.disable()
+        print("\nwhere the model spends its time (3 chunks, by own time):")
+        pstats.Stats(pr, stream=sys.stdout).sort_stats("tottime").print_stats(12)
+    return 0
+
+
+def huge(a) -> int:
+    from codesign.search.space import Space
+
+    d = make_sweeper().space.as_dict()
+    d.update(rows=list(range(8, 264, 8)), cols=list(range(16, 528, 16)), freq_mhz=list(range(150, 305, 5)))
+    space = Space.from_mapping(d)
+    sw = make_sweeper(space)
+    print(f"huge space: {space.size:,} points; running for {a.seconds:.0f} s with --jobs {a.jobs}")
+    state = sw.new_state()
+    t0 = time.perf_counter()
+    tasks = [(s, min(s + a.chunk, space.size), "none") for s in range(0, space.size, a.chunk)]
+    rss = []
+    for i, res in enumerate(chunk_results(sw, tasks, a.jobs)):
+        res.fold_into(state)
+        if i % 20 == 0:
+            rss.append(rss_mb())
+            el = time.perf_counter() - t0
+            print(f"  {state.next_start:>13,} points  {state.next_start / el:>10,.0f} points/s  "
+                  f"front {len(state.front):>6,}  peak RSS {rss[-1]:.0f} MB", flush=True)
+        if time.perf_counter() - t0 > a.seconds:
+            break
+    el = time.perf_counter() - t0
+    print(f"evaluated {state.next_start:,} of {space.size:,} points in {el:.1f} s "
+          f"({state.next_start / el:,.0f}/s); peak RSS {rss_mb():.0f} MB (first sample {rss[0]:.0f} MB)")
+    print(f"projected time for all {space.size:,} points: {space.size / (state.next_start / el) / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
