@@ -26,6 +26,7 @@ def test_compile_writes_json_and_bin(tmp_path, capsys):
                  "--out", str(tmp_path / "p.bin")]) == 0
     instrs = decode(np.frombuffer((tmp_path / "p.bin").read_bytes(), dtype="<u4"))
     assert instrs[0].m == 16 and instrs[7].op == "ATTN" and instrs[7].ctx == 16
+    capsys.readouterr()
     assert main(["compile", "--design", str(d), "--batch", "3", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["op"] for r in rows].count("ATTN") == 3 and rows[0]["m"] == 3
