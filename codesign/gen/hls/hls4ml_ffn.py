@@ -88,19 +88,16 @@ def block_data(design: Design, dims: tuple[int, int] | None, seed: int = 0) -> d
                             "slice, or use --backend vitis (the streaming processor)", field="--ffn-dims")
     source = "random"
     if cfg.name.lower().startswith("smollm2"):
-        from ...quant.llm.checkpoint import load_checkpoint
-        from ...quant.llm.paths import smollm2_gguf_path
-        from ...quant.llm.tokenizer import tokenizer_from_gguf
-        from .vectors_bridge import TEXT
+        from ...quant.real_layer import load_layers, real_token_ids
 
-        path = smollm2_gguf_path()
-        _, w = load_checkpoint(path)
-        wg = w["layers.0.ffn.w_gate"].numpy()[:f, :d].astype(np.float64)
-        wu = w["layers.0.ffn.w_up"].numpy()[:f, :d].astype(np.float64)
-        wd = w["layers.0.ffn.w_down"].numpy()[:d, :f].astype(np.float64)
-        ids = tokenizer_from_gguf(path).encode(TEXT)[:SAMPLES]
-        emb = w["tok_embeddings"].numpy()[np.asarray(ids)][:, :d].astype(np.float64)
-        gamma = w["layers.0.ffn_norm"].numpy()[:d].astype(np.float64)
+        real = load_layers(cfg.name, upto=0)     # the golden helper's real-weight loader
+        w = real.layers[0]
+        wg = np.asarray(w["ffn.w_gate"], dtype=np.float64)[:f, :d]
+        wu = np.asarray(w["ffn.w_up"], dtype=np.float64)[:f, :d]
+        wd = np.asarray(w["ffn.w_down"], dtype=np.float64)[:d, :f]
+        ids = real_token_ids(real.path, SAMPLES)
+        emb = np.asarray(real.embeddings, dtype=np.float64)[np.asarray(ids)][:, :d]
+        gamma = np.asarray(w["ffn_norm"], dtype=np.float64)[:d]
         # the block's input is the FFN's: RMSNorm of the residual (here: real token embeddings)
         x = emb / np.sqrt((emb ** 2).mean(axis=1, keepdims=True) + 1e-5) * gamma
         source = f"{cfg.name} layer 0 FFN, rows/cols sliced to d_model={d}, d_ffn={f}; inputs: RMSNorm'd " \
