@@ -111,3 +111,42 @@ def test_rope_records_k_too(vec_dir):
     cap, R, pos = v.manifest["kv_capacity"], 8, v.manifest["context"] - 1   # rows of 16 x 4 bits
     for h in range(2):    # K exponents follow the K and V rows of both heads: [head][position]
         assert region[2 * 2 * cap * R + h * cap + pos] == e[0, h]
+
+
+def _write_hf_folder(folder, rng, d=32, heads=2, kv=1, ffn=48, vocab=50, layers=2):
+    """A tiny LLaMA checkpoint in the Hugging Face layout (config.json + model.safetensors)."""
+    import struct
+    folder.mkdir()
+    hd = d // heads
+    cfg = {"model_type": "llama", "hidden_size": d, "num_attention_heads": heads, "num_key_value_heads": kv,
+           "num_hidden_layers": layers, "intermediate_size": ffn, "vocab_size": vocab, "tie_word_embeddings": True,
+           "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "hidden_act": "silu"}
+    (folder / "config.json").write_text(json.dumps(cfg))
+    t = {"model.embed_tokens.weight": (vocab, d), "model.norm.weight": (d,)}
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        t.update({p + "input_layernorm.weight": (d,), p + "post_attention_layernorm.weight": (d,),
+                  p + "self_attn.q_proj.weight": (heads * hd, d), p + "self_attn.k_proj.weight": (kv * hd, d),
+                  p + "self_attn.v_proj.weight": (kv * hd, d), p + "self_attn.o_proj.weight": (d, heads * hd),
+                  p + "mlp.gate_proj.weight": (ffn, d), p + "mlp.up_proj.weight": (ffn, d),
+                  p + "mlp.down_proj.weight": (d, ffn)})
+    header, blobs, off = {}, [], 0
+    for name, shape in t.items():
+        a = (rng.normal(1.0, 0.1, shape) if len(shape) == 1 else rng.normal(0, 0.1, shape)).astype("<f4")
+        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [off, off + a.nbytes]}
+        blobs.append(a.tobytes())
+        off += a.nbytes
+    h = json.dumps(header).encode()
+    (folder / "model.safetensors").write_bytes(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def test_vectors_from_hf_folder_layer1(tmp_path):
+    _write_hf_folder(tmp_path / "hf", np.random.default_rng(3))
+    design = Design(model=str(tmp_path / "hf"), device="u280", quant=Quant(8, 8, 8, 32, False),
+                    hw=Hardware(rows=8, cols=16))
+    man = write_vectors(design, None, 1, tmp_path / "v", context=7)
+    assert man["model"]["d_model"] == 32 and man["layer"] == 1 and "seeded" in man["source"]["text"]
+    assert replay(read_vectors(tmp_path / "v")) == []
+    (tmp_path / "hf" / "model.safetensors").write_bytes(b"\x08")
+    with pytest.raises(CodesignError):
+        write_vectors(design, None, 0, tmp_path / "w", context=4)

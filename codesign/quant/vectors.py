@@ -83,13 +83,19 @@ def real_source(model: str, layer: int, context: int) -> LayerSource:
     from .real_layer import load_layers, real_token_ids
 
     real = load_layers(model, upto=layer)
-    ids = real_token_ids(real.path, context, real.reader)
+    if real.path.is_dir():
+        # an HF folder carries no tokenizer we read: seeded token ids (recorded as such in the manifest)
+        ids = np.random.default_rng(0).integers(0, real.embeddings.shape[0], context).tolist()
+        text = "seeded random token ids (numpy default_rng(0)): an HF folder has no GGUF tokenizer"
+    else:
+        ids = real_token_ids(real.path, context, real.reader)
+        text = "module docstrings of the Python standard library (codesign.quant.llm.text_sample)"
     x = real.embeddings[np.asarray(ids)].astype(np.float64)
     for i in range(layer):     # inputs of deeper layers: the float layers before it
         x = float_layer(real.layers[i], real.cfg, x, 0, FloatCache(), rope_theta=real.rope_theta,
                         norm_eps=real.norm_eps)
     desc = {"kind": "checkpoint", "path": str(real.path), "name": real.cfg.name, "token_ids": [int(i) for i in ids],
-            "text": "module docstrings of the Python standard library (codesign.quant.llm.text_sample)"}
+            "text": text}
     return LayerSource(real.cfg, real.layers[layer], x, real.rope_theta, real.norm_eps, desc)
 
 
