@@ -215,8 +215,12 @@ def instruction_cycles(instrs, quant, hw_params, device) -> dict:
     ``quant``/``hw_params``: ``Quant``/``Hardware`` dataclasses (one design: results are 1-D,
     one value per instruction) or mappings of 1-D arrays of N points (results (len(instrs), N)).
     Keys: cycles (total), compute, memory, fill, weight_bytes, kv_read, kv_write, io_bytes, macs.
+    ``device``: an FpgaDevice or its database name.
     """
     from .program import FIELDS
+    if isinstance(device, str):
+        from ..devices import get_device
+        device = get_device(device)
     op = np.array([OP_INDEX[i.op] for i in instrs], dtype=np.int64).reshape(-1, 1)
     cols = {f: np.array([getattr(i, f) for i in instrs], dtype=np.float64).reshape(-1, 1) for f in FIELDS}
     cols["wcopies"] = np.ones_like(cols["m"])   # one matrix per GEMV (MoE routing: see Program)
