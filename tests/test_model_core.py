@@ -107,3 +107,19 @@ def test_sweep_speed_smoke():
     t = time.perf_counter()
     evaluate_batch(LLAMA, U280, Workload(), p)
     assert n / (time.perf_counter() - t) > 50000   # loose: a shared 2-core CI box (bench: >= 1M/s)
+
+
+@pytest.mark.parametrize("model", ["llama2-7b", "mixtral-8x7b", "smollm2-135m"])
+def test_compiled_program_reads_the_workload_weight_bytes(model):
+    """The instruction list the model times streams exactly the workload's GEMV weight bytes."""
+    from codesign.model.evaluate import _evaluate
+    from codesign.workload import head_ops, layer_ops
+    cfg = load_model_config(model)
+    q = Quant(wbits=4, group=64)
+    d = Design(model=model, device="u280", quant=q, hw=Hardware(abuf_depth=65536))
+    r = _evaluate(cfg, U280, d.workload, design_params(d), detail=True)
+    model_bytes = r["_detail"]["phases"]["decode"]["weight_bytes"][0]
+    ops = layer_ops(cfg, q, "decode", 1, d.workload.decode_context)
+    per_layer = sum(o.weight_bytes for o in ops if o.kind == "gemv")
+    head = sum(o.weight_bytes for o in head_ops(cfg, q, "decode", 1) if o.kind == "gemv")
+    assert model_bytes == pytest.approx(cfg.n_layers * per_layer + head, rel=1e-9)
