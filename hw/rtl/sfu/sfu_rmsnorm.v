@@ -116,8 +116,9 @@ module sfu_rmsnorm #(
     generate
         for (i = 0; i < SFU_LANES; i = i + 1) begin : g_lane
             wire signed [31:0] x = in_x[i*32 +: 32];
-            wire signed [63:0] x64 = x;                          // sign-extends
-            wire signed [63:0] prod = x64 * (pass2 ? y : x64);
+            // 32x32 signed: y < 2^30 in pass 2 (Newton bound), so y[31:0] is y
+            wire signed [31:0] opb = pass2 ? y[31:0] : x;
+            wire signed [63:0] prod = x * opb;
             reg signed [63:0] r_p;
             reg signed [15:0] r_g;
             reg r_m1, r_m2;
