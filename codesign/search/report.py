@@ -89,8 +89,11 @@ class SweepUI:
         for name, e in summary["constraints"].items():
             if e["bound"] is not None and not e["applied"]:
                 self.console.print(f"constraint {name}={e['bound']}: {e['note']}")
-        self.console.print(f"wrote {where}/ (points.csv, pareto.csv, best.json, summary.json, "
-                           "pareto.png, roofline.png, breakdown.png)")
+        files = (["points.csv"] if summary["points_csv"]["mode"] != "none" else []) + [
+            "pareto.csv", "best.json", "summary.json"] + summary["plots"]
+        self.console.print(f"wrote {where}/ ({', '.join(files)})")
+        if summary["points_csv"]["mode"] == "none":
+            self.console.print(f"points.csv {summary['points_csv']['note']}")
 
     def show_comparison(self, written: list, out: Path) -> None:
         if self.quiet:
