@@ -18,7 +18,7 @@ ACT_FRAC = 16            # fractional bits of every int32 activation (residual s
 ACT_BITS = 32            # activations are int32, saturating
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 SCALE_BITS = 16          # weight group scale: unsigned mantissa bits (+ one per-tensor shift)
-ZERO_BITS = 8            # zero points are stored as uint8 (value < 2^W)
+ZERO_BITS = 8            # zero points are stored as uint8 (value < 2^W); W = 16: uint16
 GAMMA_BITS = 16          # RMSNorm gain: int16 with a per-tensor fractional shift (Instr.shift)
 MEAN_FRAC = 32           # RMSNorm: mean of squares (and eps, Instr.imm) in Q.32
 RECIP_N_FRAC = 32        # RMSNorm mean: Instr.mult = round(2^32 / n)

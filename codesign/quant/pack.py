@@ -42,12 +42,17 @@ def matrix_geometry(n: int, k: int, bits: int, group: int, zero_point: bool, row
     ng = kp // group
     beat = -(-rows * cols * bits // 8)
     scale_b = align(rows * ng * 2)
-    zero_b = align(rows * ng) if zero_point else 0
+    zero_b = align(rows * ng * zero_bytes(bits)) if zero_point else 0
     weight_b = align(beat * (kp // cols))
     tile = scale_b + zero_b + weight_b
     return {"k_pad": kp, "n_pad": npad, "groups": ng, "beat_bytes": beat, "scale_bytes": scale_b,
             "zero_bytes": zero_b, "weight_bytes": weight_b, "tile_bytes": tile, "tiles": npad // rows,
             "bytes": tile * (npad // rows)}
+
+
+def zero_bytes(bits: int) -> int:
+    """Bytes per stored zero point: uint8 for W <= 8, uint16 for W = 16."""
+    return 1 if bits <= 8 else 2
 
 
 def matrix_bytes(n: int, k: int, bits: int, group: int, zero_point: bool, rows: int, cols: int) -> int:
@@ -73,7 +78,7 @@ def pack_matrix(wq: WeightQ, rows: int, cols: int) -> bytes:
         sc = mant[r0:r0 + rows].T.astype("<u2").tobytes()          # for g, for r
         out += sc + bytes(g["scale_bytes"] - len(sc))
         if wq.zero_point:
-            zb = zero[r0:r0 + rows].T.astype(np.uint8).tobytes()
+            zb = zero[r0:r0 + rows].T.astype("<u2" if zero_bytes(wq.bits) == 2 else np.uint8).tobytes()
             out += zb + bytes(g["zero_bytes"] - len(zb))
         tile = q[r0:r0 + rows]                                      # [rows, kp]
         beats = tile.reshape(rows, kp // cols, cols).transpose(1, 0, 2)   # [beat, r, c]
@@ -102,7 +107,7 @@ def unpack_matrix(data, n: int, k: int, bits: int, group: int, zero_point: bool,
         mant[r0:r0 + rows] = sc.reshape(ng, rows).T
         off = base + g["scale_bytes"]
         if zero_point:
-            zb = np.frombuffer(data, dtype=np.uint8, count=rows * ng, offset=off)
+            zb = np.frombuffer(data, dtype="<u2" if zero_bytes(bits) == 2 else np.uint8, count=rows * ng, offset=off)
             zero[r0:r0 + rows] = zb.reshape(ng, rows).T
             off += g["zero_bytes"]
         raw = data[off:off + nbeats * g["beat_bytes"]]
@@ -183,6 +188,6 @@ def get_i16(image, addr: int, count: int) -> np.ndarray:
     return np.frombuffer(bytes(image[addr:addr + 2 * count]), dtype="<i2").astype(np.int64)
 
 
-__all__ = ["ALIGN", "SCALE_BITS", "align", "pack_bits", "unpack_bits", "matrix_geometry", "matrix_bytes",
+__all__ = ["ALIGN", "SCALE_BITS", "align", "zero_bytes", "pack_bits", "unpack_bits", "matrix_geometry", "matrix_bytes",
            "pack_matrix", "unpack_matrix", "kv_row_bytes", "kv_region_bytes", "kv_write", "kv_read",
            "put_i32", "get_i32", "put_i16", "get_i16"]
