@@ -150,3 +150,10 @@ def test_vectors_from_hf_folder_layer1(tmp_path):
     (tmp_path / "hf" / "model.safetensors").write_bytes(b"\x08")
     with pytest.raises(CodesignError):
         write_vectors(design, None, 0, tmp_path / "w", context=4)
+
+
+def test_vectors_are_deterministic(vec_dir, tmp_path):
+    design = Design(model="smollm2-135m", device="u280", quant=Quant(4, 8, 4, 32, True), hw=Hardware(rows=8, cols=16))
+    again = write_vectors(design, None, 0, tmp_path / "again",
+                          random_dims="d_model=64,n_heads=4,n_kv_heads=2,head_dim=16,d_ffn=96", context=10)
+    assert again["files"] == read_vectors(vec_dir).manifest["files"]
