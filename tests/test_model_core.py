@@ -68,6 +68,11 @@ def test_every_violation_reason_reported():
     assert bad["violations"][0] >> VIOLATIONS.index("unsupported bit-width or parameter value for the template") & 1
 
 
+def test_context_beyond_the_model_is_flagged():
+    r = evaluate_batch(load_model_config("gpt2-355m"), U280, Workload(prompt=1000, generate=512), _params(1))
+    assert r["violations"][0] >> VIOLATIONS.index("prompt + generated tokens exceed the model's maximum context") & 1
+
+
 def test_capacity_violation_for_mixtral_on_u280():
     p = _params(1, wbits=[16])
     r = evaluate_batch(load_model_config("mixtral-8x7b"), U280, Workload(), p)

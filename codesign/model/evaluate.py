@@ -43,6 +43,7 @@ VIOLATIONS = (
     "neither cols nor group divides the other (MPE group slices)",
     "unsupported bit-width or parameter value for the template",
     "freq_mhz above the device's timing-closure limit",
+    "prompt + generated tokens exceed the model's maximum context",
 )
 _BIT = {name: 1 << i for i, name in enumerate(VIOLATIONS)}
 
@@ -59,11 +60,16 @@ def _programs(cfg: ModelConfig, workload: Workload):
 
 @lru_cache(maxsize=64)
 def _model_constants(cfg: ModelConfig, workload: Workload) -> dict:
-    """Per-model figures that do not depend on the design point (besides bit-widths, handled below)."""
-    ffn_live = 2 * cfg.d_ffn * (cfg.top_k if cfg.is_moe else 1)
-    live = 3 * cfg.d_model + (cfg.n_heads + 2 * cfg.n_kv_heads) * cfg.head_dim + ffn_live
+    """Per-model figures that do not depend on the design point. The activation buffer must hold a
+    decode step's tensors as the ISA compiler lays them out (``codesign.isa.compiler.buffer_map``)."""
+    try:
+        from ..isa.compiler import buffer_map
+        live = buffer_map(cfg, workload.batch)[1]
+    except ImportError:   # the same tensors: X, H, Q, K, V, O, T, gate, up (+ router logits)
+        live = workload.batch * (3 * cfg.d_model + 2 * (cfg.n_heads + cfg.n_kv_heads) * cfg.head_dim
+                                 + 2 * cfg.d_ffn + (cfg.n_experts if cfg.is_moe else 0))
     widths = [cfg.d_model, cfg.d_ffn, cfg.n_heads * cfg.head_dim]
-    return {"live_elems": live * workload.batch, "widths": widths}
+    return {"live_elems": live, "widths": widths}
 
 
 def _as_arrays(params: Mapping[str, np.ndarray]) -> tuple[dict, int]:
@@ -118,6 +124,8 @@ def _violations(p, cfg, device, used, util, workload, weight_total_bytes) -> np.
             bad |= (x < allowed[0]) | (x > allowed[1]) | (x != np.floor(x))
     v |= np.where(bad, _BIT[VIOLATIONS[11]], 0)
     v |= np.where(p["freq_mhz"] > device.kernel_mhz * C.FMAX_OVER_TYPICAL, _BIT[VIOLATIONS[12]], 0)
+    if max(workload.prompt + workload.generate, workload.decode_context) > cfg.max_context:
+        v |= _BIT[VIOLATIONS[13]]
     return v
 
 
