@@ -24,7 +24,7 @@ from pathlib import Path
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
+from cocotb.triggers import FallingEdge, First, ReadOnly, RisingEdge, Timer
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 from codesign.quant.vectors import read_vectors  # noqa: E402
 
+CLK_NS = 4
 BASES = {"gmem_w": 0x1000, "gmem_kv": 0x2040, "gmem_io": 0x40}   # 64-byte aligned, not zero
 X_VALUE = -(1 << 40)   # stands for an unresolved (X/Z) element in reports
 REG = {"ctrl": 0x00, "w": 0x10, "kv": 0x1C, "io": 0x28, "n_instr": 0x34, "cycles": 0x3C, "status": 0x44}
@@ -117,20 +118,22 @@ async def run_layer(bench: Bench, max_cycles: int, stop_after: int | None = None
     n = vec.manifest["instructions"]
     await bench.start(n)
     report = {"steps": [], "mismatch": None, "done": False, "cycles": None}
-    cycle, last = 0, 0   # wall cycles of the bench; per-instruction cycles come from the core's counter
+    last = 0   # per-instruction cycles come from the core's own counter (start to retire)
+    core = dut.u_core
     while True:
-        await RisingEdge(dut.ap_clk)
+        # wake only on retire / done (cheap in Python), with a cycle limit
+        trig = await First(RisingEdge(core.retire), RisingEdge(core.done),
+                           Timer(max_cycles * CLK_NS, unit="ns"))
         await ReadOnly()
-        cycle += 1
-        if cycle > max_cycles:
-            report["error"] = f"no ap_done after {max_cycles} cycles (pc={int(dut.u_core.pc.value)})"
+        if not (int(core.retire.value) or int(core.done.value)):
+            report["error"] = f"no ap_done after {max_cycles} cycles (pc={int(core.pc.value)})"
             return report
-        if int(dut.u_core.retire.value):
-            pc = int(dut.u_core.pc.value)
+        if int(core.retire.value):
+            pc = int(core.pc.value)
             step = steps[pc]
             got = bench.actual(step)
             mm = compare(step, vec.expected(pc), got)
-            hw = int(dut.u_core.cycles.value)
+            hw = int(core.cycles.value)
             report["steps"].append({"index": pc, "op": step["op"], "layer_op": step["layer_op"],
                                     "cycles": hw - last, "ok": mm is None})
             last = hw
@@ -140,12 +143,13 @@ async def run_layer(bench: Bench, max_cycles: int, stop_after: int | None = None
                 return report
             if stop_after is not None and pc == stop_after:
                 return report
-        if int(dut.u_core.done.value):
+        if int(core.done.value):
             report["done"] = True
-            report["cycles"] = cycle
-            report["error_flag"] = int(dut.u_core.err.value)
-            report["error_code"] = int(dut.u_core.err_code.value)
+            report["cycles"] = int(core.cycles.value)
+            report["error_flag"] = int(core.err.value)
+            report["error_code"] = int(core.err_code.value)
             break
+        await FallingEdge(dut.ap_clk)
     await FallingEdge(dut.ap_clk)
     status = await bench.ctrl.read_dword(REG["status"])
     report["hw_cycles"] = await bench.ctrl.read_dword(REG["cycles"])
@@ -170,7 +174,7 @@ async def layer(dut):
     max_cycles = int(os.environ.get("MAX_CYCLES", "5000000"))
     fault = os.environ.get("FAULT", "")
     reset_at = os.environ.get("RESET_AT")
-    cocotb.start_soon(Clock(dut.ap_clk, 4, unit="ns").start())
+    cocotb.start_soon(Clock(dut.ap_clk, CLK_NS, unit="ns").start())
     bench = Bench(dut, vec, bp)
     fault_step = None
     if fault == "weight":
@@ -192,7 +196,7 @@ async def layer(dut):
         # run part of the layer, reset the kernel in the middle of the next instruction, rerun all
         partial = await run_layer(bench, max_cycles, stop_after=int(reset_at))
         assert partial["mismatch"] is None, partial["mismatch"]["message"]
-        for _ in range(7):
+        for _ in range(int(os.environ.get("RESET_DELAY", "60"))):   # into the next instruction
             await RisingEdge(dut.ap_clk)
         await bench.reset()
         await ReadOnly()
