@@ -10,9 +10,10 @@ from __future__ import annotations
 
 # ----------------------------------------------------------------------------- memory
 # Sustained fraction of a channel's theoretical bandwidth for long sequential bursts.
-# HBM2 on the U280: Shuhai (Wang et al., FCCM 2020, Sec. V) measures ~13.3 GB/s of 14.375 GB/s per
-# pseudo-channel for sequential reads with long bursts (0.92). DDR4: Shuhai measures ~18 GB/s of
-# 19.2 GB/s per U280 DDR4 channel (0.94), rounded down for refresh at full load.
+# HBM2 on the U280: Shuhai (Wang et al., FCCM 2020, arXiv 2005.04324, abstract) measures up to
+# 425 GB/s of the nominal 460 GB/s (0.92) with long sequential bursts on all 32 pseudo-channels.
+# DDR4: Shuhai's DDR4 yardstick sustains close to its 19.2 GB/s peak; 0.90 (refresh and
+# read/write turnaround at full load; a recalled figure, not re-verified here).
 MEM_EFFICIENCY = {"HBM2": 0.92, "HBM2e": 0.92, "HBM3": 0.92, "DDR4": 0.90, "DDR5": 0.90,
                   "LPDDR4": 0.85, "LPDDR5": 0.85, "GDDR6": 0.90, "GDDR6X": 0.90}
 # Effective efficiency when a stream's consecutive requests stride across channels instead of each
@@ -21,8 +22,9 @@ MEM_EFFICIENCY = {"HBM2": 0.92, "HBM2e": 0.92, "HBM3": 0.92, "DDR4": 0.90, "DDR5
 CROSS_CHANNEL_RATIO = 0.35 / 0.70
 
 # First-beat latency of an off-chip read: not hidden at instruction boundaries (the next instruction's
-# addresses are known only when it issues). Shuhai (FCCM 2020, Table 3): U280 HBM page-hit latency
-# ~107 ns, DDR4 ~73 ns; plus the AXI crossbar/NoC and the kernel's read mover (calibrated, see below).
+# addresses are known only when it issues). Page-hit latencies of the U280's HBM (~107 ns) and DDR4
+# (~73 ns) as recalled from Shuhai's latency table (FCCM 2020; not re-verified here); the AXI
+# crossbar/NoC and the read mover add FABRIC_LATENCY_NS. The validation is insensitive to both.
 MEM_LATENCY_NS = {"HBM2": 107.0, "HBM2e": 107.0, "HBM3": 107.0, "DDR4": 73.0, "DDR5": 80.0,
                   "LPDDR4": 100.0, "LPDDR5": 100.0, "GDDR6": 100.0, "GDDR6X": 100.0}
 
