@@ -20,6 +20,7 @@ from ..fsutil import atomic_write_bytes, atomic_write_json
 from .checkpoint import Checkpoint
 from .constraints import CONSTRAINT_FIELDS
 from .engine import FLOAT_COLUMNS, PARETO_COLUMNS, SweepState, Sweeper
+from .plots import energy_parts
 from .runner import AUTO_POINTS_LIMIT, SweepJob
 
 # The design written to best.json: the user's main question is tokens per joule.
@@ -182,7 +183,9 @@ def build_summary(job: SweepJob, sweeper: Sweeper, state: SweepState, chosen: li
         "best": best,
         "best_design": {"file": "best.json", "objective": PRIMARY_OBJECTIVE, "index": primary.index,
                         "roofline_fraction": primary.values.get("roofline_fraction"),
-                        "bottleneck": primary.bottleneck},
+                        "bottleneck": primary.bottleneck,
+                        "energy_per_token_breakdown_j": energy_parts(primary.design.prediction, sweeper.device,
+                                                                     job.workload.batch)},
         "points_csv": points,
         "plots": ["pareto.png", "roofline.png", "breakdown.png"],
     }

@@ -156,15 +156,21 @@ def roofline_plot(plt, path: Path, job, sweeper, state, chosen) -> None:
 RESOURCES = ("dsp", "lut", "ff", "bram36", "uram")
 
 
-def _energy_parts(pred: dict) -> dict[str, float]:
-    """Energy per token by component, if the prediction carries one (J/token)."""
-    for key in ("energy_breakdown", "energy_per_token_breakdown_j", "energy"):
-        e = pred.get(key)
-        if isinstance(e, dict):
-            parts = {str(k): float(v) for k, v in e.items() if isinstance(v, (int, float)) and v > 0}
-            if parts:
-                return parts
-    return {}
+def energy_parts(pred: dict, device, batch: int) -> dict[str, float]:
+    """Decode energy per token split the way the model builds board power (codesign/model/power.py):
+    static (the device's idle power) + off-chip memory (the model's ``memory_power_w`` for the bytes a
+    decode step moves) + logic (the rest: dynamic power of the used DSP/LUT/FF/BRAM/URAM)."""
+    from ..model.power import memory_power_w
+
+    tps = float(pred["decode_tokens_per_s"])
+    total = float(pred["energy_per_token_j"])
+    if tps <= 0 or "decode_bytes_per_step" not in pred:
+        return {}
+    step_s = batch / tps
+    memory = float(memory_power_w(device, float(pred["decode_bytes_per_step"]) / step_s)) / tps
+    static = float(device.static_w) / tps
+    return {"static (idle board)": static, "off-chip memory": memory,
+            "logic (dynamic)": max(total - static - memory, 0.0)}
 
 
 def breakdown_plot(plt, path: Path, job, sweeper, chosen, summary) -> None:
@@ -185,14 +191,23 @@ def breakdown_plot(plt, path: Path, job, sweeper, chosen, summary) -> None:
     ax1.set_xlabel(f"% of the {dev.name} device")
     ax1.set_xlim(0, max(100.0, max(fracs, default=0) * 1.15))
     ax1.set_title("resources (best J/token design)", fontsize=9)
-    parts = _energy_parts(pred)
+    parts = energy_parts(pred, dev, job.workload.batch)
     if parts:
-        keys = sorted(parts, key=lambda k: -parts[k])
+        keys = list(parts)
         vals = [parts[k] for k in keys]
-        ax2.bar(keys, vals, color="#dd8452")
-        ax2.set_ylabel("J per token")
-        ax2.tick_params(axis="x", rotation=30, labelsize=8)
-        ax2.set_title(f"energy per token: {primary.values['energy_per_token_j']:.4g} J", fontsize=9)
+        bars = ax2.bar(keys, vals, color=["#8c8c8c", "#dd8452", "#55a868"])
+        for b, v in zip(bars, vals):
+            ax2.text(b.get_x() + b.get_width() / 2, b.get_height(), f"{v:.3g} J", ha="center", va="bottom",
+                     fontsize=8)
+        ax2.set_ylim(0, max(vals) * 1.35)
+        floor = pred.get("min_memory_energy_per_token_j")
+        if floor:
+            ax2.axhline(float(floor), color="black", lw=0.9, ls="--",
+                        label=f"memory-energy floor {float(floor):.3g} J (weights + KV at the device's pJ/bit)")
+            ax2.legend(fontsize=7, loc="upper right")
+        ax2.set_ylabel("J per decoded token")
+        ax2.tick_params(axis="x", labelsize=8)
+        ax2.set_title(f"decode energy per token: {primary.values['energy_per_token_j']:.4g} J", fontsize=9)
     else:
         ax2.axis("off")
         ax2.text(0.5, 0.5, "no energy breakdown in the prediction", ha="center", va="center")
