@@ -17,7 +17,9 @@ def table(result: dict):
     for _, label, _, _ in METRICS:
         t.add_column(label, justify="right")
     f = result["fpga"]
-    t.add_row(f"{f['device']} (FPGA)", f["source"], *(_fmt(f[k]) for k, *_ in METRICS))
+    q = result["quant"]
+    t.add_row(f"{f['device']} (FPGA)", f"{f['source']} W{q['wbits']}A{q['abits']}KV{q['kvbits']}",
+              *(_fmt(f[k]) for k, *_ in METRICS))
     for g in result["gpus"]:
         t.add_row(g["gpu"], f"{g['source']} {g['dtype']} {g['stack']}", *(_fmt(g[k]) for k, *_ in METRICS))
     return t
