@@ -38,6 +38,13 @@ def _print_report(rep: dict) -> None:
             t.add_row(ref, part, f"{m['sqnr_db']:.2f}", f"{m['cosine']:.6f}", f"{m['max_abs']:.4g}",
                       f"{m['ref_max_abs']:.4g}")
     Console().print(t)
+    t = Table(title="per unit, decode token (SQNR dB vs float / vs datapath reference)")
+    for c in ("unit", "float SQNR", "float cosine", "datapath SQNR", "datapath cosine"):
+        t.add_column(c)
+    for op, m in rep["float"]["decode_ops"].items():
+        d = rep["datapath"]["decode_ops"][op]
+        t.add_row(op, f"{m['sqnr_db']:.2f}", f"{m['cosine']:.6f}", f"{d['sqnr_db']:.2f}", f"{d['cosine']:.6f}")
+    Console().print(t)
 
 
 def run(args) -> int:

@@ -47,8 +47,10 @@ def _swiglu_ffn(h, wg, wu, wd):
 
 
 def float_layer(weights: Mapping, cfg, x, start_pos: int, cache: FloatCache, *, rope_theta: float = 10000.0,
-                norm_eps: float = 1e-5) -> np.ndarray:
-    """float64 x [m, d_model] at positions start_pos.. -> [m, d_model]; appends K (after RoPE), V to ``cache``."""
+                norm_eps: float = 1e-5, trace: dict | None = None) -> np.ndarray:
+    """float64 x [m, d_model] at positions start_pos.. -> [m, d_model]; appends K (after RoPE), V to ``cache``.
+    ``trace`` receives the intermediate tensors under the golden model's trace names."""
+    tr = trace if trace is not None else {}
     w = {k: _t(v) for k, v in _strip(weights).items()}
     x = _t(x)
     m = x.shape[0]
@@ -73,8 +75,12 @@ def float_layer(weights: Mapping, cfg, x, start_pos: int, cache: FloatCache, *, 
     mask = torch.arange(T)[None, :] <= pos[:, None]
     scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
     o = torch.einsum("mht,htd->mhd", torch.softmax(scores, -1), V).reshape(m, H * hd)
-    x = x + o @ w["attn.wo"].T
+    t = o @ w["attn.wo"].T
+    tr.update(attn_norm=h, q=q, k=k, v=v, attn=o.reshape(m, H, hd), wo=t)
+    x = x + t
+    tr.update(attn_residual=x)
     h = _rms(x, w["ffn_norm"], norm_eps)
+    tr["ffn_norm"] = h
     if getattr(cfg, "n_experts", 1) > 1:
         logits = h @ w["ffn.router"].T
         top = torch.topk(logits, cfg.top_k, dim=-1, sorted=True)
@@ -87,7 +93,14 @@ def float_layer(weights: Mapping, cfg, x, start_pos: int, cache: FloatCache, *, 
                 out[t] += wts[t, s] * _swiglu_ffn(h[t:t + 1], *ws)[0]
         x = x + out
     else:
-        x = x + _swiglu_ffn(h, w["ffn.w_gate"], w["ffn.w_up"], w["ffn.w_down"])
+        a = torch.nn.functional.silu(h @ w["ffn.w_gate"].T) * (h @ w["ffn.w_up"].T)
+        down = a @ w["ffn.w_down"].T
+        tr.update(ffn_act=a, ffn_down=down)
+        x = x + down
+    tr["out"] = x
+    for key, val in tr.items():
+        if isinstance(val, torch.Tensor):
+            tr[key] = val.numpy()
     return x.numpy()
 
 

@@ -153,7 +153,9 @@ class IntLayer:
         tr["ffn_norm"] = h
         if not self.is_moe:
             a = N.swiglu(N.gemv(self.mats["w_gate"], h, A), N.gemv(self.mats["w_up"], h, A))
-            x = N.add_sat(x, N.gemv(self.mats["w_down"], a, A))
+            down = N.gemv(self.mats["w_down"], a, A)
+            tr.update(ffn_act=a, ffn_down=down)
+            x = N.add_sat(x, down)
         else:
             logits = N.gemv(self.mats["router"], h, A)
             experts, weights = N.route_topk(logits, cfg.top_k)

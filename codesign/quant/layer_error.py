@@ -26,6 +26,9 @@ FLOAT_BOUNDS = {  # (wbits, abits, kvbits) -> (minimum SQNR dB, minimum cosine) 
 }
 
 
+TRACE_OPS = ("attn_norm", "q", "k", "v", "attn", "wo", "attn_residual", "ffn_norm", "ffn_act", "ffn_down", "out")
+
+
 def dequantized_weights(layer: IntLayer) -> dict:
     """Float weights equal to what the integer layer stores (for the ``datapath`` reference)."""
     w = {f"attn.{n}": N.dequantize_weight_groups(layer.mats[n]) for n in ("wq", "wk", "wv", "wo")}
@@ -51,19 +54,25 @@ def compare_layer(weights: dict, cfg, quant: Quant, x: np.ndarray, *, rope_theta
     xi = N.to_fixed(x)
     xq = N.from_fixed(xi)                   # the float references see exactly the integer input
     cache = layer.new_cache(P + 1)
-    outs = [layer.forward(xi[:P], 0, cache), layer.forward(xi[P:], P, cache)]
+    gtrace: dict = {}
+    outs = [layer.forward(xi[:P], 0, cache), layer.forward(xi[P:], P, cache, gtrace)]
     gold = N.from_fixed(np.concatenate(outs))
     deq = dequantized_weights(layer)
     kw = dict(rope_theta=rope_theta, norm_eps=norm_eps)
     report = {}
     for name, w in (("float", weights), ("datapath", deq)):
-        fc = FloatCache()
-        ref = np.concatenate([float_layer(w, cfg, xq[:P], 0, fc, **kw), float_layer(w, cfg, xq[P:], P, fc, **kw)])
+        fc, ftrace = FloatCache(), {}
+        ref = np.concatenate([float_layer(w, cfg, xq[:P], 0, fc, **kw),
+                              float_layer(w, cfg, xq[P:], P, fc, trace=ftrace, **kw)])
         report[name] = {
             "output": error_metrics(gold, ref),
             "update": error_metrics(gold - xq, ref - xq),
             "decode_update": error_metrics(gold[P:] - xq[P:], ref[P:] - xq[P:]),
         }
+        # per unit output of the decode token (each unit sees the integer model's own inputs upstream,
+        # so these errors accumulate along the layer)
+        report[name]["decode_ops"] = {op: error_metrics(N.from_fixed(gtrace[op]), ftrace[op])
+                                      for op in TRACE_OPS if op in gtrace and op in ftrace}
     report["tokens"] = int(x.shape[0])
     return report
 
