@@ -274,7 +274,8 @@ def _ops_breakdown(detail, freq_mhz) -> list[dict]:
                     "memory_cycles": float(per["memory"][i, 0]), "fill_cycles": float(per["fill"][i, 0]),
                     "bound": "memory" if per["memory"][i, 0] >= per["compute"][i, 0] else "compute",
                     "weight_bytes": float(per["weight_bytes"][i, 0]), "kv_read_bytes": float(per["kv_read"][i, 0]),
-                    "kv_write_bytes": float(per["kv_write"][i, 0]), "macs": float(per["macs"][i, 0]),
+                    "kv_write_bytes": float(per["kv_write"][i, 0]), "io_bytes": float(per["io_bytes"][i, 0]),
+                    "macs": float(per["macs"][i, 0]),
                     "time_s_total": cyc * float(prog.count[i]) / (freq_mhz * 1e6),
                 })
     return rows
