@@ -64,9 +64,10 @@ FMAX_OVER_TYPICAL = 1.6
 # ----------------------------------------------------------------------------- resources
 # Products per DSP slice by operand widths. DSP48E2 (27x18): two INT8 products sharing one operand
 # (AMD WP486 "Deep Learning with INT8 Optimization on Xilinx Devices"); four INT4 products (AMD WP521
-# "Convolutional Neural Network with INT4 Optimization"); one 16-bit product. DSP58 (27x24): INT8
-# vector mode computes a 3-element dot product per slice (AMD AM004 Versal DSP Engine, "INT8 dot
-# product"); INT4 packing as DSP48E2 scaled by the wider multiplier (assumption, docs/MODEL.md).
+# "Convolutional Neural Network with INT4 Optimization"); one 16-bit product. DSP58 (27x24): the
+# "three element vector/INT8 dot product" mode (AMD UG1273 Versal design guide, Programmable Logic;
+# AM004) gives 3 INT8 products per slice; INT4 packing as DSP48E2 scaled by the wider multiplier
+# (6: an assumption, docs/MODEL.md).
 def products_per_dsp(dsp_kind: str, wbits, abits):
     import numpy as np
     w, a = np.asarray(wbits), np.asarray(abits)
