@@ -20,6 +20,9 @@ def test_golden_close_to_float(spec):
     x = np.random.default_rng(4).normal(0, 1, (12, cfg.d_model))
     hi = compare_layer(w, cfg, Quant(16, 16, 16, 32, False), x, rope_theta=10000.0, norm_eps=1e-5)
     assert hi["float"]["update"]["sqnr_db"] > 50 and hi["float"]["update"]["cosine"] > 0.99999
+    ops = hi["float"]["decode_ops"]
+    assert {"q", "k", "v", "attn", "wo", "ffn_norm", "out"} <= set(ops)
+    assert all(m["sqnr_db"] > 40 for m in ops.values()), ops
     lo = compare_layer(w, cfg, Quant(8, 8, 8, 32, False), x, rope_theta=10000.0, norm_eps=1e-5)
     assert 20 < lo["float"]["update"]["sqnr_db"] < hi["float"]["update"]["sqnr_db"]
 
