@@ -6,12 +6,13 @@ value that csim must report."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from codesign.cli import main
-from codesign.design import Design, Hardware, Quant
+from codesign.design import Design, Hardware, Quant, load_design
 from codesign.gen.hls import csim
 from codesign.gen.hls.headers import config_header
 from codesign.gen.hls.project import emit_project
@@ -19,19 +20,21 @@ from codesign.gen.hls.tbfiles import read_checks
 
 SMALL = {"seed": 3, "d_model": 96, "n_heads": 6, "n_kv_heads": 2, "head_dim": 16, "d_ffn": 160}
 
-# Three points with different weight bits and MPE tile shapes (rows x cols), as on the sweep's
-# front: W4A8 16x16, W8A8 32x8, W3A8 8x32 with zero points and a 4-bit KV cache.
-POINTS = {
-    "w4a8_16x16": Design("smollm2-135m", "u280", quant=Quant(4, 8, 8, 32, False),
-                         hw=Hardware(rows=16, cols=16, sfu_lanes=8, abuf_depth=4096, kvbuf_depth=256,
-                                     port_bits=512, freq_mhz=300)),
-    "w8a8_32x8": Design("smollm2-135m", "u55c", quant=Quant(8, 8, 8, 64, False),
-                        hw=Hardware(rows=32, cols=8, sfu_lanes=16, abuf_depth=4096, kvbuf_depth=256,
-                                    port_bits=256, freq_mhz=250)),
-    "w3a8_8x32_zp_kv4": Design("smollm2-135m", "u250", quant=Quant(3, 8, 4, 32, True),
-                               hw=Hardware(rows=8, cols=32, sfu_lanes=4, abuf_depth=4096, kvbuf_depth=256,
-                                           port_bits=128, freq_mhz=200)),
-}
+# Three points from the sweep's Pareto front (codesign sweep --model smollm2-135m --device u280 with
+# the space files in hw/hls/points/, one per weight width; best.json of each): different weight bits,
+# KV bits, groups and MPE tile shapes (32x32, 32x16, 8x64). A fourth, hand-made point covers what the
+# front did not pick: zero points, 128-bit ports, another device.
+POINTS_DIR = Path(__file__).resolve().parents[1] / "hw" / "hls" / "points"
+POINTS = {p.stem: load_design(p) for p in sorted(POINTS_DIR.glob("*.json"))}
+POINTS["w3a8kv4_zp_8x32_u250"] = Design(
+    "smollm2-135m", "u250", quant=Quant(3, 8, 4, 32, True),
+    hw=Hardware(rows=8, cols=32, sfu_lanes=4, abuf_depth=4096, kvbuf_depth=256, port_bits=128, freq_mhz=200))
+
+
+def test_pareto_points_present():
+    assert {"w4a8kv8_g32_32x32", "w8a8kv8_g64_32x16", "w3a8kv4_g32_8x64"} <= set(POINTS)
+    shapes = {(d.quant.wbits, d.hw.rows, d.hw.cols) for d in POINTS.values()}
+    assert len(shapes) == len(POINTS)
 
 
 @pytest.mark.parametrize("name", sorted(POINTS))
@@ -52,10 +55,12 @@ def test_design_point_csim_bit_exact(name, tmp_path):
 def test_generated_code_differs_between_points():
     headers = {n: config_header(d) for n, d in POINTS.items()}
     assert len(set(headers.values())) == len(headers)
-    a, b = headers["w4a8_16x16"], headers["w8a8_32x8"]
-    assert "WBITS = 4;" in a and "WBITS = 8;" in b
-    assert "PORT_BITS = 512;" in a and "PORT_BITS = 256;" in b
-    assert "ZERO_POINT = 1;" in headers["w3a8_8x32_zp_kv4"] and "KVBITS = 4;" in headers["w3a8_8x32_zp_kv4"]
+    for name, d in POINTS.items():
+        h = headers[name]
+        for key, v in (("WBITS", d.quant.wbits), ("KVBITS", d.quant.kvbits), ("GROUP", d.quant.group),
+                       ("ROWS", d.hw.rows), ("COLS", d.hw.cols), ("PORT_BITS", d.hw.port_bits),
+                       ("ZERO_POINT", int(d.quant.zero_point))):
+            assert f"static const int {key} = {v};" in h, (name, key)
 
 
 def _corrupt_one(vectors_dir):
