@@ -20,6 +20,7 @@ Environment (set by tests/test_rtl_core.py or `codesign verify`):
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import sys
@@ -61,6 +62,12 @@ class Bench:
         self.images = images
         self.ctrl = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_control"), dut.ap_clk, dut.ap_rst_n,
                                   reset_active_level=False)
+        # the AXI models log every burst at INFO: keep the regression's log readable
+        for ram in self.rams.values():
+            ram.write_if.log.setLevel(logging.WARNING)
+            ram.read_if.log.setLevel(logging.WARNING)
+        self.ctrl.write_if.log.setLevel(logging.WARNING)
+        self.ctrl.read_if.log.setLevel(logging.WARNING)
         if backpressure > 0:
             rng = random.Random(seed)
             for ram in self.rams.values():
