@@ -184,6 +184,8 @@ def test_bench_procedure_on_cpu_with_a_fake_meter(tmp_path):
     dec = rec["decode"]
     assert len(dec["windows"]) == 2 and all(w["tokens"] == 6 * dec["passes_per_window"] for w in dec["windows"])
     assert isinstance(rec["stable"], bool)
+    tps = rec["decode"]["median"]["tokens_per_s"]
+    assert rec["decode"]["weight_stream_gbs"] == pytest.approx(rec["weight_bytes"] * tps / 1e9)
     med = dec["median"]
     assert med["tokens_per_s"] > 0
     assert med["avg_power_w"] == pytest.approx(100.0, rel=0.3)       # the fake meter's 100 W

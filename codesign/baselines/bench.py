@@ -210,6 +210,8 @@ def run_bench(model: str, dtype: str, tokens: int, prompt: int, warmup: int, rep
         "decode": {"windows": dec, "passes_per_window": loops, **summarize_repeats(dec)},
         "prefill": {"windows": pre, "passes_per_window": passes, **summarize_repeats(pre)},
     }
+    # Weight bytes streamed per second at the median decode speed (KV-cache reads not included).
+    record["decode"]["weight_stream_gbs"] = net.weight_bytes() * record["decode"]["median"]["tokens_per_s"] / 1e9
     # Stable: the decode speed and energy of the repeats agree within STABLE_CV.
     cvs = [rec_cv for rec_cv in (record["decode"]["tokens_per_s"]["cv"],
                                  (record["decode"]["j_per_token"] or {}).get("cv")) if rec_cv is not None]

@@ -53,8 +53,9 @@ def run(args) -> int:
         sys.stdout.write(dumps_json(rec))
     d, p = rec["decode"]["median"], rec["prefill"]["median"]
     j = f"{d['j_per_token']:.3f} J/token" if d["j_per_token"] is not None else "no energy meter"
-    print(f"{rec['gpu']['name']}: decode {d['tokens_per_s']:.1f} tokens/s, {j}; prefill "
-          f"{p['tokens_per_s']:.0f} tokens/s ({rec['gpu']['energy_method']})", file=sys.stderr)
+    print(f"{rec['gpu']['name']}: decode {d['tokens_per_s']:.1f} tokens/s, {j}, weights streamed at "
+          f"{rec['decode']['weight_stream_gbs']:.0f} GB/s; prefill {p['tokens_per_s']:.0f} tokens/s "
+          f"({rec['gpu']['energy_method']})", file=sys.stderr)
     if not rec["stable"]:
         print(f"warning: the {args.repeats} repeats vary by more than 5% (see decode.*.cv in the record); "
               "raise --tokens/--repeats or quiet the machine", file=sys.stderr)
