@@ -3,7 +3,8 @@ grouped-query attention (causal), SwiGLU FFN, residuals, tied or separate LM hea
 
 Quantization hooks: a ``scheme`` object (see ``quantized.QuantScheme``) may replace every decoder
 linear weight once (``scheme.weight``), quantize the input of every decoder linear layer per token
-(``scheme.activation``), and store K (after RoPE) and V at KV bits (``scheme.kv``). Embeddings,
+(``scheme.activation``), quantize the query heads (``scheme.query``), and store K (after RoPE) and V
+at KV bits (``scheme.kv``). Embeddings,
 final norm and LM head stay as the checkpoint has them: the accuracy table measures the decoder
 layers, which are what the FPGA processor executes.
 """
@@ -51,6 +52,9 @@ class LlamaLM:
     def _kv(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.scheme is None else self.scheme.kv(x)
 
+    def _query(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.scheme is None or not hasattr(self.scheme, "query") else self.scheme.query(x)
+
     def layer(self, i: int, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         c, w, p = self.cfg, self.w, f"layers.{i}."
         B, T, _ = x.shape
@@ -60,6 +64,7 @@ class LlamaLM:
         k = (h @ w[p + "attn.wk"].T).view(B, T, KV, hd).transpose(1, 2)
         v = (h @ w[p + "attn.wv"].T).view(B, T, KV, hd).transpose(1, 2)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        q = self._query(q)               # the ATTN unit reads Q per token-head at ABITS
         k, v = self._kv(k), self._kv(v)  # the KV cache holds post-RoPE K and V
         rep = H // KV
         k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)

@@ -76,7 +76,7 @@ def _factor(xmax: torch.Tensor, wmax: torch.Tensor, alpha: float) -> torch.Tenso
 
 @torch.no_grad()
 def smooth_weights(cfg: dict, weights: dict[str, torch.Tensor], maxima: dict,
-                   alpha: float = DEFAULT_ALPHA) -> dict[str, torch.Tensor]:
+                   alpha: float = DEFAULT_ALPHA, alpha_k: float | None = None) -> dict[str, torch.Tensor]:
     """A new weight dict whose float model computes the same function with smaller activation outliers."""
     w = dict(weights)
     H, KV, hd = cfg["n_heads"], cfg["n_kv_heads"], cfg["head_dim"]
@@ -101,13 +101,13 @@ def smooth_weights(cfg: dict, weights: dict[str, torch.Tensor], maxima: dict,
         w[p + "attn.wv"] = w[p + "attn.wv"] / s_kv.reshape(-1)[:, None]
         s_q = s_kv[:, None, :].expand(KV, rep, hd).reshape(-1)   # [H * hd]
         w[p + "attn.wo"] = w[p + "attn.wo"] * s_q[None, :]
-        if (i, "k") in maxima:
+        if (i, "k") in maxima and alpha_k != 0:
             half = hd // 2
             kmax = maxima[(i, "k")]                                   # [KV, hd]
             kmax = torch.maximum(kmax[:, :half], kmax[:, half:]).repeat(1, 2)
             qmax = w[p + "attn.wq"].abs().amax(1).view(KV, rep, hd).amax(1)
             qmax = torch.maximum(qmax[:, :half], qmax[:, half:]).repeat(1, 2)
-            s_k = _factor(kmax, qmax, alpha)                          # [KV, hd]
+            s_k = _factor(kmax, qmax, alpha if alpha_k is None else alpha_k)                         # [KV, hd]
             w[p + "attn.wk"] = w[p + "attn.wk"] / s_k.reshape(-1)[:, None]
             s_q = s_k[:, None, :].expand(KV, rep, hd).reshape(-1)
             w[p + "attn.wq"] = w[p + "attn.wq"] * s_q[:, None]

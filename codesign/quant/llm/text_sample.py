@@ -72,16 +72,31 @@ class TextSample:
         }
 
 
-def build_sample(tokenizer, n_windows: int = DEFAULT_WINDOWS, window: int = DEFAULT_WINDOW) -> TextSample:
+def _spaced(indices: list[int], n: int) -> list[int]:
+    return [indices[i * len(indices) // n] for i in range(n)]
+
+
+def build_sample(tokenizer, n_windows: int = DEFAULT_WINDOWS, window: int = DEFAULT_WINDOW,
+                 calibration: int = 0) -> tuple[TextSample, torch.Tensor]:
+    """(the evaluation sample, ``calibration`` further windows disjoint from it [calibration, window]).
+
+    Calibration windows are evenly spaced over the windows the evaluation sample does not use."""
     from ...errors import CodesignError
 
     text, used = docstring_text()
     ids = tokenizer.encode(text)
     available = len(ids) // window
-    if n_windows < 1 or n_windows > available:
-        raise CodesignError(f"got {n_windows}; allowed: 1..{available} windows of {window} tokens "
-                            f"(the docstring stream has {len(ids)} tokens)", field="--sample")
-    starts = [(i * available // n_windows) * window for i in range(n_windows)]
-    win = torch.tensor([ids[s:s + window] for s in starts], dtype=torch.int64)
-    return TextSample(win, len(ids), used, hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                      sys.version.split()[0])
+    if n_windows < 1 or n_windows + calibration > available:
+        raise CodesignError(f"got {n_windows} (+{calibration} calibration); allowed: 1..{available - calibration} "
+                            f"windows of {window} tokens (the docstring stream has {len(ids)} tokens)",
+                            field="--sample")
+    chosen = _spaced(list(range(available)), n_windows)
+    rest = [i for i in range(available) if i not in set(chosen)]
+    cal = _spaced(rest, calibration) if calibration else []
+
+    def tensor(idx):
+        return torch.tensor([ids[i * window:(i + 1) * window] for i in idx], dtype=torch.int64).reshape(len(idx), window)
+
+    sample = TextSample(tensor(chosen), len(ids), used, hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                        sys.version.split()[0])
+    return sample, tensor(cal)
