@@ -37,6 +37,18 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def children_rss_mb() -> float:
+    """Largest peak RSS of any finished worker process."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
+def cpu_all() -> float:
+    """CPU seconds of this process and its finished workers."""
+    a = resource.getrusage(resource.RUSAGE_SELF)
+    b = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def make_sweeper(space=None):
     dev = get_device("u280")
     space = space or default_space(dev)
@@ -44,9 +56,9 @@ def make_sweeper(space=None):
 
 
 def timed(fn) -> tuple[float, float]:
-    w, c = time.perf_counter(), time.process_time()
+    w, c = time.perf_counter(), cpu_all()
     fn()
-    return time.perf_counter() - w, time.process_time() - c
+    return time.perf_counter() - w, cpu_all() - c
 
 
 def tasks_for(n: int, size: int, chunk: int, mode: str) -> list:
@@ -98,10 +110,13 @@ def main() -> int:
     for workers in sorted({1, a.jobs}):
         w, c = timed(lambda: run_pipeline(sw, n, a.chunk, workers, "none"))
         print(f"sweep    pipeline, {workers} process(es)  : {n / w:>12,.0f} points/s wall "
-              f"({n:,} points in {w:.2f} s)")
+              f"({n:,} points in {w:.2f} s; {n / c:,.0f} per CPU-second)")
     w, c = timed(lambda: run_pipeline(sw, n, a.chunk, a.jobs, "all"))
-    print(f"csv      pipeline + points.csv rows: {n / w:>12,.0f} points/s wall ({a.jobs} process(es))")
-    print(f"peak RSS of this process: {rss_mb():.0f} MB")
+    print(f"csv      pipeline + points.csv rows: {n / w:>12,.0f} points/s wall ({a.jobs} process(es); "
+          f"{n / c:,.0f} per CPU-second)")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+          "(wall figures assume the CPUs are free)")
+    print(f"peak RSS: {rss_mb():.0f} MB this process, {children_rss_mb():.0f} MB largest worker")
     if a.profile:
         import cProfile
         import pstats
@@ -119,7 +134,8 @@ def huge(a) -> int:
     from codesign.search.space import Space
 
     d = make_sweeper().space.as_dict()
-    d.update(rows=list(range(8, 264, 8)), cols=list(range(16, 528, 16)), freq_mhz=list(range(150, 305, 5)))
+    d.update(rows=list(range(8, 264, 8)), cols=list(range(16, 528, 16)), freq_mhz=list(range(150, 305, 5)),
+             sfu_lanes=[16, 32])
     space = Space.from_mapping(d)
     sw = make_sweeper(space)
     print(f"huge space: {space.size:,} points; running for {a.seconds:.0f} s with --jobs {a.jobs}")
@@ -138,7 +154,8 @@ def huge(a) -> int:
             break
     el = time.perf_counter() - t0
     print(f"evaluated {state.next_start:,} of {space.size:,} points in {el:.1f} s "
-          f"({state.next_start / el:,.0f}/s); peak RSS {rss_mb():.0f} MB (first sample {rss[0]:.0f} MB)")
+          f"({state.next_start / el:,.0f}/s); peak RSS {rss_mb():.0f} MB (first sample {rss[0]:.0f} MB), "
+          f"largest worker {children_rss_mb():.0f} MB")
     print(f"projected time for all {space.size:,} points: {space.size / (state.next_start / el) / 60:.1f} min")
     return 0
 

@@ -38,20 +38,34 @@ def pareto_indices(costs: np.ndarray, ids: np.ndarray | None = None) -> np.ndarr
     first[1:] = np.any(c[1:] != c[:-1], axis=1)
     pos = order[first]
     c = c[first]
+    # Heads in order of a monotone score (sum of per-objective min-max scaled costs): a
+    # head with a low score dominates many points, so the survivors shrink fast. The
+    # head is the first (lexicographic) row of minimum score among the survivors: it is
+    # non-dominated, since a dominator scores <= and sorts earlier.
+    score = _monotone_score(c)
     kept = []
     alive = np.arange(c.shape[0])
     while alive.size:
-        head = alive[0]
-        # The lexicographically smallest survivor is non-dominated: anything that
-        # dominated it would sort earlier and would have removed it already.
+        head = alive[int(np.argmin(score[alive]))]
         kept.append(head)
-        rest = alive[1:]
-        if rest.size == 0:
-            break
-        dominated = np.all(c[rest] >= c[head], axis=1)  # rows are distinct, so >= everywhere means dominated
-        alive = rest[~dominated]
+        # rows are distinct, so >= everywhere means dominated (the head removes itself too)
+        alive = alive[~np.all(c[alive] >= c[head], axis=1)]
     kept_pos = pos[np.asarray(kept, dtype=np.int64)]
     return kept_pos[np.argsort(ids[kept_pos], kind="stable")]
+
+
+def _monotone_score(c: np.ndarray) -> np.ndarray:
+    """Sum of per-column scaled costs; non-decreasing in every column (+inf above, -inf below the finite)."""
+    score = np.zeros(c.shape[0], dtype=np.float64)
+    for j in range(c.shape[1]):
+        x = c[:, j]
+        fin = np.isfinite(x)
+        if not fin.any():
+            continue
+        lo, hi = float(x[fin].min()), float(x[fin].max())
+        span = hi - lo if hi > lo else 1.0
+        score += np.where(fin, (x - lo) / span, np.where(x > 0, 2.0, -1.0))
+    return score
 
 
 def dominates(a: np.ndarray, b: np.ndarray) -> bool:
