@@ -48,7 +48,7 @@ def buffer_map(cfg, m: int) -> tuple[dict, int]:
     sizes = [("X", m * d), ("H", m * d), ("Q", m * H * hd), ("K", m * KV * hd), ("V", m * KV * hd),
              ("O", m * H * hd), ("T", m * d), ("G", m * f), ("U", m * f)]
     if E > 1:
-        sizes.append(("R", m * E))
+        sizes.append(("R", m * E * (3 if getattr(cfg, "router", "linear") == "attention" else 1)))
     off, out = 0, {}
     for name, n in sizes:
         out[name] = off
@@ -84,6 +84,9 @@ def plan_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: 
     d, H, KV, hd, f = cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim, cfg.d_ffn
     E, top_k = getattr(cfg, "n_experts", 1), getattr(cfg, "top_k", 1)
     moe = E > 1
+    # Yuan2.0-M32's attention router projects to Q, K, V of n_experts each (3E outputs); the golden
+    # model implements the linear router (E outputs) only
+    router_n = E * (3 if getattr(cfg, "router", "linear") == "attention" else 1)
     start = context - tokens
     buf, buf_elems = buffer_map(cfg, m)
     ffn_kind = _ffn_kind(cfg)
@@ -96,7 +99,7 @@ def plan_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: 
     qz = (quant.wbits, quant.group, quant.zero_point, hw.rows, hw.cols)
     mats = [("wq", H * hd, d, 1), ("wk", KV * hd, d, 1), ("wv", KV * hd, d, 1), ("wo", d, H * hd, 1)]
     if moe:
-        mats.append(("router", E, d, 1))
+        mats.append(("router", router_n, d, 1))
     nexp = E if moe else 1
     if gated:
         mats += [("w_gate", f, d, nexp), ("w_up", f, d, nexp)]
@@ -151,7 +154,7 @@ def plan_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: 
         L.append(Instr("NORM", m=m, n=d, src=buf["X"], dst=buf["H"], addr=io["ffn_norm"][0], func=norm_func,
                        mult=N.recip_n(d), imm=eps_q, shift=gshift("ffn_norm"), layer_op="ffn_norm"))
         if moe:
-            L.append(dataclasses.replace(gemv("router", buf["H"], buf["R"], E, d, "router", func=FUNC_GEMV_ROUTER),
+            L.append(dataclasses.replace(gemv("router", buf["H"], buf["R"], router_n, d, "router", func=FUNC_GEMV_ROUTER),
                                         imm=top_k))
         for s in (range(1, top_k + 1) if moe else [0]):
             if gated:
