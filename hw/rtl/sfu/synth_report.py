@@ -64,6 +64,7 @@ def synth_block(top: str, params: dict[str, int], work: Path | None = None) -> d
     """Synthesize one SFU block (or sfu_top) with the given parameters; return cell counts."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(work or tmp)
+        work.mkdir(parents=True, exist_ok=True)
         stat = work / f"{top}_stat.json"
         chparams = " ".join(f"-set {k} {v}" for k, v in params.items())
         files = " ".join(str(s) for s in sources())
@@ -73,7 +74,7 @@ def synth_block(top: str, params: dict[str, int], work: Path | None = None) -> d
                   f"tee -q -o {stat} stat -json")
         proc = subprocess.run(["yosys", "-q", "-p", script], capture_output=True, text=True)
         if proc.returncode != 0:
-            raise RuntimeError(f"yosys failed on {top} {params}:\n{proc.stderr[-2000:]}")
+            raise RuntimeError(f"yosys failed on {top} {params}:\n{(proc.stderr + proc.stdout)[-2000:]}")
         data = json.loads(stat.read_text())
         return count_cells(data["design"]["num_cells_by_type"])
 
