@@ -52,13 +52,17 @@ def test_sweep_writes_every_output(tmp_path, space, capsys):
     assert not (tmp_path / "run.partial").exists()
     s = json.loads((out / "summary.json").read_text())
     assert s["counts"]["points"] == 32 and s["space"]["wbits"] == [4, 8]
+    acc = s["constraints"]["max_accuracy_loss_pct"]   # the default policy bound, applied only if measured
+    assert acc["bound"] == 5.0 and acc["applied"] == (s["accuracy"]["status"] != "not yet measured")
     assert len(list(csv.DictReader(open(out / "points.csv")))) == 32
     # an existing folder is refused without --force, and replaced with it
     rc, _, err = _run(["--space", str(space), "--out", str(out)], capsys)
     assert rc == 2 and "--force" in err and err.count("\n") == 1
-    rc, _, _ = _run(["--space", str(space), "--out", str(out), "--force", "--min-tokens-per-s", "1"], capsys)
+    rc, _, _ = _run(["--space", str(space), "--out", str(out), "--force", "--min-tokens-per-s", "1",
+                     "--max-accuracy-loss-pct", "inf"], capsys)
     assert rc == 0
-    assert json.loads((out / "summary.json").read_text())["constraints"]["min_tokens_per_s"]["bound"] == 1.0
+    c = json.loads((out / "summary.json").read_text())["constraints"]
+    assert c["min_tokens_per_s"]["bound"] == 1.0 and c["max_accuracy_loss_pct"]["bound"] is None
 
 
 @pytest.mark.parametrize("text,field", [

@@ -11,6 +11,10 @@ HELP = "search bit-widths x tile sizes x clock x channels for a model on a devic
 DESCRIPTION = (HELP + ". With no arguments: LLaMA-2-7B on the Alveo U280, batch 1, 512-token prompt, "
                "512 generated tokens, the device's default space.")
 
+# "Acceptable accuracy" when neither the space file nor the command line says: perplexity at most
+# 5% above the unquantized model. A policy choice, not a measured figure; applied only when an
+# accuracy table exists (otherwise reported as not applied). --max-accuracy-loss-pct inf lifts it.
+DEFAULT_MAX_ACCURACY_LOSS_PCT = 5.0
 DEFAULT_MODEL = "llama2-7b"
 DEFAULT_DEVICE = "u280"
 
@@ -27,7 +31,8 @@ def add_arguments(p) -> None:
     p.add_argument("--context", type=int, default=None,
                    help="decode context length (default: prompt + generate/2)")
     p.add_argument("--max-accuracy-loss-pct", type=float, default=None,
-                   help="constraint: max perplexity increase, %% (overrides the space file)")
+                   help="constraint: max perplexity increase vs unquantized, %% (overrides the space file; "
+                        f"default {DEFAULT_MAX_ACCURACY_LOSS_PCT:g}, a policy; inf = no bound)")
     p.add_argument("--min-tokens-per-s", type=float, default=None, help="constraint: min decode tokens/s")
     p.add_argument("--max-power-w", type=float, default=None, help="constraint: max power, W")
     p.add_argument("--resource-cap", type=float, default=None,
@@ -68,6 +73,7 @@ def _safe(name: str) -> str:
 
 def run(args) -> int:
     import shutil
+    from dataclasses import replace
     from pathlib import Path
 
     from ..design import Workload
@@ -92,8 +98,16 @@ def run(args) -> int:
         raise CodesignError(str(e).split(": ", 1)[-1], field=f"--{e.field}") from None
     sf = load_space_file(args.space) if args.space else SpaceFile()
     constraints: Constraints = sf.constraints.merged(
-        max_accuracy_loss_pct=args.max_accuracy_loss_pct, min_tokens_per_s=args.min_tokens_per_s,
-        max_power_w=args.max_power_w, resource_cap=args.resource_cap)
+        min_tokens_per_s=args.min_tokens_per_s, max_power_w=args.max_power_w, resource_cap=args.resource_cap)
+    acc_bound = args.max_accuracy_loss_pct
+    if acc_bound is None:
+        acc_bound = sf.constraints.max_accuracy_loss_pct
+        if acc_bound is None:
+            acc_bound = DEFAULT_MAX_ACCURACY_LOSS_PCT
+    if acc_bound == float("inf"):
+        constraints = replace(constraints, max_accuracy_loss_pct=None)
+    else:
+        constraints = constraints.merged(max_accuracy_loss_pct=acc_bound)
     if args.top < 1:
         raise CodesignError(f"got {args.top}; must be >= 1", field="--top")
     workers = default_workers() if args.jobs is None else args.jobs
