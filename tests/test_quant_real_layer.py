@@ -75,3 +75,36 @@ def test_checkpoint_errors(tmp_path, real):
     wr.close()
     with pytest.raises(CodesignError, match="unsupported architecture"):
         load_layers(other)
+
+
+def test_accuracy_models_match_golden(real):
+    """The accuracy table's torch LLaMA (float and fake-quantized through codesign.quant.numerics)
+    against this float reference and the integer golden layer on the same real inputs: the float
+    layers agree to float32 precision, and the fake-quantized layer has the golden layer's error."""
+    torch = pytest.importorskip("torch")
+    from codesign.quant import numerics as N
+    from codesign.quant.float_ref import FloatCache, error_metrics, float_layer
+    from codesign.quant.golden import prepare_layer
+    from codesign.quant.llm.model import LlamaLM, rope_tables
+    from codesign.quant.llm.quantized import QuantScheme
+
+    layers, _ = real
+    xi = N.to_fixed(_x(real))
+    xq = N.from_fixed(xi)
+    cfg = dict(layers.ckpt_cfg, n_layers=1)
+    w = {"tok_embeddings": torch.from_numpy(layers.embeddings.copy())}
+    w.update({f"layers.0.{k}": torch.from_numpy(v.copy()) for k, v in layers.layers[0].items()})
+    cos, sin = rope_tables(torch.arange(CONTEXT), layers.cfg.head_dim, layers.rope_theta)
+    xt = torch.from_numpy(xq.astype(np.float32))[None]
+    ref = float_layer(layers.layers[0], layers.cfg, xq, 0, FloatCache(), rope_theta=layers.rope_theta,
+                      norm_eps=layers.norm_eps)
+    theirs = LlamaLM(cfg, w).layer(0, xt, cos, sin)[0].double().numpy()
+    assert error_metrics(theirs - xq, ref - xq)["sqnr_db"] > 100
+    for q in (Quant(8, 8, 8, 128, False), Quant(4, 8, 8, 128, False)):
+        layer = prepare_layer(layers.layers[0], layers.cfg, q, rope_theta=layers.rope_theta, norm_eps=layers.norm_eps)
+        gold = N.from_fixed(layer.forward(xi, 0, layer.new_cache(CONTEXT)))
+        scheme = QuantScheme(q.wbits, q.abits, q.kvbits, q.group, q.zero_point)
+        fq = LlamaLM(cfg, w, scheme=scheme).layer(0, xt, cos, sin)[0].double().numpy()
+        g_err = error_metrics(gold - xq, ref - xq)["sqnr_db"]
+        f_err = error_metrics(fq - xq, ref - xq)["sqnr_db"]
+        assert abs(g_err - f_err) < 1.0, (q, g_err, f_err)
