@@ -17,6 +17,7 @@ from codesign.gen.hls import csim
 from codesign.gen.hls.headers import config_header
 from codesign.gen.hls.project import emit_project
 from codesign.gen.hls.tbfiles import read_checks
+from codesign.isa.encoding import decode
 
 SMALL = {"seed": 3, "d_model": 96, "n_heads": 6, "n_kv_heads": 2, "head_dim": 16, "d_ffn": 160}
 
@@ -47,6 +48,15 @@ def test_design_point_csim_bit_exact(name, tmp_path):
     ops = [r["op"] for r in res.rows]
     assert ops.count("GEMV") == 7 and {"NORM", "ROPE", "KVSTORE", "ATTN", "ACT", "ADD", "LOAD", "STORE"} <= set(ops)
     assert all(r["elements"] > 0 for r in res.rows)          # every instruction was compared
+    # the MPE ran exactly its tile count: ceil(n/ROWS) x K'/COLS beats (K' = k padded to max(COLS, group)),
+    # after the activation quantizer's two SFU passes (max |x|, quantize) over k and K'
+    L, rows, cols = d.hw.sfu_lanes, d.hw.rows, d.hw.cols
+    step = max(cols, d.quant.group)
+    instrs = decode(np.fromfile(out / "golden" / "instr.bin", dtype="<u4"))
+    for r, ins in zip(res.rows, instrs):
+        if ins.op == "GEMV":
+            kp = -(-ins.k // step) * step
+            assert r["beats"] == -(-ins.k // L) + -(-kp // L) + -(-ins.n // rows) * (kp // cols), (r, ins)
     hdr = (out / "src" / "codesign_config.h").read_text()
     assert f"static const int WBITS = {d.quant.wbits};" in hdr
     assert f"static const int ROWS = {d.hw.rows};" in hdr and f"static const int COLS = {d.hw.cols};" in hdr

@@ -34,13 +34,18 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({"rows": res.rows, "summary": res.summary, "passed": res.passed}, indent=2, sort_keys=True))
     else:
-        t = Table(title=f"C-simulation of {folder} (bit-exact vs golden, after every instruction)")
-        for c in ("instr", "op", "elements", "mismatches", "max |diff|"):
+        from ..gen.hls.csim import model_cycles
+        cyc = model_cycles(folder)
+        t = Table(title=f"C-simulation of {folder} (bit-exact vs golden, after every instruction)",
+                  caption="beats: iterations of the kernel's II=1 loops in this instruction (C-sim count); "
+                          "model cycles: codesign.model instruction_cycles")
+        for c in ("instr", "op", "elements", "mismatches", "max |diff|", "beats", "model cycles"):
             t.add_column(c, justify="right" if c != "op" else "left")
         for r in res.rows:
             style = "red" if r["mismatches"] else None
+            mc = f"{cyc[r['instr']]:.0f}" if cyc and r["instr"] < len(cyc) else "-"
             t.add_row(str(r["instr"]), r["op"], str(r["elements"]), str(r["mismatches"]), str(r["max_abs_diff"]),
-                      style=style)
+                      str(r.get("beats", "-")), mc, style=style)
         console.print(t)
     bad = res.first_mismatch
     if bad is not None or not res.passed:

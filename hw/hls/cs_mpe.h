@@ -112,6 +112,7 @@ inline void array(hls::stream<Beat>& beats, const xq_t xq[], int n, int k, int s
     for (int i = 0; i < ntiles * kbeats; ++i) {
 #pragma HLS PIPELINE II=1
         const Beat beat = beats.read();
+        CS_BEAT();
         const int kb = i % kbeats;
         for (int r = 0; r < ROWS; ++r) {
 #pragma HLS UNROLL

@@ -9,6 +9,15 @@
 
 #include "codesign_config.h"
 
+#ifndef __SYNTHESIS__
+// C-simulation only: iterations of the kernel's pipelined (II=1) loops, counted per instruction by
+// the testbench ("beats": cycles of those loops at II=1, without pipeline depth or overlap).
+extern unsigned long long cs_beats;
+#define CS_BEAT() (++cs_beats)
+#else
+#define CS_BEAT()
+#endif
+
 namespace cs {
 
 typedef ap_int<32> act_t;  // residual stream / unit outputs, ACT_FRAC fractional bits

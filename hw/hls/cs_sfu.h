@@ -25,6 +25,7 @@ static const int L = cfg::SFU_LANES;
 inline void add(act_t abuf[], int src, int src2, int dst, int n) {
     for (int i0 = 0; i0 < n; i0 += L) {
 #pragma HLS PIPELINE II=1
+        CS_BEAT();
         for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
             const int i = i0 + l;
@@ -50,6 +51,7 @@ inline int64_t sigmoid_fixed(int64_t g) {
 inline void act(act_t abuf[], int src, int src2, int dst, int n) {
     for (int i0 = 0; i0 < n; i0 += L) {
 #pragma HLS PIPELINE II=1
+        CS_BEAT();
         for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
             const int i = i0 + l;
@@ -86,10 +88,17 @@ inline void rmsnorm(act_t abuf[], const word_t* gmem_io, uint64_t gamma_addr, in
                     int gamma_shift, uint32_t mult, int32_t eps_q) {
     for (int t = 0; t < m; ++t) {
         ap_uint<80> ss = 0;
-        for (int i = 0; i < n; ++i) {
+        for (int i0 = 0; i0 < n; i0 += L) {  // pass 1
 #pragma HLS PIPELINE II=1
-            const int64_t x = (int32_t)abuf[src + t * n + i];
-            ss += (ap_uint<80>)(uint64_t)(x * x);
+            CS_BEAT();
+            for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                const int i = i0 + l;
+                if (i < n) {
+                    const int64_t x = (int32_t)abuf[src + t * n + i];
+                    ss += (ap_uint<80>)(uint64_t)(x * x);
+                }
+            }
         }
         const ap_uint<112> prod = (ap_uint<112>)ss * (ap_uint<112>)mult;
         const int64_t mean = (int64_t)(uint64_t)(prod >> cfg::RECIP_N_FRAC);
@@ -99,12 +108,19 @@ inline void rmsnorm(act_t abuf[], const word_t* gmem_io, uint64_t gamma_addr, in
         int s;
         isqrt_norm(v, y, s);
         BitReader<cfg::PORT_BITS> gr(gmem_io, gamma_addr);
-        for (int i = 0; i < n; ++i) {
+        for (int i0 = 0; i0 < n; i0 += L) {  // pass 2
 #pragma HLS PIPELINE II=1
-            const int64_t gamma = (int16_t)(uint16_t)gr.pop<16>();
-            const int64_t x = (int32_t)abuf[src + t * n + i];
-            const int64_t tn = shift_round_sat32(x * y, cfg::ISQRT_FRAC + s);
-            abuf[dst + t * n + i] = (int32_t)shift_round_sat32(tn * gamma, gamma_shift);
+            CS_BEAT();
+            for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                const int i = i0 + l;
+                if (i < n) {
+                    const int64_t gamma = (int16_t)(uint16_t)gr.pop<16>();
+                    const int64_t x = (int32_t)abuf[src + t * n + i];
+                    const int64_t tn = shift_round_sat32(x * y, cfg::ISQRT_FRAC + s);
+                    abuf[dst + t * n + i] = (int32_t)shift_round_sat32(tn * gamma, gamma_shift);
+                }
+            }
         }
     }
 }
@@ -113,34 +129,59 @@ inline void rmsnorm(act_t abuf[], const word_t* gmem_io, uint64_t gamma_addr, in
 inline void rope_head(act_t abuf[], const word_t* gmem_io, uint64_t table_addr, int src, int dst, int hd, int pos) {
     const int half = hd / 2;
     BitReader<cfg::PORT_BITS> tr(gmem_io, layout::rope_row_addr(table_addr, pos, hd));
-    for (int i = 0; i < half; ++i) {
+    for (int i0 = 0; i0 < half; i0 += L) {
 #pragma HLS PIPELINE II=1
-        const int64_t c = (int16_t)(uint16_t)tr.pop<16>();
-        const int64_t s = (int16_t)(uint16_t)tr.pop<16>();
-        const int64_t x0 = (int32_t)abuf[src + i];
-        const int64_t x1 = (int32_t)abuf[src + half + i];
-        abuf[dst + i] = (int32_t)shift_round_sat32(x0 * c - x1 * s, cfg::ROPE_FRAC);
-        abuf[dst + half + i] = (int32_t)shift_round_sat32(x0 * s + x1 * c, cfg::ROPE_FRAC);
+        CS_BEAT();
+        for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+            const int i = i0 + l;
+            if (i < half) {
+                const int64_t c = (int16_t)(uint16_t)tr.pop<16>();
+                const int64_t s = (int16_t)(uint16_t)tr.pop<16>();
+                const int64_t x0 = (int32_t)abuf[src + i];
+                const int64_t x1 = (int32_t)abuf[src + half + i];
+                abuf[dst + i] = (int32_t)shift_round_sat32(x0 * c - x1 * s, cfg::ROPE_FRAC);
+                abuf[dst + half + i] = (int32_t)shift_round_sat32(x0 * s + x1 * c, cfg::ROPE_FRAC);
+            }
+        }
     }
+}
+
+// max |x| over n elements at abuf[src] (the quantizer's first pass).
+inline uint64_t max_abs(const act_t abuf[], int src, int n) {
+    uint64_t amax = 0;
+    for (int i0 = 0; i0 < n; i0 += L) {
+#pragma HLS PIPELINE II=1
+        CS_BEAT();
+        for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+            if (i0 + l < n) {
+                const uint64_t a = abs64((int32_t)abuf[src + i0 + l]);
+                if (a > amax) amax = a;
+            }
+        }
+    }
+    return amax;
 }
 
 // numerics.quantize_kv of one (token, head) vector, written at its slot of the KV image.
 inline void kv_write(const act_t abuf[], int src, int hd, word_t* gmem_kv, uint64_t base, int kvh, int tokens,
                      int which, int head, int pos) {
-    uint64_t amax = 0;
-    for (int i = 0; i < hd; ++i) {
-#pragma HLS PIPELINE II=1
-        const uint64_t a = abs64((int32_t)abuf[src + i]);
-        if (a > amax) amax = a;
-    }
+    const uint64_t amax = max_abs(abuf, src, hd);  // pass 1
     const int e = pow2_exponent(amax, cfg::KVBITS);
     layout::kv_write_exp(gmem_kv, base, kvh, tokens, hd, which, head, pos, e);
     uint64_t bitpos = layout::kv_value_bit(base, kvh, tokens, hd, which, head, pos);
-    for (int i = 0; i < hd; ++i) {
+    for (int i0 = 0; i0 < hd; i0 += L) {  // pass 2
 #pragma HLS PIPELINE II=1
-        const int64_t q = quantize_pow2((int32_t)abuf[src + i], e, cfg::KVBITS);
-        write_bits<cfg::PORT_BITS>(gmem_kv, bitpos, cfg::KVBITS, (uint64_t)q);
-        bitpos += cfg::KVBITS;
+        CS_BEAT();
+        for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+            if (i0 + l < hd) {
+                const int64_t q = quantize_pow2((int32_t)abuf[src + i0 + l], e, cfg::KVBITS);
+                write_bits<cfg::PORT_BITS>(gmem_kv, bitpos, cfg::KVBITS, (uint64_t)q);
+                bitpos += cfg::KVBITS;
+            }
+        }
     }
 }
 
@@ -160,17 +201,24 @@ inline void attention(act_t abuf[], const word_t* gmem_kv, uint64_t base, int sr
     static int64_t score[cfg::KVBUF_DEPTH];
     static int64_t ev[cfg::KVBUF_DEPTH];
     static int64_t acc[cfg::MAX_HEAD_DIM];
+    static int64_t qq[cfg::MAX_HEAD_DIM];
+#pragma HLS ARRAY_PARTITION variable=acc cyclic factor=cfg::SFU_LANES
+#pragma HLS ARRAY_PARTITION variable=qq cyclic factor=cfg::SFU_LANES
     const int rep = heads / kvh;
     for (int h = 0; h < heads; ++h) {
         const int g = h / rep;
         const int q0 = src + h * hd;
-        uint64_t amax = 0;
-        for (int i = 0; i < hd; ++i) {
+        // per (token, head) query quantizer: numerics.quantize_pow2(q, ABITS)
+        const int eq = pow2_exponent(max_abs(abuf, q0, hd), cfg::ABITS);
+        for (int i0 = 0; i0 < hd; i0 += L) {
 #pragma HLS PIPELINE II=1
-            const uint64_t a = abs64((int32_t)abuf[q0 + i]);
-            if (a > amax) amax = a;
+            CS_BEAT();
+            for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                if (i0 + l < hd) qq[i0 + l] = quantize_pow2((int32_t)abuf[q0 + i0 + l], eq, cfg::ABITS);
+            }
         }
-        const int eq = pow2_exponent(amax, cfg::ABITS);
+        // scores: dot = sum q_q * k_q; score = shift_round_sat32(dot * mult, 31 - e_q - e_k)
         int64_t mx = 0;
         for (int j = 0; j < n_valid; ++j) {
             const int ek = layout::kv_read_exp(gmem_kv, base, kvh, tokens, hd, 0, g, j);
@@ -178,34 +226,51 @@ inline void attention(act_t abuf[], const word_t* gmem_kv, uint64_t base, int sr
             BitReader<cfg::PORT_BITS> kr(gmem_kv, bit0 / 8);
             if (bit0 % 8) kr.skip((int)(bit0 % 8));
             int64_t dot = 0;
-            for (int i = 0; i < hd; ++i) {
+            for (int i0 = 0; i0 < hd; i0 += L) {
 #pragma HLS PIPELINE II=1
-                const int64_t kq = (int64_t)(ap_int<cfg::KVBITS>)kr.pop<cfg::KVBITS>();
-                dot += quantize_pow2((int32_t)abuf[q0 + i], eq, cfg::ABITS) * kq;
+                CS_BEAT();
+                for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                    if (i0 + l < hd) dot += qq[i0 + l] * (int64_t)(ap_int<cfg::KVBITS>)kr.pop<cfg::KVBITS>();
+                }
             }
             const int64_t sc = shift_round_sat32(dot * (int64_t)mult, cfg::ACT_FRAC + cfg::ATTN_SCALE_FRAC - eq - ek);
             score[j] = sc;
             if (j == 0 || sc > mx) mx = sc;
         }
+        // numerics.softmax_int: exp pass + sum, one reciprocal, probabilities in the PV pass
         int64_t total = 0;
-        for (int j = 0; j < n_valid; ++j) {
+        for (int j0 = 0; j0 < n_valid; j0 += L) {
 #pragma HLS PIPELINE II=1
-            ev[j] = softmax_exp(score[j], mx);
-            total += ev[j];
+            CS_BEAT();
+            for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                if (j0 + l < n_valid) {
+                    ev[j0 + l] = softmax_exp(score[j0 + l], mx);
+                    total += ev[j0 + l];
+                }
+            }
         }
         const int64_t recip = ((int64_t)1 << cfg::SOFTMAX_RECIP_BITS) / (total > 0 ? total : 1);
         const int psh = cfg::SOFTMAX_RECIP_BITS - cfg::PROB_FRAC;
         for (int i = 0; i < hd; ++i) acc[i] = 0;
+        // acc = sum_j p_j * (v_q << e_v); out = shift_round_sat32(acc, PROB_FRAC)
         for (int j = 0; j < n_valid; ++j) {
             const int64_t p = (ev[j] * recip + ((int64_t)1 << (psh - 1))) >> psh;
             const int ev_e = layout::kv_read_exp(gmem_kv, base, kvh, tokens, hd, 1, g, j);
             const uint64_t bit0 = layout::kv_value_bit(base, kvh, tokens, hd, 1, g, j);
             BitReader<cfg::PORT_BITS> vr(gmem_kv, bit0 / 8);
             if (bit0 % 8) vr.skip((int)(bit0 % 8));
-            for (int i = 0; i < hd; ++i) {
+            for (int i0 = 0; i0 < hd; i0 += L) {
 #pragma HLS PIPELINE II=1
-                const int64_t vq = (int64_t)(ap_int<cfg::KVBITS>)vr.pop<cfg::KVBITS>();
-                acc[i] = wadd(acc[i], wmul(p, vq * ((int64_t)1 << ev_e)));
+                CS_BEAT();
+                for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                    if (i0 + l < hd) {
+                        const int64_t vq = (int64_t)(ap_int<cfg::KVBITS>)vr.pop<cfg::KVBITS>();
+                        acc[i0 + l] = wadd(acc[i0 + l], wmul(p, vq * ((int64_t)1 << ev_e)));
+                    }
+                }
             }
         }
         for (int i = 0; i < hd; ++i) abuf[dst + h * hd + i] = (int32_t)shift_round_sat32(acc[i], cfg::PROB_FRAC);

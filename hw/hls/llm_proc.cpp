@@ -12,6 +12,7 @@
 
 #ifndef __SYNTHESIS__
 cs_trace_fn cs_trace_hook = 0;
+unsigned long long cs_beats = 0;
 #endif
 
 namespace cs {
@@ -27,18 +28,30 @@ static Instr fetch(const word_t* gmem_io, uint64_t addr) {
     return decode_words(w);
 }
 
+static const int EPW = cfg::PORT_BITS / 32;  // int32 elements per port word
+
 static void load_io(act_t abuf[], const word_t* gmem_io, uint64_t addr, int dst, int n) {
     BitReader<cfg::PORT_BITS> rd(gmem_io, addr);
-    for (int i = 0; i < n; ++i) {
+    for (int i0 = 0; i0 < n; i0 += EPW) {  // one port word per beat
 #pragma HLS PIPELINE II=1
-        abuf[dst + i] = (int32_t)(uint32_t)rd.pop<32>();
+        CS_BEAT();
+        for (int l = 0; l < EPW; ++l) {
+#pragma HLS UNROLL
+            if (i0 + l < n) abuf[dst + i0 + l] = (int32_t)(uint32_t)rd.pop<32>();
+        }
     }
 }
 
 static void store_io(const act_t abuf[], word_t* gmem_io, uint64_t addr, int src, int n) {
-    for (int i = 0; i < n; ++i) {
+    for (int i0 = 0; i0 < n; i0 += EPW) {  // one port word per beat
 #pragma HLS PIPELINE II=1
-        write_bytes<cfg::PORT_BITS>(gmem_io, addr + 4 * (uint64_t)i, 4, (uint64_t)(uint32_t)(int32_t)abuf[src + i]);
+        CS_BEAT();
+        for (int l = 0; l < EPW; ++l) {
+#pragma HLS UNROLL
+            const int i = i0 + l;
+            if (i < n)
+                write_bytes<cfg::PORT_BITS>(gmem_io, addr + 4 * (uint64_t)i, 4, (uint64_t)(uint32_t)(int32_t)abuf[src + i]);
+        }
     }
 }
 
@@ -61,16 +74,16 @@ static void gemv(const word_t* gmem_w, act_t abuf[], const Instr& ins) {
     const int kpad = mpe::padded(k, layout::KSTEP);
     for (int t = 0; t < (int)ins.m; ++t) {
         const int x0 = (int)ins.src + t * k;
-        uint64_t amax = 0;
-        for (int i = 0; i < k; ++i) {
+        // the SFU's per-token activation quantizer (numerics.quantize_activation): 2 passes
+        const int e = pow2_exponent(sfu::max_abs(abuf, x0, k), cfg::ABITS);
+        for (int i0 = 0; i0 < kpad; i0 += cfg::SFU_LANES) {
 #pragma HLS PIPELINE II=1
-            const uint64_t a = abs64((int32_t)abuf[x0 + i]);
-            if (a > amax) amax = a;
-        }
-        const int e = pow2_exponent(amax, cfg::ABITS);  // numerics.quantize_activation
-        for (int i = 0; i < kpad; ++i) {
-#pragma HLS PIPELINE II=1
-            xq[i] = i < k ? (mpe::xq_t)quantize_pow2((int32_t)abuf[x0 + i], e, cfg::ABITS) : (mpe::xq_t)0;
+            CS_BEAT();
+            for (int l = 0; l < cfg::SFU_LANES; ++l) {
+#pragma HLS UNROLL
+                const int i = i0 + l;
+                if (i < kpad) xq[i] = i < k ? (mpe::xq_t)quantize_pow2((int32_t)abuf[x0 + i], e, cfg::ABITS) : (mpe::xq_t)0;
+            }
         }
         // numerics.gemv_q: y = shift_round_sat32(total, shift - e)
         mpe_dataflow(gmem_w, ins.addr, xq, n, k, (int)ins.shift - e, abuf, (int)ins.dst + t * n);
@@ -81,9 +94,11 @@ static void gemv(const word_t* gmem_w, act_t abuf[], const Instr& ins) {
 
 void llm_proc(const cs::word_t* gmem_w, cs::word_t* gmem_kv, cs::word_t* gmem_io, uint64_t instr_addr,
               uint32_t n_instr) {
-#pragma HLS INTERFACE m_axi port=gmem_w bundle=gmem_w offset=slave max_read_burst_length=64 num_read_outstanding=16
-#pragma HLS INTERFACE m_axi port=gmem_kv bundle=gmem_kv offset=slave max_read_burst_length=64
-#pragma HLS INTERFACE m_axi port=gmem_io bundle=gmem_io offset=slave
+// One m_axi bundle per memory channel group (PORT_BITS wide; the Vitis link file maps each bundle to
+// its HBM/DDR banks). depth: the testbench images, for cosim only.
+#pragma HLS INTERFACE m_axi port=gmem_w bundle=gmem_w offset=slave depth=CS_GMEM_W_DEPTH max_read_burst_length=64 num_read_outstanding=16
+#pragma HLS INTERFACE m_axi port=gmem_kv bundle=gmem_kv offset=slave depth=CS_GMEM_KV_DEPTH max_read_burst_length=64
+#pragma HLS INTERFACE m_axi port=gmem_io bundle=gmem_io offset=slave depth=CS_GMEM_IO_DEPTH
 #pragma HLS INTERFACE s_axilite port=gmem_w bundle=control
 #pragma HLS INTERFACE s_axilite port=gmem_kv bundle=control
 #pragma HLS INTERFACE s_axilite port=gmem_io bundle=control

@@ -57,7 +57,11 @@ int64_t image_byte(const std::vector<cs::word_t>& img, uint64_t a) {
                                                                   (int)(a % cs::PORT_BYTES) * 8);
 }
 
+unsigned long long g_last_beats = 0;
+
 void trace(int index, const cs::Instr& ins, const cs::act_t* abuf) {
+    const unsigned long long beats = cs_beats - g_last_beats;
+    g_last_beats = cs_beats;
     const char* opname = (ins.op >= 0 && ins.op < 9) ? OP_NAMES[ins.op] : "?";
     uint64_t elements = 0, mismatches = 0;
     int64_t max_diff = 0;
@@ -91,8 +95,9 @@ void trace(int index, const cs::Instr& ins, const cs::act_t* abuf) {
             ++elements;
         }
     }
-    printf("{\"instr\": %d, \"op\": \"%s\", \"elements\": %llu, \"mismatches\": %llu, \"max_abs_diff\": %lld",
-           index, opname, (unsigned long long)elements, (unsigned long long)mismatches, (long long)max_diff);
+    printf("{\"instr\": %d, \"op\": \"%s\", \"elements\": %llu, \"mismatches\": %llu, \"max_abs_diff\": %lld, "
+           "\"beats\": %llu",
+           index, opname, (unsigned long long)elements, (unsigned long long)mismatches, (long long)max_diff, beats);
     if (have_first)
         printf(", \"index\": %llu, \"expected\": %lld, \"actual\": %lld", (unsigned long long)first_idx,
                (long long)first_exp, (long long)first_act);

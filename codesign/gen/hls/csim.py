@@ -86,3 +86,22 @@ def run(folder: Path, opt: str = "-O2", exe: Path | None = None, timeout: float 
         raise CodesignError(f"testbench failed (exit {proc.returncode}): {res.stderr or 'no summary line'}",
                             field="csim")
     return res
+
+
+def model_cycles(folder: Path) -> list[float] | None:
+    """The analytical model's cycles per instruction (codesign.model.cycles.instruction_cycles) for the
+    project's design and instruction words, to print next to the kernel's measured loop beats."""
+    import numpy as np
+
+    try:
+        from ...design import Design
+        from ...devices import get_device
+        from ...isa.encoding import decode
+        from ...model.cycles import instruction_cycles
+    except ImportError:
+        return None
+    man = json.loads((Path(folder) / "project.json").read_text())
+    d = Design.from_dict(man["design"])
+    words = np.fromfile(Path(folder) / "golden" / "instr.bin", dtype="<u4")
+    out = instruction_cycles(decode(words), d.quant, d.hw, get_device(d.device))
+    return [float(v) for v in np.asarray(out["cycles"]).reshape(-1)]

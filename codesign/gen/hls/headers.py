@@ -35,7 +35,9 @@ def _lut(name: str, values) -> str:
     return f"static const int64_t {name}[{len(vals)}] = {{\n    {body}}};"
 
 
-def config_header(design: Design) -> str:
+def config_header(design: Design, image_bytes: dict | None = None) -> str:
+    """``image_bytes``: sizes of gmem_w/gmem_kv/gmem_io of the project's vectors; they set the m_axi
+    ``depth`` of each port (words), which C/RTL co-simulation needs to size its memory models."""
     from ...quant import numerics as nm
     from ...isa.encoding import WORDS_PER_INSTR
 
@@ -75,7 +77,13 @@ def config_header(design: Design) -> str:
         lines.append(f"static const int {name} = {int(getattr(nm, name))};")
     for name in _LUT_NAMES:
         lines.append(_lut(name, getattr(nm, name)))
-    lines += ["}  // namespace cfg", "", "#endif", ""]
+    lines += ["}  // namespace cfg", "",
+              "// m_axi depths (port words) of the testbench's images, for cosim_design"]
+    port_bytes = hw.port_bits // 8
+    for name in ("gmem_w", "gmem_kv", "gmem_io"):
+        nbytes = (image_bytes or {}).get(name, 0)
+        lines.append(f"#define CS_{name.upper()}_DEPTH {max(1, -(-nbytes // port_bytes) + 2)}")
+    lines += ["", "#endif", ""]
     return "\n".join(lines)
 
 

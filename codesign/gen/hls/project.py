@@ -39,7 +39,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_sources(design: Design, folder: Path) -> list[str]:
+def write_sources(design: Design, folder: Path, image_bytes: dict | None = None) -> list[str]:
     """Kernel + testbench sources and the generated headers into folder/src and folder/tb."""
     src, tb = folder / "src", folder / "tb"
     src.mkdir(parents=True, exist_ok=True)
@@ -49,7 +49,7 @@ def write_sources(design: Design, folder: Path) -> list[str]:
         shutil.copyfile(hw / name, src / name)
     for name in TB_FILES:
         shutil.copyfile(hw / name, tb / name)
-    atomic_write_text(src / "codesign_config.h", config_header(design))
+    atomic_write_text(src / "codesign_config.h", config_header(design, image_bytes))
     atomic_write_text(src / "cs_isa.h", isa_header())
     return [f"src/{n}" for n in KERNEL_FILES + GENERATED] + [f"tb/{n}" for n in TB_FILES]
 
@@ -103,7 +103,6 @@ def emit_project(design: Design, out: str | Path, force: bool = False, vectors: 
     part, part_source = device_part(design.device)
     period = 1000.0 / design.hw.freq_mhz
     with atomic_output_dir(out, force) as stage:
-        files = write_sources(design, stage)
         golden = stage / "golden"
         if vectors is not None:
             vec_src = Path(vectors)
@@ -113,6 +112,8 @@ def emit_project(design: Design, out: str | Path, force: bool = False, vectors: 
         else:
             make_golden_vectors(design, golden, context=context, small=small)
         summary_vec = golden_to_tb(golden, stage / "vectors", design)
+        sizes = {n: (stage / "vectors" / f"{n}.bin").stat().st_size for n in ("gmem_w", "gmem_kv", "gmem_io")}
+        files = write_sources(design, stage, sizes)
         atomic_write_text(stage / "run_hls.tcl", run_hls_tcl(design, part, files))
         from .toolchain import STD_FLAG, WARN_FLAGS
         atomic_write_text(stage / "Makefile", MAKEFILE.format(std=STD_FLAG, warn=" ".join(WARN_FLAGS), top=TOP))
