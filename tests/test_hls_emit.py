@@ -98,3 +98,14 @@ def test_vectors_option_checks_hash_and_design(tmp_path):
     with pytest.raises(CodesignError, match="gmem_w.bin"):
         emit_project(d, tmp_path / "s", vectors=p / "golden")
     assert not (tmp_path / "s").exists()
+
+
+def test_moe_vectors_refused_with_clear_error(tmp_path):
+    from codesign.quant.vectors import write_vectors
+
+    d = Design("smollm2-135m", "u280", quant=Quant(4, 8, 8, 32), hw=Hardware(rows=8, cols=8))
+    write_vectors(d, None, 0, tmp_path / "moe", context=4, seed=2,
+                  random_dims="d_model=32,n_heads=2,n_kv_heads=1,head_dim=16,d_ffn=32,n_experts=4,top_k=2")
+    with pytest.raises(CodesignError, match="router.*MoE"):
+        emit_project(d, tmp_path / "p", vectors=tmp_path / "moe")
+    assert not (tmp_path / "p").exists()

@@ -42,6 +42,7 @@ def golden_to_tb(golden: Path, tb_dir: Path, design: Design) -> dict:
     vec = read_vectors(golden)          # presence, size and SHA-256 of every file
     m = vec.manifest
     check_matches_design(m, design)
+    check_supported_instructions(vec.words)
     checks = [Check(s["index"], REGION[s["kind"]], s["offset"], vec.expected(s["index"])) for s in m["steps"]]
     f = vec.files
     summary = write_tb_files(tb_dir, f["gmem_w.bin"], f["gmem_kv.bin"], f["gmem_io.bin"],
@@ -73,3 +74,15 @@ def check_matches_design(manifest: dict, design: Design) -> None:
     if manifest.get("context", 0) > design.hw.kvbuf_depth:
         raise CodesignError(f"context {manifest['context']} > kvbuf_depth {design.hw.kvbuf_depth} (the ATTN "
                             "score buffer)", field="hw.kvbuf_depth")
+
+
+def check_supported_instructions(words) -> None:
+    """The HLS kernel runs the dense LLaMA-family instruction stream; MoE routing (GEMV func 1 /
+    expert slots), LayerNorm, GELU and ReLU are encoded by the ISA but not built into this kernel."""
+    from ...isa.encoding import decode
+
+    for i, ins in enumerate(decode(words)):
+        if ins.slot or ins.func:
+            raise CodesignError(f"instruction {i} ({ins.op} {ins.layer_op}, func={ins.func}, slot={ins.slot}) "
+                                "needs MoE routing or a non-LLaMA unit, which the HLS kernel does not implement "
+                                "(dense RMSNorm/SwiGLU layers only)", field="--vectors")
