@@ -110,3 +110,18 @@ def test_smollm2_layer0_decode_step_and_corruption(tmp_path, capsys):
     res = csim.run(bad, opt="-O1")
     assert not res.passed and res.first_mismatch["instr"] == instr and res.first_mismatch["mismatches"] == 1
     assert np.all([r["mismatches"] == 0 for r in res.rows if r["instr"] != instr])
+
+
+def test_prefill_chunk_csim_bit_exact(tmp_path):
+    """A prefill chunk (m = 4 tokens at positions 6..9): the GEMM path of GEMV, RoPE/KVSTORE over
+    several tokens, causal ATTN with per-token key counts."""
+    from codesign.quant.vectors import write_vectors
+
+    d = Design("smollm2-135m", "u280", quant=Quant(4, 8, 8, 32), hw=Hardware(rows=8, cols=16, sfu_lanes=4,
+                                                                               abuf_depth=4096))
+    write_vectors(d, None, 0, tmp_path / "vec", context=10, tokens=4, seed=5,
+                  random_dims="d_model=32,n_heads=2,n_kv_heads=1,head_dim=16,d_ffn=64")
+    emit_project(d, tmp_path / "p", vectors=tmp_path / "vec")
+    res = csim.run(tmp_path / "p", opt="-O1")
+    assert res.passed, (res.first_mismatch, res.summary)
+    assert {r["op"] for r in res.rows} >= {"GEMV", "ROPE", "KVSTORE", "ATTN"}
