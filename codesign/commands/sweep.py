@@ -47,7 +47,7 @@ def add_arguments(p) -> None:
     p.add_argument("--chunk", type=int, default=None, help="points evaluated per chunk (bounds memory)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: the CPUs available, at most 8); 1 = no workers")
-    p.add_argument("--top", type=int, default=8, help="rows in the top-designs table")
+    p.add_argument("--top", type=int, default=10, help="rows in the top-designs table")
     p.add_argument("--quiet", action="store_true", help="no progress bar or tables")
 
 

@@ -92,6 +92,10 @@ class SweepState:
     hist_feasible: np.ndarray = None     # type: ignore[assignment]
     hist_ok: np.ndarray = None           # type: ignore[assignment]
     front: StreamingFront = field(default=None)  # type: ignore[assignment]
+    # best J/token per weight bit-width (aligned with the space's wbits values): cost, grid index
+    n_wbits: int = 0
+    wbits_best_j: np.ndarray = None      # type: ignore[assignment]
+    wbits_best_idx: np.ndarray = None    # type: ignore[assignment]
 
     def __post_init__(self):
         if self.violation_counts is None:
@@ -104,6 +108,10 @@ class SweepState:
             self.hist_ok = np.zeros((HIST_BINS, HIST_BINS), dtype=np.int64)
         if self.front is None:
             self.front = StreamingFront(self.n_obj)
+        if self.wbits_best_j is None:
+            self.wbits_best_j = np.full(self.n_wbits, np.inf)
+        if self.wbits_best_idx is None:
+            self.wbits_best_idx = np.full(self.n_wbits, -1, dtype=np.int64)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {
@@ -112,16 +120,19 @@ class SweepState:
             "violation_counts": self.violation_counts, "constraint_fail": self.constraint_fail,
             "hist_feasible": self.hist_feasible, "hist_ok": self.hist_ok,
             "front_ids": self.front.ids, "front_costs": self.front.costs,
+            "wbits_best_j": self.wbits_best_j, "wbits_best_idx": self.wbits_best_idx,
         }
 
     @classmethod
     def from_arrays(cls, a: Mapping[str, np.ndarray]) -> "SweepState":
-        s = cls(n_obj=a["front_costs"].shape[1], n_violations=len(a["violation_counts"]))
+        s = cls(n_obj=a["front_costs"].shape[1], n_violations=len(a["violation_counts"]),
+                n_wbits=len(a["wbits_best_j"]))
         s.next_start, s.n_feasible, s.n_ok, s.n_accuracy_unmeasured = (int(v) for v in a["scalars"])
         s.violation_counts = a["violation_counts"].copy()
         s.constraint_fail = a["constraint_fail"].copy()
         s.hist_feasible, s.hist_ok = a["hist_feasible"].copy(), a["hist_ok"].copy()
         s.front.ids, s.front.costs = a["front_ids"].copy(), a["front_costs"].copy()
+        s.wbits_best_j, s.wbits_best_idx = a["wbits_best_j"].copy(), a["wbits_best_idx"].copy()
         return s
 
 
@@ -139,6 +150,8 @@ class ChunkResult:
     front_ids: np.ndarray
     front_costs: np.ndarray
     rows: bytes
+    wbits_best_j: np.ndarray | None = None
+    wbits_best_idx: np.ndarray | None = None
 
     def fold_into(self, state: "SweepState") -> None:
         if self.start != state.next_start:
@@ -153,6 +166,13 @@ class ChunkResult:
         if self.hist_ok is not None:
             state.hist_ok += self.hist_ok
         state.front.add(self.front_ids, self.front_costs)
+        if self.wbits_best_j is not None:
+            # strictly better, or equal at a lower grid index (chunks arrive in grid order)
+            better = (self.wbits_best_j < state.wbits_best_j) | (
+                (self.wbits_best_j == state.wbits_best_j) & (self.wbits_best_idx >= 0)
+                & ((state.wbits_best_idx < 0) | (self.wbits_best_idx < state.wbits_best_idx)))
+            state.wbits_best_j = np.where(better, self.wbits_best_j, state.wbits_best_j)
+            state.wbits_best_idx = np.where(better, self.wbits_best_idx, state.wbits_best_idx)
         state.next_start = self.stop
 
 
@@ -206,8 +226,13 @@ class Sweeper:
         cols["_constraint_masks"] = masks  # type: ignore[assignment]
         return cols
 
+    @property
+    def wbits_values(self) -> tuple[int, ...]:
+        return tuple(self.space.as_dict()["wbits"])
+
     def new_state(self) -> SweepState:
-        return SweepState(n_obj=len(self.objectives), n_violations=len(self.violations))
+        return SweepState(n_obj=len(self.objectives), n_violations=len(self.violations),
+                          n_wbits=len(self.wbits_values))
 
     def chunk_result(self, start: int, stop: int, points_mode: str) -> "ChunkResult":
         """Evaluate grid slice [start, stop): counts, histograms, front candidates, CSV rows.
@@ -231,6 +256,13 @@ class Sweeper:
         sel = np.flatnonzero(ok)
         costs = objective_costs({o.column: cols[o.column][sel] for o in self.objectives}, self.objectives)
         keep = pareto_indices(costs, cols["index"][sel])  # only the chunk's own front travels
+        wb_j = np.full(len(self.wbits_values), np.inf)
+        wb_i = np.full(len(self.wbits_values), -1, dtype=np.int64)
+        for k, w in enumerate(self.wbits_values):
+            cand = np.flatnonzero(ok & (cols["wbits"] == w))
+            if cand.size:
+                j = cand[int(np.argmin(jpt[cand]))]   # first minimum: the lowest grid index
+                wb_j[k], wb_i[k] = jpt[j], cols["index"][j]
         if points_mode == "all":
             rows = self.csv_rows(cols)
         elif points_mode == "feasible":
@@ -239,7 +271,7 @@ class Sweeper:
             rows = b""
         return ChunkResult(start, stop, int(feas.sum()), int(ok.sum()),
                            int((feas & np.isnan(cols["accuracy_loss_pct"])).sum()), viol, cfail,
-                           hist_f, hist_o, cols["index"][sel][keep], costs[keep], rows)
+                           hist_f, hist_o, cols["index"][sel][keep], costs[keep], rows, wb_j, wb_i)
 
     # -- output rows ---------------------------------------------------------
     def violation_labels(self, masks: np.ndarray) -> tuple[np.ndarray, list[str]]:

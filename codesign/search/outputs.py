@@ -25,7 +25,7 @@ from .runner import AUTO_POINTS_LIMIT, SweepJob
 
 # The design written to best.json: the user's main question is tokens per joule.
 PRIMARY_OBJECTIVE = "energy_per_token_j"
-TOP_DESIGNS = 8
+TOP_DESIGNS = 10
 
 
 @dataclass
@@ -88,6 +88,10 @@ def choose_designs(job: SweepJob, sweeper: Sweeper, state: SweepState) -> list[C
     for o in sweeper.objectives:
         idx = best[o.column]
         labels.setdefault(idx, f"best {o.label}")
+    # which quantization: the best J/token design at each weight bit-width
+    for w, idx in zip(sweeper.wbits_values, state.wbits_best_idx.tolist()):
+        if idx >= 0:
+            labels.setdefault(int(idx), f"best J/token at W{w}")
     for rank, idx in enumerate(sweeper.ranked_front(state).tolist(), start=1):
         if len(labels) >= TOP_DESIGNS:
             break
@@ -181,6 +185,9 @@ def build_summary(job: SweepJob, sweeper: Sweeper, state: SweepState, chosen: li
                    "note": "non-dominated among feasible points meeting the constraints; one point per "
                            "distinct objective vector (lowest grid index)"},
         "best": best,
+        "best_by_wbits": {f"W{w}": ({"index": int(i), "energy_per_token_j": float(j)} if i >= 0 else None)
+                          for w, i, j in zip(sweeper.wbits_values, state.wbits_best_idx.tolist(),
+                                             state.wbits_best_j.tolist())},
         "best_design": {"file": "best.json", "objective": PRIMARY_OBJECTIVE, "index": primary.index,
                         "roofline_fraction": primary.values.get("roofline_fraction"),
                         "bottleneck": primary.bottleneck,

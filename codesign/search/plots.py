@@ -28,12 +28,13 @@ def _plt():
 
 def _log_axes(ax) -> None:
     """Log-log axes with major ticks only (minor log ticks dominate the drawing time)."""
-    from matplotlib.ticker import LogLocator, NullLocator
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
     ax.set_xscale("log")
     ax.set_yscale("log")
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         axis.set_minor_locator(NullLocator())
     ax.grid(True, which="major", alpha=0.25)
 
@@ -78,25 +79,26 @@ def pareto_plot(plt, path: Path, job, sweeper, state, chosen) -> None:
         ex = 10 ** np.linspace(x0, x1, HIST_BINS + 1)
         ey = 10 ** np.linspace(y0, y1, HIST_BINS + 1)
         sub = np.ma.masked_equal(hist[by[0]:by[1], bx[0]:bx[1]], 0)
-        mesh = ax.pcolormesh(ex[bx[0]:bx[1] + 1], ey[by[0]:by[1] + 1], sub, cmap="Greys",
+        mesh = ax.pcolormesh(ex[bx[0]:bx[1] + 1], ey[by[0]:by[1] + 1], sub, cmap="Greys", alpha=0.45,
                              norm=LogNorm(vmin=1, vmax=max(2.0, float(sub.max()))), shading="flat",
                              rasterized=True)
         fig.colorbar(mesh, ax=ax, label="feasible design points per bin")
     ids = sweeper.ranked_front(state)
     cols = sweeper.evaluate_indices(ids)
     tps, jpt, wb = cols["decode_tokens_per_s"], cols["energy_per_token_j"], cols["wbits"]
-    cmap = plt.get_cmap("viridis")
-    wvals = sorted(set(int(v) for v in wb))
-    for i, w in enumerate(wvals):
+    colours = {2: "#d62728", 3: "#ff7f0e", 4: "#2ca02c", 8: "#1f77b4", 16: "#9467bd"}  # by weight bits
+    for w in sorted(set(int(v) for v in wb)):
         sel = wb == w
-        ax.scatter(tps[sel], jpt[sel], s=14, color=cmap(i / max(len(wvals) - 1, 1)),
-                   label=f"Pareto, W{w}", edgecolors="none", zorder=3)
+        ax.scatter(tps[sel], jpt[sel], s=16, color=colours.get(w, "black"), label=f"Pareto front, W{w}",
+                   edgecolors="black", linewidths=0.3, zorder=3)
     best = [c for c in chosen if c.label.startswith("best")]
-    for c in best:
-        ax.scatter([c.values["decode_tokens_per_s"]], [c.values["energy_per_token_j"]], marker="*", s=160,
-                   facecolors="none", edgecolors="red", linewidths=1.2, zorder=4)
-        ax.annotate(c.label, (c.values["decode_tokens_per_s"], c.values["energy_per_token_j"]),
-                    textcoords="offset points", xytext=(6, 6), fontsize=7, color="darkred")
+    for k, c in enumerate(best):
+        xy = (c.values["decode_tokens_per_s"], c.values["energy_per_token_j"])
+        ax.scatter([xy[0]], [xy[1]], marker="*", s=170, facecolors="none", edgecolors="black", linewidths=1.0,
+                   zorder=4)
+        # labels fanned out upwards-left so that bests sharing a point stay readable
+        ax.annotate(c.label, xy, textcoords="offset points", xytext=(-10 - 4 * k, 10 + 11 * k), ha="right",
+                    fontsize=7, arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.3"})
     _log_axes(ax)
     ax.set_xlabel("decode tokens/s")
     ax.set_ylabel("energy per token, J")
