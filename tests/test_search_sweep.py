@@ -93,6 +93,12 @@ def test_front_and_bests_are_consistent(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     best_j = min(float(r["energy_per_token_j"]) for r in ok)
     assert summary["best"]["energy_per_token_j"]["values"]["energy_per_token_j"] == pytest.approx(best_j, rel=1e-7)
+    for w in (3, 4, 8):   # best J/token per weight bit-width, streamed over chunks
+        rows_w = [r for r in ok if r["wbits"] == str(w)]
+        jmin = min(float(r["energy_per_token_j"]) for r in rows_w)
+        tied = {int(r["index"]) for r in rows_w if float(r["energy_per_token_j"]) == jmin}  # at 8 digits
+        got = summary["best_by_wbits"][f"W{w}"]
+        assert got["energy_per_token_j"] == pytest.approx(jmin, rel=1e-7) and got["index"] in tied
     best = json.loads((out / "best.json").read_text())
     d = Design.from_dict(best)
     assert d.prediction["feasible"] and d.prediction["energy_per_token_j"] == pytest.approx(best_j, rel=1e-7)
