@@ -94,6 +94,22 @@ def test_layer_icarus_design_points(name, builds, tmp_path):
     assert rep["hw_cycles"] == rep["cycles"] > 0   # the AXI-Lite cycle register reads the same counter
 
 
+@pytest.mark.xdist_group("core_icarus_w4a8kv8-r2c8")
+def test_layer_ports_only_mode(builds, tmp_path):
+    """RTL without the core hierarchy (e.g. exported by Vitis HLS): the bench falls back to the ports:
+    ap_done over AXI4-Lite, then the KV region and the layer output in memory are compared."""
+    design = design_of(POINTS["w4a8kv8-r2c8"])
+    vec = _vectors(design, tmp_path / "vec", 6, SMALL)
+    runner, d = builds("icarus", design)
+    report = d / "report_ports.json"
+    n, failed, _ = rtl_build.run(runner, "codesign_top", ["test_core_layer"], d, "ports",
+                                 {"VECTORS": vec, "REPORT": report, "CORE_PATH": "no_such_instance"})
+    rep = json.loads(report.read_text())
+    assert n == 1 and failed == 0, rep
+    assert rep["mode"] == "ports-only" and rep["mismatch"] is None
+    assert [s["op"] for s in rep["steps"]] == ["KVSTORE", "STORE"]
+
+
 @pytest.fixture(scope="module")
 def verilator_point(builds, tmp_path_factory):
     # the SmolLM2 build: one Verilator model (~1 min of C++) serves every Verilator test
