@@ -128,3 +128,15 @@ def test_compiled_program_reads_the_workload_weight_bytes(model):
     per_layer = sum(o.weight_bytes for o in ops if o.kind == "gemv")
     head = sum(o.weight_bytes for o in head_ops(cfg, q, "decode", 1) if o.kind == "gemv")
     assert model_bytes == pytest.approx(cfg.n_layers * per_layer + head, rel=1e-9)
+
+
+def test_shared_controller_ports_reach_the_whole_ddr():
+    """Zynq PS DDR (mem_shared): 5 x 128-bit ports at 300 MHz (24 GB/s) are capped by 0.9 x 19.2 GB/s,
+    not by 5/6 of it; at 100 MHz the ports (8 GB/s) bound the stream."""
+    from codesign.model.cycles import stream_bytes_per_cycle
+    kv = get_device("kv260")
+    assert kv.mem_shared
+    assert stream_bytes_per_cycle(kv, 5, 128, 300) * 300e6 == pytest.approx(0.9 * 19.2e9)
+    assert stream_bytes_per_cycle(kv, 5, 128, 100) * 100e6 == pytest.approx(5 * 16 * 100e6)
+    # independent HBM channels: each channel its own share
+    assert stream_bytes_per_cycle(U280, 2, 512, 450) * 450e6 == pytest.approx(2 * 0.92 * 14.375e9)
