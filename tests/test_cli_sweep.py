@@ -137,3 +137,31 @@ def test_default_sweep_no_torch_on_the_import_path():
                          env={**os.environ, "PYTHONPATH": os.getcwd()})
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "False"
+
+
+def test_ctrl_c_then_resume_gives_the_same_files(tmp_path, space, capsys, monkeypatch):
+    from codesign.search import runner
+
+    ref = tmp_path / "ref"
+    assert _run(["--space", str(space), "--out", str(ref), "--chunk", "8"], capsys)[0] == 0
+    real = runner.chunk_results
+
+    def interrupted(sweeper, tasks, workers):
+        for i, res in enumerate(real(sweeper, tasks, workers)):
+            if i == 2:
+                raise KeyboardInterrupt
+            yield res
+
+    monkeypatch.setattr(runner, "chunk_results", interrupted)
+    out = tmp_path / "run"
+    rc, _, err = _run(["--space", str(space), "--out", str(out), "--chunk", "8"], capsys)
+    assert rc == 130 and "--resume" in err
+    assert not out.exists() and (tmp_path / "run.partial" / "state.npz").is_file()
+    monkeypatch.setattr(runner, "chunk_results", real)
+    rc, _, err = _run(["--space", str(space), "--out", str(out), "--chunk", "8"], capsys)
+    assert rc == 2 and "--resume" in err and err.count("\n") == 1
+    rc, _, err = _run(["--space", str(space), "--out", str(out), "--chunk", "8", "--resume"], capsys)
+    assert rc == 0, err
+    assert not (tmp_path / "run.partial").exists()
+    for f in ("points.csv", "pareto.csv", "best.json", "summary.json", "pareto.png"):
+        assert (out / f).read_bytes() == (ref / f).read_bytes(), f

@@ -92,16 +92,26 @@ def run_job(job: SweepJob, work: Path, resume: bool,
         progress(state.next_start)
     tasks = [(s, min(s + job.chunk_size, job.space.size), mode)
              for s in job.chunk_starts() if s >= state.next_start]
-    for res in chunk_results(sweeper, tasks, workers):
-        if mode != "none":
-            ckpt.write_part(res.start, res.rows)   # before the state that counts it
-        res.fold_into(state)
-        now = time.monotonic()
-        if now - last_save >= checkpoint_every_s or res.stop == job.space.size:
+    folding = False
+    try:
+        for res in chunk_results(sweeper, tasks, workers):
+            folding = True
+            if mode != "none":
+                ckpt.write_part(res.start, res.rows)   # before the state that counts it
+            res.fold_into(state)
+            folding = False
+            now = time.monotonic()
+            if now - last_save >= checkpoint_every_s or res.stop == job.space.size:
+                ckpt.save_state(state)
+                last_save = now
+            if progress:
+                progress(res.stop)
+    except KeyboardInterrupt:
+        # Interrupted while waiting for a chunk: the state is consistent, keep the work done.
+        # (Interrupted in the middle of folding one: the last saved state stands.)
+        if not folding:
             ckpt.save_state(state)
-            last_save = now
-        if progress:
-            progress(res.stop)
+        raise
     return sweeper, state, ckpt
 
 
