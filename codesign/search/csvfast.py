@@ -11,6 +11,9 @@ Formats (deterministic, the same bytes for the same values):
 - float: ``SIG`` significant digits, like ``'%.8g'``: fixed notation for
   exponents in [-4, SIG), otherwise ``1.2345e+09``; trailing zeros dropped;
   NaN is an empty field (a value that is not known), infinities ``inf``/``-inf``.
+  The mantissa is rounded in binary floating point (x * 10^k, then rint), so a
+  value whose 9th digit is a tie may end one unit away from printf's correctly
+  rounded result in the 8th digit; -0.0 prints as ``0``.
 - labels: an int code per row and a list of label strings (quoted as needed).
 """
 
