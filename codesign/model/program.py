@@ -114,9 +114,13 @@ class Program:
         m tokens reads the distinct experts those tokens route to (column ``wcopies``)."""
         keyed = Counter((i.op,) + tuple(getattr(i, f) for f in FIELDS) for i in instrs)
         keys = list(keyed)
-        first = {}
+        first, merged = {}, {}     # merged: the layer ops sharing one shape ("wq+wk+wv+wo")
         for i in instrs:
-            first.setdefault((i.op,) + tuple(getattr(i, f) for f in FIELDS), i)
+            key = (i.op,) + tuple(getattr(i, f) for f in FIELDS)
+            first.setdefault(key, i)
+            merged.setdefault(key, [])
+            if i.layer_op and i.layer_op not in merged[key]:
+                merged[key].append(i.layer_op)
         op = np.array([OP_INDEX[k[0]] for k in keys], dtype=np.int64)
         cols = {f: np.array([k[j + 1] for k in keys], dtype=np.float64) for j, f in enumerate(FIELDS)}
         count = np.array([keyed[k] * repeat for k in keys], dtype=np.float64)
@@ -127,7 +131,7 @@ class Program:
         else:
             cols["wcopies"] = np.ones_like(slot)
         labels = labels or {}
-        names = tuple(labels.get(first[k].op, first[k].layer_op or first[k].op.lower()) for k in keys)
+        names = tuple(labels.get(first[k].op, "+".join(merged[k]) or first[k].op.lower()) for k in keys)
         return cls(op=op, cols=cols, count=count, instrs=tuple(first[k] for k in keys), names=names)
 
     def concat(self, other: "Program") -> "Program":
