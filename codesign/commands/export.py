@@ -14,6 +14,8 @@ def add_arguments(p) -> None:
     p.add_argument("--board", required=True, help="target board: " + ", ".join(sorted(BOARDS)))
     p.add_argument("--out", required=True, help="output folder (refused if it exists, unless --force)")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--vectors", default=None,
+                   help="golden vectors folder from `codesign vectors` (default: SmolLM2-135M layer 0 decode step)")
     p.add_argument("--json", action="store_true", help="print the export summary as JSON")
 
 
@@ -25,7 +27,7 @@ def run(args) -> int:
     from ..export.writer import export_project
 
     design = load_design(args.design)
-    summary = export_project(design, args.board, args.out, force=args.force)
+    summary = export_project(design, args.board, args.out, force=args.force, vectors=args.vectors)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
         return 0

@@ -31,7 +31,7 @@ def link_cfg(top: str, board: Board, plan: list[PortBanks]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def makefile(top: str, board: Board, design: Design, hls_sources: list[str]) -> str:
+def makefile(top: str, rtl_top: str, board: Board, design: Design, hls_sources: list[str]) -> str:
     freq_hz = design.hw.freq_mhz * 1_000_000
     srcs = " ".join(hls_sources)
     return f"""# Build the codesign LLM processor for {board.name} ({board.platform}).
@@ -41,10 +41,16 @@ def makefile(top: str, board: Board, design: Design, hls_sources: list[str]) -> 
 #   make RTL=1 hw                   link the Verilog kernel (packaged with Vivado) instead of the HLS one
 PLATFORM ?= {board.platform}
 TARGET   ?= hw
-KERNEL   := {top}
 FREQ_MHZ := {design.hw.freq_mhz}
 FREQ_HZ  := {freq_hz}
 RTL      ?= 0
+ifeq ($(RTL),1)
+KERNEL   := {rtl_top}
+LINK_CFG := link_rtl.cfg
+else
+KERNEL   := {top}
+LINK_CFG := link.cfg
+endif
 BUILD    := build/$(TARGET)
 HLS_SRCS := {srcs}
 XO       := $(BUILD)/$(KERNEL).xo
@@ -68,11 +74,11 @@ else
 $(XO): $(HLS_SRCS)
 \tmkdir -p $(BUILD)
 \tv++ -c -t $(TARGET) --platform $(PLATFORM) -k $(KERNEL) --hls.clock $(FREQ_HZ):$(KERNEL) \\
-\t    -I hls/src --temp_dir $(BUILD)/_x $(filter %.cpp,$(HLS_SRCS)) -o $@
+\t    -Ihls/src --temp_dir $(BUILD)/_x $(filter %.cpp,$(HLS_SRCS)) -o $@
 endif
 
-$(XCLBIN): $(XO) link.cfg
-\tv++ -l -t $(TARGET) --platform $(PLATFORM) --config link.cfg --kernel_frequency $(FREQ_MHZ) \\
+$(XCLBIN): $(XO) $(LINK_CFG)
+\tv++ -l -t $(TARGET) --platform $(PLATFORM) --config $(LINK_CFG) --kernel_frequency $(FREQ_MHZ) \\
 \t    --temp_dir $(BUILD)/_x $(XO) -o $@
 
 host: $(HOST)
@@ -84,9 +90,9 @@ $(HOST): host/host.cpp
 run: $(XCLBIN) $(HOST)
 ifneq ($(TARGET),hw)
 \temconfigutil --platform $(PLATFORM) --od $(BUILD)
-\tcd $(BUILD) && XCL_EMULATION_MODE=$(TARGET) ./host $(abspath $(XCLBIN)) $(abspath data)
+\tcd $(BUILD) && XCL_EMULATION_MODE=$(TARGET) ./host $(abspath $(XCLBIN)) $(abspath data) $(KERNEL)
 else
-\t$(HOST) $(XCLBIN) data
+\t$(HOST) $(XCLBIN) data $(KERNEL)
 endif
 
 clean:
@@ -110,7 +116,7 @@ def host_cpp(top: str, args: list[KernelArg]) -> str:
     bos_text = "\n".join(bos)
     call_text = ", ".join(call)
     return f"""// Host program for the codesign LLM processor (kernel '{top}'), XRT native C++ API.
-// Usage: host <kernel.xclbin> <data dir>
+// Usage: host <kernel.xclbin> <data dir> [kernel name, default {top}]
 // The data dir holds one memory image per m_axi bundle (<bundle>.bin: weights, KV cache,
 // instructions + activations, packed exactly as the golden model's vector writer packs them),
 // scalars.txt ("name value" per line) and expected.txt ("bundle offset length file" per line):
@@ -166,15 +172,16 @@ static long long scalar(const std::map<std::string, long long>& values, const st
 }}
 
 int main(int argc, char** argv) {{
-    if (argc != 3) {{
-        std::cerr << "usage: " << argv[0] << " <kernel.xclbin> <data dir>" << std::endl;
+    if (argc != 3 && argc != 4) {{
+        std::cerr << "usage: " << argv[0] << " <kernel.xclbin> <data dir> [kernel name]" << std::endl;
         return 2;
     }}
     const std::string xclbin = argv[1];
     const std::string data = argv[2];
+    const std::string name = argc == 4 ? argv[3] : "{top}";
     xrt::device device(0);
     const xrt::uuid uuid = device.load_xclbin(xclbin);
-    xrt::kernel kernel(device, uuid, "{top}");
+    xrt::kernel kernel(device, uuid, name);
     const auto scalars = read_scalars(data + "/scalars.txt");
     std::map<std::string, xrt::bo*> bos;
 {bos_text}

@@ -20,7 +20,7 @@ from .manifest import MANIFEST, build_manifest
 from .memory_plan import plan_banks
 from .ports import hls_kernel_args, rtl_axi_bundles, rtl_top_ports
 
-TOP = "codesign_top"
+HLS_SRC = "hls/src"
 
 
 def _write(root: Path, rel: str, text: str | bytes) -> None:
@@ -40,19 +40,19 @@ def _check_board_matches_device(design: Design, board: Board) -> None:
         raise CodesignError(f"design.json was chosen for device '{design.device}', not '{board.name}'; "
                             f"allowed: --board {design.device} (or re-run the sweep for {board.name})",
                             field="--board")
-    try:
-        from ..devices import get_device
-        dev = get_device(design.device)
-    except (ImportError, CodesignError):
-        return
-    part = getattr(dev, "part", None)
-    if part and part.lower() != board.part.lower():
+    from ..devices import get_device
+    part = get_device(design.device).part
+    if part.lower() != board.part.lower():
         raise CodesignError(f"part mismatch: device database says {part}, export table says {board.part}",
                             field="--board")
 
 
-def export_project(design: Design, board_name: str, out: str | Path, force: bool = False) -> dict:
-    """Write the export folder; return a summary (files, board, flow, bank plan)."""
+def export_project(design: Design, board_name: str, out: str | Path, force: bool = False,
+                   vectors: str | Path | None = None) -> dict:
+    """Write the export folder; return a summary (files, board, flow, bank plan).
+
+    ``vectors``: a folder written by ``codesign vectors`` to ship instead of generating the default
+    (SmolLM2-135M layer 0 decode step) again."""
     board = get_board(board_name)
     design.validate()
     _check_board_matches_device(design, board)
@@ -61,52 +61,64 @@ def export_project(design: Design, board_name: str, out: str | Path, force: bool
         if board.flow == "ice40":
             summary = _export_ice40(design, board, root)
         else:
-            summary = _export_vendor(design, board, root)
-        meta = {"board": board.name, "flow": board.flow, "top": TOP, "design_model": design.model}
+            summary = _export_vendor(design, board, root, vectors)
+        meta = {"board": board.name, "flow": board.flow, "design_model": design.model}
         _write(root, MANIFEST, build_manifest(root, meta))
     return summary
 
 
-def _emit_generators(design: Design, root: Path) -> tuple[list[str], list[str]]:
-    """HLS project into hls/, RTL into rtl/; return (HLS kernel sources, RTL sources), relative."""
-    from ..gen.hls import emit_hls_project
-    from ..gen.rtl import emit_rtl_project
-    hls_dir, rtl_dir = root / "hls", root / "rtl"
-    emit_hls_project(design, hls_dir)
-    emit_rtl_project(design, rtl_dir)
-    hls_srcs = sorted(p.relative_to(root).as_posix() for p in (hls_dir / "src").glob("*.cpp"))
-    rtl_srcs = sorted(p.relative_to(rtl_dir).as_posix() for p in rtl_dir.rglob("*.v"))
-    return hls_srcs, rtl_srcs
+def _export_vendor(design: Design, board: Board, root: Path, vectors: str | Path | None) -> dict:
+    from ..gen.hls.project import emit_project
+    from ..gen.hls.tcl import TOP as HLS_TOP
+    from ..gen.rtl.emit import KERNEL as RTL_TOP
+    from ..gen.rtl.emit import emit_rtl
 
-
-def _export_vendor(design: Design, board: Board, root: Path) -> dict:
-    hls_srcs, rtl_srcs = _emit_generators(design, root)
-    args = hls_kernel_args([root / s for s in hls_srcs] + sorted((root / "hls" / "src").glob("*.h")), TOP)
-    rtl_top = root / "rtl" / f"{TOP}.v"
-    rtl_bundles = rtl_axi_bundles(rtl_top_ports(rtl_top, TOP))
-    hls_bundles = sorted({a.bundle for a in args if a.kind == "m_axi"})
-    if sorted(rtl_bundles) != hls_bundles:
-        raise CodesignError(f"HLS kernel bundles {hls_bundles} differ from RTL top bundles {sorted(rtl_bundles)}",
+    hls = emit_project(design, root / "hls", vectors=vectors)
+    rtl = emit_rtl(design, root / "rtl")
+    hls_files = [f"hls/{f}" for f in hls["sources"] if f.startswith("src/")]
+    rtl_files = [f"rtl/{f}" for f in rtl["files"]]   # relative to the export's rtl/ folder
+    args = hls_kernel_args([root / f for f in hls_files], HLS_TOP)
+    rtl_ports = rtl_top_ports(root / "rtl" / "rtl" / f"{RTL_TOP}.v", RTL_TOP)
+    rtl_bundles = rtl_axi_bundles(rtl_ports)
+    hls_bundles = [a.bundle for a in args if a.kind == "m_axi"]
+    if sorted(rtl_bundles) != sorted(hls_bundles):
+        raise CodesignError(f"HLS kernel bundles {hls_bundles} differ from RTL top bundles {rtl_bundles}",
                             field="rtl.top")
+    data = host_data(root / "hls" / "vectors", root / "data")
     _write(root, "rtl/clock.xdc", vivado.clock_xdc(design))
     summary = {"board": board.name, "flow": board.flow, "part": board.part, "platform": board.platform,
-               "kernel_args": [a.__dict__ for a in args]}
+               "hls_top": HLS_TOP, "rtl_top": RTL_TOP, "kernel_args": [a.__dict__ for a in args],
+               "host_data": data}
     if board.flow == "alveo":
         plan = plan_banks(design, board, args)
-        _write(root, "link.cfg", vitis.link_cfg(TOP, board, plan))
-        _write(root, "Makefile", vitis.makefile(TOP, board, design, hls_srcs))
-        _write(root, "host/host.cpp", vitis.host_cpp(TOP, args))
+        _write(root, "link.cfg", vitis.link_cfg(HLS_TOP, board, plan))
+        _write(root, "link_rtl.cfg", vitis.link_cfg(RTL_TOP, board, plan))
+        _write(root, "Makefile", vitis.makefile(HLS_TOP, RTL_TOP, board, design, hls_files))
+        _write(root, "host/host.cpp", vitis.host_cpp(HLS_TOP, args))
         summary["banks"] = [pb.__dict__ for pb in plan]
     if board.flow in ("alveo", "aved"):
-        from ..gen.rtl import control_registers
         _write(root, "rtl/package_xo.tcl",
-               vivado.package_xo_tcl(TOP, board, rtl_srcs, rtl_bundles, control_registers(design)))
+               vivado.package_xo_tcl(RTL_TOP, board, rtl_files, rtl_bundles,
+                                     control_registers(args)))
     if board.flow == "aved":
-        _write(root, "vivado/aved_add_kernel.tcl", vivado.aved_tcl(TOP, board, design, rtl_bundles, rtl_srcs))
+        _write(root, "vivado/aved_add_kernel.tcl", vivado.aved_tcl(RTL_TOP, board, design, rtl_bundles, rtl_files))
     if board.flow == "zynqmp":
-        _write(root, "vivado/bd.tcl", vivado.embedded_bd_tcl(TOP, board, design, rtl_bundles, rtl_srcs))
+        _write(root, "vivado/bd.tcl", vivado.embedded_bd_tcl(RTL_TOP, board, design, rtl_bundles, rtl_files))
     _write(root, "README.md", _readme(design, board, summary))
     return summary
+
+
+def control_registers(args) -> list[tuple[str, int, int, str]]:
+    """s_axi_control register map in the Vitis HLS layout (UG1399): user arguments from 0x10, a 64-bit
+    pointer takes 0x0C bytes (low, high, reserved), a 32-bit scalar 0x08 (value, reserved).
+    hw/rtl/axil_control.v implements the same map (checked by a test)."""
+    regs, off = [("CTRL", 0x00, 32, ""), ("GIER", 0x04, 32, ""), ("IP_IER", 0x08, 32, ""),
+                 ("IP_ISR", 0x0C, 32, "")], 0x10
+    for a in args:
+        wide = a.kind == "m_axi" or "64" in a.ctype
+        regs.append((a.name, off, 64 if wide else 32, a.bundle))
+        off += 0x0C if wide else 0x08
+    return regs
 
 
 def _export_ice40(design: Design, board: Board, root: Path) -> dict:
@@ -160,3 +172,48 @@ def _readme(design: Design, board: Board, summary: dict) -> str:
         f"`build/{summary['top']}.bin` is the bitstream (`iceprog build/{summary['top']}.bin`). "
         f"`report.json` gives the cells used against the part and Fmax {summary['fmax_mhz']} MHz "
         f"against the design clock {summary['design_freq_mhz']} MHz.\n")
+
+
+def host_data(vectors: Path, data: Path) -> dict:
+    """The host program's inputs, from the HLS project's golden vectors.
+
+    Memory images are copied as they are; ``scalars.txt`` takes the program's address and length;
+    the expected final contents of every gmem_io / gmem_kv region an instruction writes are the
+    initial images with each instruction's expected bytes applied in program order, so a region
+    written twice is checked at its final value.
+    """
+    import numpy as np
+
+    from ..gen.hls.tbfiles import read_checks
+
+    data.mkdir(parents=True, exist_ok=True)
+    images = {}
+    for bundle in ("gmem_w", "gmem_kv", "gmem_io"):
+        raw = (vectors / f"{bundle}.bin").read_bytes()
+        (data / f"{bundle}.bin").write_bytes(raw)
+        images[bundle] = bytearray(raw)
+    program = next(line.split() for line in (vectors / "checks.txt").read_text().splitlines()
+                   if line.startswith("program "))
+    (data / "scalars.txt").write_text(f"instr_addr {int(program[1])}\nn_instr {int(program[2])}\n")
+    rows, expected = read_checks(vectors)
+    spans: dict[str, list[tuple[int, int]]] = {"gmem_io": [], "gmem_kv": []}
+    for _, region, offset, length, at in rows:
+        if region == "abuf":
+            continue  # on-chip buffer: checked by C-simulation, not visible to the host
+        bundle = "gmem_io" if region == "io" else "gmem_kv"
+        images[bundle][offset:offset + length] = bytes(np.asarray(expected[at:at + length], dtype=np.uint8))
+        spans[bundle].append((offset, offset + length))
+    lines = []
+    for bundle, sp in spans.items():
+        merged: list[list[int]] = []
+        for lo, hi in sorted(sp):
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        for i, (lo, hi) in enumerate(merged):
+            name = f"expected_{bundle}_{i}.bin"
+            (data / name).write_bytes(bytes(images[bundle][lo:hi]))
+            lines.append(f"{bundle} {lo} {hi - lo} {name}")
+    (data / "expected.txt").write_text("\n".join(lines) + "\n")
+    return {"instr_addr": int(program[1]), "n_instr": int(program[2]), "checked_regions": len(lines)}
