@@ -94,11 +94,12 @@ def test_evaluate_design_is_batch_with_n1():
 
 
 def test_instruction_cycles_gemv_by_hand():
-    # compute-bound GEMV: ceil(n/rows) * ceil(k/cols) tiles + MPE_LAT + issue (+ fill)
-    hw = Hardware(rows=4, cols=8, weight_channels=32, port_bits=512, freq_mhz=100)
+    # compute-bound GEMV: activation quantizer (2*ceil(k/lanes) + 3) then ceil(n/rows) * ceil(k/cols)
+    # tiles + MPE_LAT, plus issue (+ fill)
+    hw = Hardware(rows=4, cols=8, sfu_lanes=16, weight_channels=32, port_bits=512, freq_mhz=100)
     q = Quant(wbits=4, group=32)
     r = instruction_cycles([Instr("GEMV", m=1, n=64, k=256)], q, hw, U280)
-    assert r["compute"][0] == 16 * 32 + 3
+    assert r["compute"][0] == (2 * 16 + 3) + 16 * 32 + 3
     assert r["weight_bytes"][0] == 64 * 256 / 2 + 64 * 8 * 2
     assert r["cycles"][0] >= r["compute"][0]
 

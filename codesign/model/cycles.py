@@ -73,7 +73,10 @@ def _gemv(c, s):
     # tokens whose activations (k each) fit the activation buffer; weights re-stream once per chunk
     chunk = np.maximum(1.0, np.floor(p["abuf_depth"] / np.maximum(k, 1.0)))
     passes = _ceil(m, chunk)
-    compute = _ceil(n, p["rows"]) * _ceil(k, p["cols"]) * m + C.MPE_LAT
+    # per-token dynamic activation quantization first (max pass + quantize pass on the SFU, sfu_quant
+    # 2B + 3; hw/rtl and docs/RTL.md): it needs the whole vector's max, so it cannot overlap the MPE
+    quantize = m * (2 * _ceil(k, p["sfu_lanes"]) + C.SFU_QUANT_LAT)
+    compute = quantize + _ceil(n, p["rows"]) * _ceil(k, p["cols"]) * m + C.MPE_LAT
     memory = wbytes * passes / s.w_bpc
     tile_fill = p["rows"] * p["cols"] * p["wbits"] / 8 / s.w_bpc     # first tile before the MPE starts
     fill = passes * (s.lat + tile_fill)
@@ -93,7 +96,11 @@ def _attn(c, s):
     run = ctx * hd * p["kvbits"] / 8 / np.maximum(p["kv_channels"], 1)
     kv_eff = np.where(run >= BURST_BYTES, 1.0, C.CROSS_CHANNEL_RATIO)
     kv_tiles = _ceil(ctx, p["kvbuf_depth"]) * kvh * 2         # one latency per tile per K/V head
-    return {"compute": mpe + sfu, "memory": kv_read / (s.kv_bpc * kv_eff),
+    # K and V are read row by row (one token of one K/V head per row): at least one cycle per row
+    # per KV port even when a row is narrower than the port (docs/RTL.md ATTN)
+    rows_per_port = 2 * kvh * ctx / np.maximum(p["kv_channels"], 1)
+    memory = np.maximum(kv_read / (s.kv_bpc * kv_eff), rows_per_port)
+    return {"compute": mpe + sfu, "memory": memory,
             "fill": kv_tiles * s.lat / np.maximum(p["kv_channels"], 1) + s.lat,
             "kv_read": kv_read, "macs": 2 * heads * hd * keys_total}
 
