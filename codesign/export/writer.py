@@ -177,7 +177,7 @@ def _readme(design: Design, board: Board, summary: dict) -> str:
 def host_data(vectors: Path, data: Path) -> dict:
     """The host program's inputs, from the HLS project's golden vectors.
 
-    Memory images are copied as they are; ``scalars.txt`` takes the program's address and length;
+    Memory images are copied as they are; ``scalars.txt`` takes the program's length;
     the expected final contents of every gmem_io / gmem_kv region an instruction writes are the
     initial images with each instruction's expected bytes applied in program order, so a region
     written twice is checked at its final value.
@@ -194,7 +194,10 @@ def host_data(vectors: Path, data: Path) -> dict:
         images[bundle] = bytearray(raw)
     program = next(line.split() for line in (vectors / "checks.txt").read_text().splitlines()
                    if line.startswith("program "))
-    (data / "scalars.txt").write_text(f"instr_addr {int(program[1])}\nn_instr {int(program[2])}\n")
+    if int(program[1]) != 0:
+        raise CodesignError(f"the kernel runs its instruction list from gmem_io + 0; the vectors put it at "
+                            f"{program[1]}", field="--vectors")
+    (data / "scalars.txt").write_text(f"n_instr {int(program[2])}\n")
     rows, expected = read_checks(vectors)
     spans: dict[str, list[tuple[int, int]]] = {"gmem_io": [], "gmem_kv": []}
     for _, region, offset, length, at in rows:
