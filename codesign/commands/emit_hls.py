@@ -42,7 +42,10 @@ def run(args) -> int:
                 dims = ()
             if len(dims) != 2:
                 raise CodesignError(f"got {args.ffn_dims!r}; expected two integers D,F", field="--ffn-dims")
-        emit_hls4ml_ffn(design, args.out, force=args.force, dims=dims, console=console)
+        report = emit_hls4ml_ffn(design, args.out, force=args.force, dims=dims, console=console)
+        w = {n: p.get("weight") for n, p in report["precisions"].items() if "weight" in p}
+        console.print(f"  weights {w}, input {report['precisions']['x']['result']}; part {report['part']}")
+        console.print(f"  wrote {args.out} (hls4ml_prj/, report.json, README.md)")
         return 0
     from ..gen.hls.project import emit_project
     summary = emit_project(design, args.out, force=args.force, vectors=args.vectors, context=args.context)

@@ -89,20 +89,19 @@ void write_bytes(ap_uint<PB>* port, uint64_t byte_addr, int nb, uint64_t v) {
 }
 
 // Write the low `width` bits of v (width <= 32) at an absolute bit position of the image
-// (little-endian bit stream), one read-modify-write per touched port word.
+// (little-endian bit stream): a read-modify-write of the one or two port words it touches.
 template <int PB>
 void write_bits(ap_uint<PB>* port, uint64_t bitpos, int width, uint64_t v) {
-    for (int b = 0; b < width;) {
-#pragma HLS PIPELINE II=1
-        const uint64_t pos = bitpos + b;
-        const uint64_t wi = pos / PB;
-        const int lo = (int)(pos % PB);
-        int take = PB - lo;
-        if (take > width - b) take = width - b;
-        ap_uint<PB> w = port[wi];
-        for (int i = 0; i < take; ++i) w[lo + i] = (v >> (b + i)) & 1;
-        port[wi] = w;
-        b += take;
+    const uint64_t wi = bitpos / PB;
+    const int lo = (int)(bitpos % PB);
+    const int first = (PB - lo) < width ? (PB - lo) : width;  // bits in the first word
+    ap_uint<PB> w = port[wi];
+    w(lo + first - 1, lo) = (ap_uint<64>)v;
+    port[wi] = w;
+    if (first < width) {
+        ap_uint<PB> w2 = port[wi + 1];
+        w2(width - first - 1, 0) = (ap_uint<64>)(v >> first);
+        port[wi + 1] = w2;
     }
 }
 

@@ -1,12 +1,12 @@
 // cs_mpe.h -- the matrix processing engine: ROWS x COLS multiply-accumulate lanes.
 //
-// One GEMV instruction computes y[t][r] = requant(sum_g acc_g[r] * scale_g[r]) for every token
-// t < m and output r < n, with acc_g = sum_{c in group g} (w[r][c] - z_g[r]) * xq[t][c]
-// (docs/NUMERICS.md, GEMV). Three processes run under DATAFLOW:
-//   mpe_load  -- streams weight tiles (ROWS x COLS W-bit values), scales and zero points from
-//                gmem_w in full port-width words (the memory mover);
-//   mpe_array -- the ROWS x COLS lanes, one beat per cycle (PIPELINE II=1, lanes unrolled);
-//   mpe_store -- writes finished rows of ROWS results into the activation buffer.
+// One GEMV instruction computes, per token, y[r] = shift_round_sat32(sum_g acc_g[r] * scale_g[r],
+// shift - e) for every output r < n, with acc_g = sum_{c in group g} (w[r][c] - z_g[r]) * xq[c]
+// (numerics.gemv_q, docs/NUMERICS.md). Three processes run under DATAFLOW:
+//   mpe::load  -- streams weight beats (ROWS x COLS W-bit values), scales and zero points from
+//                 gmem_w in full port-width words (the memory mover);
+//   mpe::array -- the ROWS x COLS lanes, one beat per cycle (PIPELINE II=1, lanes unrolled);
+//   mpe::store -- writes each finished row tile of ROWS results into the activation buffer.
 // Weight image of one matrix: docs/NUMERICS.md "Packed weight matrix" (cs_layout.h): per row
 // tile of ROWS rows, the uint16 scales [group][row], the uint8 zero points (ZERO_POINT only),
 // then K'/COLS beats of ROWS x COLS W-bit weights (row r, column c at bit (r*COLS + c)*W).

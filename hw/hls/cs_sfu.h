@@ -202,8 +202,8 @@ inline void attention(act_t abuf[], const word_t* gmem_kv, uint64_t base, int sr
     static int64_t ev[cfg::KVBUF_DEPTH];
     static int64_t acc[cfg::MAX_HEAD_DIM];
     static int64_t qq[cfg::MAX_HEAD_DIM];
-#pragma HLS ARRAY_PARTITION variable=acc cyclic factor=cfg::SFU_LANES
-#pragma HLS ARRAY_PARTITION variable=qq cyclic factor=cfg::SFU_LANES
+#pragma HLS ARRAY_PARTITION variable=acc cyclic factor=CS_SFU_LANES
+#pragma HLS ARRAY_PARTITION variable=qq cyclic factor=CS_SFU_LANES
     const int rep = heads / kvh;
     for (int h = 0; h < heads; ++h) {
         const int g = h / rep;

@@ -69,7 +69,7 @@ static void mpe_dataflow(const word_t* gmem_w, uint64_t addr, const mpe::xq_t xq
 
 static void gemv(const word_t* gmem_w, act_t abuf[], const Instr& ins) {
     static mpe::xq_t xq[cfg::ABUF_DEPTH + layout::KSTEP];
-#pragma HLS ARRAY_PARTITION variable=xq cyclic factor=cfg::COLS
+#pragma HLS ARRAY_PARTITION variable=xq cyclic factor=CS_COLS
     const int k = (int)ins.k, n = (int)ins.n;
     const int kpad = mpe::padded(k, layout::KSTEP);
     for (int t = 0; t < (int)ins.m; ++t) {
@@ -92,8 +92,9 @@ static void gemv(const word_t* gmem_w, act_t abuf[], const Instr& ins) {
 
 }  // namespace cs
 
-void llm_proc(const cs::word_t* gmem_w, cs::word_t* gmem_kv, cs::word_t* gmem_io, uint64_t instr_addr,
-              uint32_t n_instr) {
+// The instruction list starts at gmem_io + 0 (docs/ISA.md), so the control registers are the RTL
+// kernel's exactly (hw/rtl/axil_control.v): gmem_w 0x10, gmem_kv 0x1C, gmem_io 0x28, n_instr 0x34.
+void llm_proc(const cs::word_t* gmem_w, cs::word_t* gmem_kv, cs::word_t* gmem_io, uint32_t n_instr) {
 // One m_axi bundle per memory channel group (PORT_BITS wide; the Vitis link file maps each bundle to
 // its HBM/DDR banks). depth: the testbench images, for cosim only.
 #pragma HLS INTERFACE m_axi port=gmem_w bundle=gmem_w offset=slave depth=CS_GMEM_W_DEPTH max_read_burst_length=64 num_read_outstanding=16
@@ -102,14 +103,13 @@ void llm_proc(const cs::word_t* gmem_w, cs::word_t* gmem_kv, cs::word_t* gmem_io
 #pragma HLS INTERFACE s_axilite port=gmem_w bundle=control
 #pragma HLS INTERFACE s_axilite port=gmem_kv bundle=control
 #pragma HLS INTERFACE s_axilite port=gmem_io bundle=control
-#pragma HLS INTERFACE s_axilite port=instr_addr bundle=control
 #pragma HLS INTERFACE s_axilite port=n_instr bundle=control
 #pragma HLS INTERFACE s_axilite port=return bundle=control
     using namespace cs;
     static act_t abuf[cfg::ABUF_DEPTH];
-#pragma HLS ARRAY_PARTITION variable=abuf cyclic factor=cfg::SFU_LANES
+#pragma HLS ARRAY_PARTITION variable=abuf cyclic factor=CS_SFU_LANES
     for (uint32_t i = 0; i < n_instr; ++i) {
-        const Instr ins = fetch(gmem_io, instr_addr + (uint64_t)i * INSTR_WORDS * 4);
+        const Instr ins = fetch(gmem_io, (uint64_t)i * INSTR_WORDS * 4);
         const int m = (int)ins.m, n = (int)ins.n, hd = (int)ins.head_dim;
         const int heads = (int)ins.heads, kvh = (int)ins.kv_heads;
         switch (ins.op) {

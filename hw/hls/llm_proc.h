@@ -19,7 +19,6 @@ typedef void (*cs_trace_fn)(int index, const cs::Instr& ins, const cs::act_t* ab
 extern cs_trace_fn cs_trace_hook;
 #endif
 
-void llm_proc(const cs::word_t* gmem_w, cs::word_t* gmem_kv, cs::word_t* gmem_io, uint64_t instr_addr,
-              uint32_t n_instr);
+void llm_proc(const cs::word_t* gmem_w, cs::word_t* gmem_kv, cs::word_t* gmem_io, uint32_t n_instr);
 
 #endif

@@ -150,8 +150,13 @@ int main(int argc, char** argv) {
             g_checks.push_back(ck);
         }
     }
+    if (instr_addr != 0) {
+        fprintf(stderr, "tb: the kernel runs the instruction list at gmem_io + 0, checks.txt says %llu\n",
+                (unsigned long long)instr_addr);
+        return 2;
+    }
     cs_trace_hook = trace;
-    llm_proc(w.data(), kv.data(), io.data(), instr_addr, n_instr);
+    llm_proc(w.data(), kv.data(), io.data(), n_instr);
     printf("{\"summary\": true, \"instructions\": %u, \"mismatches\": %ld, \"first_failed_instr\": %d}\n", n_instr,
            g_total_mismatches, g_failed_instr);
     return g_total_mismatches ? 1 : 0;

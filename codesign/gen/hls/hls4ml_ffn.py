@@ -17,6 +17,8 @@ on the same inputs. A layer hls4ml cannot express is a CodesignError naming the 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import os
 from pathlib import Path
@@ -132,8 +134,9 @@ def hls_config(model, data: dict, design: Design) -> dict:
     import hls4ml
 
     try:
-        cfg = hls4ml.utils.config_from_pytorch_model(model, input_shape=(data["d"],), granularity="name",
-                                                     backend="Vitis")
+        with contextlib.redirect_stdout(io.StringIO()):   # hls4ml prints its topology walk
+            cfg = hls4ml.utils.config_from_pytorch_model(model, input_shape=(data["d"],), granularity="name",
+                                                         backend="Vitis")
     except Exception as e:  # hls4ml raises a bare Exception('Unsupported layer X')
         raise _layer_error(model, e) from None
     q = design.quant
@@ -189,9 +192,10 @@ def emit_hls4ml_ffn(design: Design, out, force: bool = False, dims: tuple[int, i
     with atomic_output_dir(out, force) as stage:
         prj = stage / "hls4ml_prj"
         try:
-            hm = hls4ml.converters.convert_from_pytorch_model(
-                model, hls_config=cfg, output_dir=str(prj), project_name="swiglu_ffn", backend="Vitis",
-                io_type="io_parallel", part=part, clock_period=round(1000.0 / design.hw.freq_mhz, 3))
+            with contextlib.redirect_stdout(io.StringIO()):
+                hm = hls4ml.converters.convert_from_pytorch_model(
+                    model, hls_config=cfg, output_dir=str(prj), project_name="swiglu_ffn", backend="Vitis",
+                    io_type="io_parallel", part=part, clock_period=round(1000.0 / design.hw.freq_mhz, 3))
         except Exception as e:
             raise _layer_error(model, e) from None
         if console is not None:
