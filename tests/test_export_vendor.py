@@ -158,3 +158,20 @@ def test_design_for_another_device_is_refused(tmp_path, vectors, capsys):
                  "--vectors", str(vectors)]) == 2
     assert "--board" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_v80_aved_flow_under_stubbed_vivado(tmp_path, vectors):
+    out = _export(tmp_path, _design("v80", 8, 2), "v80", vectors, "v80")
+    mk = (out / "Makefile").read_text()
+    for target in ("sw_emu:", "hw_emu:", "hw:"):
+        assert target in mk
+    assert "amd_v80_gen5x8_23.2_exdes_2" in mk
+    calls = run_tcl_stubbed(out / "vivado" / "aved_add_kernel.tcl")
+    files = [c[-1] for c in calls if c[0] == "add_files"]
+    assert files and all(Path(f).is_file() for f in files)
+    assert any(c[0] == "create_bd_cell" and "codesign_kernel" in c for c in calls)
+    noc = next(c for c in calls if c[0] == "set_property" and "CONFIG.NUM_SI" in " ".join(c))
+    assert "CONFIG.HBM_NUM_CHNL 10" in " ".join(noc)
+    pkg = run_tcl_stubbed(out / "rtl" / "package_xo.tcl")
+    assert pkg[0][-1] == "xcv80-lsva4737-2MHP-e-S"
+    assert verify_manifest(out) == []

@@ -221,3 +221,33 @@ int main(int argc, char** argv) {{
     return mismatched ? 1 : 0;
 }}
 """
+
+
+def makefile_aved(top: str, rtl_top: str, board: Board, design: Design) -> str:
+    """V80 (Versal HBM, AVED): no XRT platform exists, so the three targets map to the tools that do:
+    sw_emu = Vitis HLS C-simulation, hw_emu = HLS C/RTL co-simulation, hw = the AVED Vivado flow with
+    the kernel added to its block design."""
+    return f"""# Build the codesign LLM processor for {board.name} (AMD AVED {board.platform}, part {board.part}).
+# Written for Vitis/Vivado {VITIS_VERSION}. The V80 has no Vitis XRT platform: hw uses AVED's Vivado flow.
+#   make sw_emu    C-simulation of the kernel on the golden vectors (hls/Makefile: g++, no vendor tool)
+#   make hw_emu    Vitis HLS csim + synthesis + C/RTL co-simulation + export (hls/run_hls.tcl)
+#   make hw        AVED design + this kernel -> PDI (set AVED=<path to an AVED checkout>)
+AVED     ?= $(error set AVED=<path to the AVED repository checkout>)
+FREQ_MHZ := {design.hw.freq_mhz}
+HLS_TOP  := {top}
+RTL_TOP  := {rtl_top}
+
+.PHONY: sw_emu hw_emu hw clean
+sw_emu:
+\t$(MAKE) -C hls csim
+
+hw_emu:
+\tcd hls && vitis_hls -f run_hls.tcl
+
+hw:
+\tcd $(AVED)/hw/{board.platform}/src && vivado -mode batch -source create_design.tcl \\
+\t    -source $(abspath vivado/aved_add_kernel.tcl) -source build_design.tcl
+
+clean:
+\trm -rf build hls/{top}_prj .Xil *.log *.jou
+"""

@@ -102,6 +102,7 @@ def _export_vendor(design: Design, board: Board, root: Path, vectors: str | Path
                                      control_registers(args)))
     if board.flow == "aved":
         _write(root, "vivado/aved_add_kernel.tcl", vivado.aved_tcl(RTL_TOP, board, design, rtl_bundles, rtl_files))
+        _write(root, "Makefile", vitis.makefile_aved(HLS_TOP, RTL_TOP, board, design))
     if board.flow == "zynqmp":
         _write(root, "vivado/bd.tcl", vivado.embedded_bd_tcl(RTL_TOP, board, design, rtl_bundles, rtl_files))
     _write(root, "README.md", _readme(design, board, summary))
