@@ -85,22 +85,27 @@ def _gemv(c, s):
 
 
 def _attn(c, s):
-    """QK^T and PV on the MPE, softmax on the SFU (3 passes), K/V streamed from the KV channels."""
+    """Attention in three dependent phases (docs/RTL.md ATTN): QK^T while K streams in, the softmax
+    over all scores (SFU, 3 passes, one reciprocal per row), then PV while V streams in; the query
+    quantizer runs first. Within a phase the MPE overlaps the stream; the phases do not overlap."""
     p = s.p
     m, heads, kvh, hd, ctx = c["m"], c["heads"], c["kv_heads"], c["head_dim"], c["ctx"]
     keys_total = m * ctx - m * (m - 1) / 2                    # causal over m consecutive tokens
-    mpe = heads * (keys_total / p["rows"] * _ceil(hd, p["cols"]) + keys_total / p["cols"] * _ceil(hd, p["rows"]))
-    sfu = heads * m * (3 * _ceil(ctx, p["sfu_lanes"]) + C.SFU_SOFTMAX_LAT)
+    qk_mpe = heads * keys_total / p["rows"] * _ceil(hd, p["cols"])
+    pv_mpe = heads * keys_total / p["cols"] * _ceil(hd, p["rows"])
+    q_quant = heads * m * (2 * _ceil(hd, p["sfu_lanes"]) + C.SFU_QUANT_LAT)
+    softmax = heads * m * (3 * _ceil(ctx, p["sfu_lanes"]) + C.SFU_SOFTMAX_LAT)
     kv_read = ctx * 2 * kvh * (hd * p["kvbits"] + KV_SCALE_BITS) / 8
     # one head's K (or V) run per channel; shorter than a burst -> cross-channel efficiency
     run = ctx * hd * p["kvbits"] / 8 / np.maximum(p["kv_channels"], 1)
     kv_eff = np.where(run >= BURST_BYTES, 1.0, C.CROSS_CHANNEL_RATIO)
     kv_tiles = _ceil(ctx, p["kvbuf_depth"]) * kvh * 2         # one latency per tile per K/V head
-    # K and V are read row by row (one token of one K/V head per row): at least one cycle per row
+    # K (then V) is read row by row (one token of one K/V head per row): at least one cycle per row
     # per KV port even when a row is narrower than the port (docs/RTL.md ATTN)
-    rows_per_port = 2 * kvh * ctx / np.maximum(p["kv_channels"], 1)
-    memory = np.maximum(kv_read / (s.kv_bpc * kv_eff), rows_per_port)
-    return {"compute": mpe + sfu, "memory": memory,
+    rows_per_port = kvh * ctx / np.maximum(p["kv_channels"], 1)
+    stream = np.maximum(kv_read / 2 / (s.kv_bpc * kv_eff), rows_per_port)    # K alone, or V alone
+    busy = q_quant + np.maximum(qk_mpe, stream) + softmax + np.maximum(pv_mpe, stream)
+    return {"compute": q_quant + qk_mpe + softmax + pv_mpe, "memory": 2 * stream, "busy": busy,
             "fill": kv_tiles * s.lat / np.maximum(p["kv_channels"], 1) + s.lat,
             "kv_read": kv_read, "macs": 2 * heads * hd * keys_total}
 
@@ -151,9 +156,14 @@ FORMULAS = {"GEMV": _gemv, "ATTN": _attn, "KVSTORE": _kvstore, "NORM": _norm, "R
 
 
 def _finish(r):
+    """cycles = issue + busy + fill; busy = max(compute, memory) unless the formula gives its own
+    (instructions with dependent phases, e.g. ATTN)."""
     zero = 0.0
     compute, memory, fill = r["compute"], r.get("memory", zero), r.get("fill", zero)
-    r["cycles"] = C.ISSUE_CYCLES + np.maximum(compute, memory) + fill
+    busy = r.pop("busy", None)
+    if busy is None:
+        busy = np.maximum(compute, memory)
+    r["cycles"] = C.ISSUE_CYCLES + busy + fill
     return r
 
 
