@@ -1,0 +1,99 @@
+"""Accuracy table I/O, vectorised lookup, cache/packaged precedence, and the command's errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from codesign.errors import CodesignError
+from codesign.quant import accuracy_table as at
+
+
+def _table(base=20.0):
+    res = {(8, 8, 8, 128): 20.1, (4, 8, 8, 128): 22.0, (2, 8, 8, 128): float("nan"), (4, 4, 8, 32): 60.0}
+    return at.AccuracyTable("smollm2-135m", base, res, {"sample": {"n_windows": 4}, "configs_measured": "4"})
+
+
+def test_round_trip(tmp_path):
+    p = tmp_path / "t.json"
+    at.write_table(p, _table())
+    t = at.read_table(p)
+    assert t.measured_on == "smollm2-135m" and t.baseline_ppl == 20.0
+    assert t.meta["sample"] == {"n_windows": 4}
+    assert t.results[(4, 8, 8, 128)] == 22.0 and math.isnan(t.results[(2, 8, 8, 128)])
+    d = json.loads(p.read_text())
+    assert d["schema"] == at.SCHEMA and {r["wbits"] for r in d["results"]} == {2, 4, 8}
+
+
+def test_loss_pct_vectorised_with_nan_for_unmeasured():
+    t = _table()
+    w = np.array([8, 4, 2, 3, 4, 16])
+    a = np.array([8, 8, 8, 8, 4, 8])
+    g = np.array([128, 128, 128, 128, 32, 128])
+    loss = t.loss_pct(w, a, 8, g)
+    assert loss.shape == (6,)
+    assert np.allclose(loss[[0, 1, 4]], [0.5, 10.0, 200.0])
+    assert np.isnan(loss[2]) and np.isnan(loss[3]) and np.isnan(loss[5])
+    assert t.loss_pct(8, 8, 8, 128).shape == ()
+
+
+def test_cache_first_then_packaged_then_none(tmp_path, monkeypatch):
+    monkeypatch.setenv("CODESIGN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(at, "DATA_DIR", tmp_path / "pkg")
+    assert at.load_accuracy_table("other-model") is None
+    at.write_table(at.packaged_path("other-model"), _table(30.0))
+    assert at.load_accuracy_table("other-model").baseline_ppl == 30.0
+    at.write_table(tmp_path / "cache" / "accuracy" / "other-model.json", _table(10.0))
+    assert at.load_accuracy_table("other-model").baseline_ppl == 10.0
+
+
+def test_malformed_table(tmp_path):
+    p = tmp_path / "bad.json"
+    p.write_text("{not json")
+    with pytest.raises(CodesignError, match="bad.json"):
+        at.read_table(p)
+    p.write_text(json.dumps({"schema": at.SCHEMA, "measured_on": "x", "baseline_ppl": 1.0, "results": [{"wbits": 4}]}))
+    with pytest.raises(CodesignError, match="malformed"):
+        at.read_table(p)
+
+
+def test_packaged_table_if_present_is_consistent():
+    p = at.packaged_path(at.DEFAULT_MODEL)
+    if not p.is_file():
+        pytest.skip("no packaged table committed yet")
+    t = at.read_table(p)
+    assert t.measured_on == at.DEFAULT_MODEL and 5 < t.baseline_ppl < 60
+    assert t.meta["provenance"]["command"].startswith("codesign accuracy")
+    # fewer weight bits never help (W8 <= W4 <= W2 at A8 KV8, where measured)
+    for g in (32, 64, 128):
+        ppl = t.ppl([8, 4, 3, 2], 8, 8, g)
+        ok = ppl[~np.isnan(ppl)]
+        assert np.all(np.diff(ok) >= -0.02 * ok[:-1])
+
+
+def test_command_errors(tmp_path, monkeypatch, capsys):
+    from codesign.cli import main
+
+    monkeypatch.setenv("CODESIGN_CACHE", str(tmp_path))
+    assert main(["accuracy", "--wbits", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("codesign accuracy: error: --wbits:") and "{2, 3, 4, 8}" in err and "\n" not in err
+    assert main(["accuracy", "--model", str(tmp_path / "none.gguf")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["accuracy", "--model", "other", "--show"]) == 2
+    assert "no table measured for 'other'" in capsys.readouterr().err
+
+
+def test_command_show_prints_cached_table(tmp_path, monkeypatch, capsys):
+    from codesign.cli import main
+
+    monkeypatch.setenv("CODESIGN_CACHE", str(tmp_path))
+    at.write_table(at.cache_path("smollm2-135m"), _table())
+    assert main(["accuracy", "--show"]) == 0
+    out = capsys.readouterr().out
+    assert "baseline perplexity 20.000" in out and "22.00 (+10.0%)" in out and "diverged" in out
+    assert main(["accuracy", "--show", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["baseline_ppl"] == 20.0
