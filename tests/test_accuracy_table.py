@@ -97,3 +97,25 @@ def test_command_show_prints_cached_table(tmp_path, monkeypatch, capsys):
     assert "baseline perplexity 20.000" in out and "22.00 (+10.0%)" in out and "diverged" in out
     assert main(["accuracy", "--show", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["baseline_ppl"] == 20.0
+
+
+def test_merge_runs(tmp_path, monkeypatch, capsys):
+    from codesign.cli import main
+
+    monkeypatch.setenv("CODESIGN_CACHE", str(tmp_path / "c"))
+    a = _table()
+    a.meta["provenance"] = {"command": "codesign accuracy --wbits 8"}
+    b = at.AccuracyTable("smollm2-135m", 20.0, {(3, 8, 8, 128): 30.0}, dict(_table().meta))
+    b.meta["provenance"] = {"command": "codesign accuracy --wbits 3"}
+    at.write_table(tmp_path / "a.json", a)
+    at.write_table(tmp_path / "b.json", b)
+    assert main(["accuracy", "--merge", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
+    t = at.read_table(at.cache_path("smollm2-135m"))
+    assert len(t.results) == 5 and t.results[(3, 8, 8, 128)] == 30.0
+    assert [r["command"] for r in t.meta["provenance"]["runs"]] == ["codesign accuracy --wbits 8",
+                                                                  "codesign accuracy --wbits 3"]
+    assert t.meta["configs_measured"].startswith("5 of the 108")
+    b.meta["sample"] = {"n_windows": 8}
+    at.write_table(tmp_path / "b.json", b)
+    assert main(["accuracy", "--merge", str(tmp_path / "b.json")]) == 2
+    assert "differ in 'sample'" in capsys.readouterr().err

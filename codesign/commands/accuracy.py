@@ -46,6 +46,8 @@ def add_arguments(p) -> None:
     p.add_argument("--force", action="store_true", help="re-measure everything instead of reusing the cache")
     p.add_argument("--show", action="store_true", help="only print the cached (or packaged) table")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
+    p.add_argument("--merge", nargs="+", metavar="TABLE",
+                   help="merge tables measured by separate runs (same sample and numerics) into the cache, then print")
 
 
 def _model_key(name: str) -> str:
@@ -81,6 +83,15 @@ def _print_table(table, console) -> None:
     console.print(t)
 
 
+def _coverage(results) -> str:
+    from ..quant.llm.sweep import grid
+
+    if set(grid()) <= set(results):
+        return "full grid W{2,3,4,8} x A{4,8,16} x KV{4,8,16} x group{32,64,128}"
+    return (f"{len(set(grid()) & set(results))} of the 108-configuration grid (priority: W8A8KV8, W x group at "
+            "A8 KV8, A and KV sweeps, then the rest); unmeasured ones read as NaN")
+
+
 def run(args) -> int:
     import json
 
@@ -98,6 +109,13 @@ def run(args) -> int:
 
     console = Console(stderr=args.json)
     model = _model_key(args.model)
+    if args.merge:
+        tables = ([at.read_table(at.cache_path(model))] if at.cache_path(model).is_file() else []) + \
+            [at.read_table(f) for f in args.merge]
+        merged = at.merge_tables(tables)
+        merged.meta["configs_measured"] = _coverage(merged.results)
+        at.write_table(at.cache_path(model), merged)
+        args.show = True
     if args.show:
         table = at.load_accuracy_table(model)
         if table is None:
@@ -137,12 +155,8 @@ def run(args) -> int:
     def save(base, results):
         res = {(r["wbits"], r["abits"], r["kvbits"], r["group"]): (float("nan") if r["ppl"] is None else r["ppl"])
                for r in results.values()}
-        measured = sorted(res)
-        full = set(grid()) <= set(measured)
         meta = {**settings,
-                "configs_measured": "full grid W{2,3,4,8} x A{4,8,16} x KV{4,8,16} x group{32,64,128}" if full
-                else f"{len(measured)} of the 108-configuration grid (priority: W8A8KV8, W x group at A8 KV8, "
-                     "A and KV sweeps at W4 g128, then the rest); unmeasured ones read as NaN",
+                "configs_measured": _coverage(res),
                 "provenance": {"command": cmd, "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
                     timespec="seconds"), "torch": torch.__version__, "python": sys.version.split()[0],
                     "threads": args.threads, "seconds_this_run": round(time.time() - start, 1)}}

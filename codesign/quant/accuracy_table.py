@@ -108,6 +108,28 @@ def write_table(path: str | Path, table: AccuracyTable) -> None:
     atomic_write_json(path, table.to_dict())
 
 
+def merge_tables(tables: list[AccuracyTable]) -> AccuracyTable:
+    """One table from several runs over the same sample and numerics (e.g. parallel runs of
+    disjoint configuration subsets); provenance keeps every run's record."""
+    if not tables:
+        raise CodesignError("nothing to merge", field="--merge")
+    first = tables[0]
+    results: dict = {}
+    runs = []
+    for t in tables:
+        for k in ("sample", "numerics"):
+            if t.meta.get(k) != first.meta.get(k):
+                raise CodesignError(f"cannot merge: tables differ in '{k}'", field="--merge")
+        if t.measured_on != first.measured_on or abs(t.baseline_ppl / first.baseline_ppl - 1) > 1e-6:
+            raise CodesignError("cannot merge: different model or baseline perplexity", field="--merge")
+        results.update(t.results)
+        prov = t.meta.get("provenance", {})
+        runs += prov.get("runs", [prov]) if prov else []
+    meta = dict(first.meta)
+    meta["provenance"] = {**(runs[0] if runs else {}), "runs": runs}
+    return AccuracyTable(first.measured_on, first.baseline_ppl, results, meta)
+
+
 def load_accuracy_table(model: str | None = None) -> AccuracyTable | None:
     """The cached table for ``model`` (default: the one real model measured here, SmolLM2-135M),
     else the committed copy, else None."""
