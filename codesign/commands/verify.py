@@ -60,6 +60,10 @@ def run(args) -> int:
                       "n/a" if err is None else f"{err:+.1f}%",
                       "n/a" if err is None else ("yes" if abs(err) <= 10 else "[red]no[/red]"))
         con.print(t)
+        con.print(f"simulated memory: cocotbext-axi AxiRam, one {design.hw.port_bits}-bit word per cycle per m_axi "
+                  f"port (gmem_w, gmem_kv, gmem_io), a few cycles of latency; the model prices "
+                  f"{design.hw.weight_channels} weight and {design.hw.kv_channels} KV channels of {design.device} "
+                  f"memory with its latency (docs/RTL.md, cycles)")
         if res.table[0]["basis"] != "codesign.model.instruction_cycles":
             con.print(res.table[0]["basis"])
     if args.per_instruction and rep.get("steps"):
