@@ -203,3 +203,22 @@ def test_missing_tensor_hf(tmp_path):
     write_hf_folder(tmp_path / "m", w)
     with pytest.raises(CodesignError, match="missing, first: 'layers.1.ffn.w_up'"):
         load_checkpoint(tmp_path / "m")
+
+
+def test_smoothing_keeps_the_float_model_and_shrinks_outliers(tmp_path):
+    """SmoothQuant factors folded into gains/weights: same logits, flatter per-channel activation maxima."""
+    from codesign.quant.llm.smoothing import activation_maxima, smooth_weights
+
+    w = tiny_hf_weights(4)
+    w["model.layers.0.input_layernorm.weight"][3] = 25.0   # an outlier channel at the attention input
+    write_hf_folder(tmp_path / "hf", w)
+    cfg, weights = load_checkpoint(tmp_path / "hf")
+    toks = torch.tensor([[5, 3, 8, 13, 21, 34, 55, 2, 7, 1]])
+    calib = torch.tensor([[9, 8, 7, 6, 5, 4, 3, 2, 1, 0]])
+    mx = activation_maxima(cfg, weights, calib)
+    sw = smooth_weights(cfg, weights, mx, alpha=0.5)
+    ref, sm = LlamaLM(cfg, weights).logits(toks), LlamaLM(cfg, sw).logits(toks)
+    assert torch.allclose(ref, sm, atol=1e-4 * ref.abs().max()), (ref - sm).abs().max()
+    before = mx[(0, "attn_in")]
+    after = activation_maxima(cfg, sw, calib)[(0, "attn_in")]
+    assert float(after.max() / after.median()) < float(before.max() / before.median()) / 2
