@@ -69,3 +69,10 @@ def test_streaming_equals_global_for_any_chunking(seed):
             sel = order[s:s + chunk]
             front.add(sel, costs[sel])
         assert sorted(front.ids.tolist()) == expected.tolist()
+
+
+def test_dominated_head_on_an_exact_score_tie_is_dropped():
+    # row 0 is dominated by row 1, but their scaled-sum scores round to the same value
+    # (1e-20 vanishes next to 0.5) and row 0 comes first: it is picked as a head, then dropped.
+    costs = np.array([[1.0, 0.5], [0.0, 0.5], [1e20, 0.0], [0.0, 1.0]])
+    assert pareto_indices(costs).tolist() == [1, 2]

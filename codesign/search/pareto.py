@@ -28,29 +28,35 @@ def pareto_indices(costs: np.ndarray, ids: np.ndarray | None = None) -> np.ndarr
     ids = np.arange(n, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    # Lexicographic order over (objectives..., id): a dominator always sorts
-    # before the points it dominates, and among identical rows the smallest id
-    # comes first. np.lexsort's last key is the primary one.
-    order = np.lexsort((ids,) + tuple(costs[:, j] for j in range(costs.shape[1] - 1, -1, -1)))
+    # Rows in id order (chunks and the streaming front already are), so that among
+    # identical rows the first one met has the smallest id.
+    order = np.arange(n) if n < 2 or bool(np.all(ids[1:] > ids[:-1])) else np.argsort(ids, kind="stable")
     c = costs[order]
-    # Drop exact duplicates of the preceding row (keeps the smallest id).
-    first = np.ones(n, dtype=bool)
-    first[1:] = np.any(c[1:] != c[:-1], axis=1)
-    pos = order[first]
-    c = c[first]
-    # Heads in order of a monotone score (sum of per-objective min-max scaled costs): a
-    # head with a low score dominates many points, so the survivors shrink fast. The
-    # head is the first (lexicographic) row of minimum score among the survivors: it is
-    # non-dominated, since a dominator scores <= and sorts earlier.
+    # Heads in order of a monotone score (sum of per-objective min-max scaled costs):
+    # a head with a low score dominates many rows, so the survivors shrink fast. A
+    # head removes every survivor >= it in all objectives: those it dominates and its
+    # duplicates (which have larger ids: argmin takes the first of equal scores).
     score = _monotone_score(c)
     kept = []
-    alive = np.arange(c.shape[0])
+    alive = np.arange(n)
     while alive.size:
         head = alive[int(np.argmin(score[alive]))]
         kept.append(head)
-        # rows are distinct, so >= everywhere means dominated (the head removes itself too)
         alive = alive[~np.all(c[alive] >= c[head], axis=1)]
-    kept_pos = pos[np.asarray(kept, dtype=np.int64)]
+    kept = np.asarray(kept, dtype=np.int64)
+    # A head can only be dominated by a row of exactly the same (rounded) score: a
+    # dominator with a lower score would have been chosen first and removed it. So
+    # check the heads that share a score, within each such group.
+    dominated = np.zeros(kept.size, dtype=bool)
+    ks = score[kept]
+    uniq, inv, counts = np.unique(ks, return_inverse=True, return_counts=True)
+    for g in np.flatnonzero(counts > 1):
+        members = np.flatnonzero(inv.reshape(-1) == g)
+        k = c[kept[members]]
+        le = np.all(k[:, None, :] <= k[None, :, :], axis=2)
+        lt = np.any(k[:, None, :] < k[None, :, :], axis=2)
+        dominated[members] = np.any(le & lt, axis=0)
+    kept_pos = order[kept[~dominated]]
     return kept_pos[np.argsort(ids[kept_pos], kind="stable")]
 
 
