@@ -176,14 +176,19 @@ class ChunkResult:
         state.next_start = self.stop
 
 
-def _hist_bins(tps: np.ndarray, jpt: np.ndarray) -> np.ndarray:
+def _hist_cells(tps: np.ndarray, jpt: np.ndarray) -> np.ndarray:
+    """Flat histogram cell of each point (log10 tokens/s x log10 J/token), clipped to the edges."""
     (x0, x1), (y0, y1) = HIST_RANGE
     with np.errstate(divide="ignore", invalid="ignore"):
         lx = np.log10(np.where(tps > 0, tps, 10.0 ** x0))
         ly = np.log10(np.where(jpt > 0, jpt, 10.0 ** y0))
     ix = np.clip(((lx - x0) / (x1 - x0) * HIST_BINS).astype(np.int64), 0, HIST_BINS - 1)
     iy = np.clip(((ly - y0) / (y1 - y0) * HIST_BINS).astype(np.int64), 0, HIST_BINS - 1)
-    return np.bincount(ix * HIST_BINS + iy, minlength=HIST_BINS * HIST_BINS).reshape(HIST_BINS, HIST_BINS)
+    return ix * HIST_BINS + iy
+
+
+def _hist_count(cells: np.ndarray) -> np.ndarray:
+    return np.bincount(cells, minlength=HIST_BINS * HIST_BINS).reshape(HIST_BINS, HIST_BINS)
 
 
 class Sweeper:
@@ -251,8 +256,9 @@ class Sweeper:
                 cfail[j] = int((feas & ~m).sum())
         tps = np.asarray(cols["decode_tokens_per_s"], dtype=np.float64)
         jpt = np.asarray(cols["energy_per_token_j"], dtype=np.float64)
-        hist_f = _hist_bins(tps[feas], jpt[feas]) if feas.any() else None
-        hist_o = _hist_bins(tps[ok], jpt[ok]) if ok.any() else None
+        cells = _hist_cells(tps, jpt)
+        hist_f = _hist_count(cells[feas]) if feas.any() else None
+        hist_o = _hist_count(cells[ok]) if ok.any() else None
         sel = np.flatnonzero(ok)
         costs = objective_costs({o.column: cols[o.column][sel] for o in self.objectives}, self.objectives)
         keep = pareto_indices(costs, cols["index"][sel])  # only the chunk's own front travels

@@ -85,6 +85,9 @@ class Space:
         out: dict[str, np.ndarray] = {}
         # Least significant digit is the last parameter.
         for name, vals in reversed(self.values):
+            if len(vals) == 1:  # a fixed parameter: no digit to extract
+                out[name] = np.full(rest.shape, vals[0], dtype=_dtype(name))
+                continue
             rest, digit = np.divmod(rest, len(vals))
             table = np.asarray(vals, dtype=_dtype(name))
             out[name] = table[digit]
