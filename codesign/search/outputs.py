@@ -114,7 +114,7 @@ def write_points(dest: Path, job: SweepJob, sweeper: Sweeper, ckpt: Checkpoint) 
         return {"mode": "none", "rows": 0,
                 "note": f"not written: {job.space.size} points > {AUTO_POINTS_LIMIT} (--points auto); "
                         "rerun with --points all or --points feasible to stream them to points.csv "
-                        "(~300 bytes per point)"}
+                        "(~175 bytes per point)"}
     tmp = dest / ".points.csv.tmp"
     rows = 0
     with open(tmp, "wb") as out:
