@@ -165,3 +165,25 @@ def test_ctrl_c_then_resume_gives_the_same_files(tmp_path, space, capsys, monkey
     assert not (tmp_path / "run.partial").exists()
     for f in ("points.csv", "pareto.csv", "best.json", "summary.json", "pareto.png"):
         assert (out / f).read_bytes() == (ref / f).read_bytes(), f
+
+
+def test_measured_table_of_another_model_is_a_labelled_proxy(tmp_path, space, capsys, monkeypatch):
+    # a table in the accuracy helper's cache format, measured on SmolLM2-135M (the real loader reads it)
+    cache = tmp_path / "cache"
+    (cache / "accuracy").mkdir(parents=True)
+    rows = [{"wbits": w, "abits": 8, "kvbits": 8, "group": 128, "ppl": p} for w, p in ((4, 13.0), (8, 12.55))]
+    (cache / "accuracy" / "smollm2-135m.json").write_text(json.dumps(
+        {"schema": "codesign.accuracy/1", "measured_on": "smollm2-135m", "baseline_ppl": 12.5, "results": rows}))
+    monkeypatch.setenv("CODESIGN_CACHE", str(cache))
+    out = tmp_path / "run"
+    rc = main(["sweep", "--jobs", "1", "--space", str(space), "--out", str(out), "--max-accuracy-loss-pct", "1"])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "accuracy proxy: measured on smollm2-135m" in text
+    s = json.loads((out / "summary.json").read_text())
+    assert s["accuracy"]["status"] == "proxy" and s["accuracy"]["measured_on"] == "smollm2-135m"
+    assert s["constraints"]["max_accuracy_loss_pct"]["applied"] is True
+    assert s["constraints"]["max_accuracy_loss_pct"]["rejected_feasible_points"] > 0   # the W4 points (4 %)
+    best = json.loads((out / "best.json").read_text())
+    assert best["quant"]["wbits"] == 8
+    assert s["best"]["energy_per_token_j"]["values"]["accuracy_loss_pct"] == pytest.approx(0.4)
