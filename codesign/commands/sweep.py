@@ -24,7 +24,7 @@ def add_arguments(p) -> None:
                    help="model preset or HF config.json path; several separated by commas")
     p.add_argument("--device", default=DEFAULT_DEVICE,
                    help="device name or device file; several separated by commas (every model x device pair)")
-    p.add_argument("--space", help="YAML space file: ranges per parameter and constraints (see docs)")
+    p.add_argument("--space", help="YAML space file: values or ranges per parameter, constraints (codesign/search/README.md)")
     p.add_argument("--batch", type=int, default=1, help="batch size")
     p.add_argument("--prompt", type=int, default=512, help="prompt (prefill) tokens")
     p.add_argument("--generate", type=int, default=512, help="generated (decode) tokens")
