@@ -222,3 +222,25 @@ def test_smoothing_keeps_the_float_model_and_shrinks_outliers(tmp_path):
     before = mx[(0, "attn_in")]
     after = activation_maxima(cfg, sw, calib)[(0, "attn_in")]
     assert float(after.max() / after.median()) < float(before.max() / before.median()) / 2
+
+
+def test_sweep_on_a_tiny_model(tmp_path):
+    """measure(): baseline once, every requested configuration once, results handed over as they come."""
+    from codesign.quant.llm.sweep import key, measure, priority_order
+
+    write_hf_folder(tmp_path / "hf", tiny_hf_weights(5))
+    cfg, w = load_checkpoint(tmp_path / "hf")
+    windows = torch.randint(0, TINY["vocab_size"], (2, 12), generator=torch.Generator().manual_seed(0))
+    calib = torch.randint(0, TINY["vocab_size"], (1, 12), generator=torch.Generator().manual_seed(1))
+    configs = priority_order([(2, 8, 8, 32), (8, 8, 8, 32), (8, 16, 16, 32), (8, 4, 8, 32)])
+    seen = []
+    base, res = measure(cfg, w, windows, configs, calib, alpha=0.5,
+                        on_result=lambda b, r: seen.append(len(r)), on_progress=lambda k: None)
+    assert seen == [0, 1, 2, 3, 4]
+    assert [key(c) for c in configs][:2] == ["w8a8kv8g32", "w2a8kv8g32"]
+    assert abs(res["w8a16kv16g32"]["ppl"] / base - 1) < 0.01
+    # random weights: W2 moves perplexity (either way) far more than INT16 activations do
+    assert abs(res["w2a8kv8g32"]["ppl"] / base - 1) > 5 * abs(res["w8a16kv16g32"]["ppl"] / base - 1)
+    # a second call with the results done measures nothing new
+    base2, res2 = measure(cfg, w, windows, configs, calib, done=res, baseline=base)
+    assert res2 == res and base2 == base

@@ -1,7 +1,8 @@
 """Measure perplexity of one checkpoint under many quantization configurations (the accuracy table).
 
-Order of work: baseline (float) first, then configurations in the order given; weights are
-quantized once per (wbits, group) and shared by every (abits, kvbits). After every configuration
+Order of work: baseline (float) first, then configurations in the order given (``priority_order``:
+the configurations that answer the main questions first); consecutive configurations with the same
+(wbits, group) share one quantization of the weights. After every configuration
 the table so far is handed to ``on_result`` (the command writes it to the cache), so an interrupted
 run keeps what it measured and a later run only measures what is missing.
 """
@@ -41,7 +42,7 @@ def priority_order(configs: list[tuple]) -> list[tuple]:
         if w == 4 and g == 128:
             return 2
         return 3
-    return sorted(configs, key=lambda c: (rank(c), -c[0], -c[1], -c[2], -c[3]))
+    return sorted(configs, key=lambda c: (rank(c), -c[0], -c[3], -c[1], -c[2]))
 
 
 def key(c: tuple) -> str:
@@ -74,10 +75,15 @@ def measure(cfg: dict, weights: dict[str, torch.Tensor], windows: torch.Tensor, 
         if calibration is None or calibration.shape[0] == 0:
             raise ValueError("smoothing needs calibration windows")
         base_w = smooth_weights(cfg, weights, activation_maxima(cfg, weights, calibration), alpha)
-    by_weights: dict[tuple, list[tuple]] = {}
+    # configurations run in the given order; consecutive ones with the same (wbits, group) share
+    # one quantization of the weights
+    runs: list[tuple[tuple, list[tuple]]] = []
     for c in todo:
-        by_weights.setdefault((c[0], c[3]), []).append(c)
-    for (wbits, group), cs in by_weights.items():
+        if runs and runs[-1][0] == (c[0], c[3]):
+            runs[-1][1].append(c)
+        else:
+            runs.append(((c[0], c[3]), [c]))
+    for (wbits, group), cs in runs:
         scheme0 = QuantScheme(wbits, 8, 8, group, zero_point)
         qw = dict(base_w)
         for i in range(cfg["n_layers"]):
