@@ -32,7 +32,9 @@ def run(args) -> int:
     with console.status("running C-simulation..."):
         res = run_csim(folder, exe=exe)
     if args.json:
-        print(json.dumps({"rows": res.rows, "summary": res.summary, "passed": res.passed}, indent=2, sort_keys=True))
+        print(json.dumps({"rows": res.rows, "final": res.final, "summary": res.summary, "passed": res.passed},
+                         indent=2, sort_keys=True))
+        return 0 if res.passed else 1
     else:
         from ..gen.hls.csim import model_cycles
         cyc = model_cycles(folder)
@@ -57,6 +59,8 @@ def run(args) -> int:
             console.print(f"[red]FAILED[/red]: {res.stderr or res.summary}")
         return 1
     n = sum(r["elements"] for r in res.rows)
+    console.print(f"final off-chip images (KV cache, layer output): {res.final.get('elements', 0)} bytes, "
+                  f"{res.final.get('mismatches')} mismatches")
     console.print(f"[green]PASS[/green]: {len(res.rows)} instructions, {n} values bit-exact "
                   f"(build {build_s:.1f} s, run {res.run_s:.1f} s)")
     return 0

@@ -19,6 +19,7 @@ from .toolchain import compile_command, compile_csim
 class CsimResult:
     rows: list = field(default_factory=list)     # one dict per instruction
     summary: dict = field(default_factory=dict)
+    final: dict = field(default_factory=dict)    # check of the final off-chip images (KV, output)
     returncode: int = 0
     build_s: float = 0.0
     run_s: float = 0.0
@@ -26,7 +27,8 @@ class CsimResult:
 
     @property
     def passed(self) -> bool:
-        return self.returncode == 0 and self.summary.get("mismatches", 1) == 0 and bool(self.rows)
+        return (self.returncode == 0 and self.summary.get("mismatches", 1) == 0 and bool(self.rows)
+                and self.final.get("mismatches", 1) == 0)
 
     @property
     def first_mismatch(self) -> dict | None:
@@ -80,6 +82,8 @@ def run(folder: Path, opt: str = "-O2", exe: Path | None = None, timeout: float 
         rec = json.loads(line)
         if rec.get("summary"):
             res.summary = rec
+        elif rec.get("final"):
+            res.final = rec
         else:
             res.rows.append(rec)
     if proc.returncode not in (0, 1) or not res.summary:
