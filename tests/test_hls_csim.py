@@ -113,15 +113,20 @@ def test_smollm2_layer0_decode_step_and_corruption(tmp_path, capsys):
 
 
 def test_prefill_chunk_csim_bit_exact(tmp_path):
-    """A prefill chunk (m = 4 tokens at positions 6..9): the GEMM path of GEMV, RoPE/KVSTORE over
-    several tokens, causal ATTN with per-token key counts."""
+    """A prefill chunk (m = 10 tokens at positions 4..13): the GEMM path (two MPE token chunks of
+    up to TM = 8 tokens sharing one weight stream), RoPE/KVSTORE over several tokens, causal ATTN
+    with per-token key counts."""
     from codesign.quant.vectors import write_vectors
 
     d = Design("smollm2-135m", "u280", quant=Quant(4, 8, 8, 32), hw=Hardware(rows=8, cols=16, sfu_lanes=4,
                                                                                abuf_depth=4096))
-    write_vectors(d, None, 0, tmp_path / "vec", context=10, tokens=4, seed=5,
+    write_vectors(d, None, 0, tmp_path / "vec", context=14, tokens=10, seed=5,
                   random_dims="d_model=32,n_heads=2,n_kv_heads=1,head_dim=16,d_ffn=64")
     emit_project(d, tmp_path / "p", vectors=tmp_path / "vec")
     res = csim.run(tmp_path / "p", opt="-O1")
     assert res.passed, (res.first_mismatch, res.summary)
     assert {r["op"] for r in res.rows} >= {"GEMV", "ROPE", "KVSTORE", "ATTN"}
+    # wq (n = k = 32, ROWS 8, COLS 16, group 32): 4 row tiles x 2 beats, each beat applied to all 10
+    # tokens, after 2 quantizer passes of 8 beats per token
+    wq = res.rows[2]
+    assert wq["op"] == "GEMV" and wq["beats"] == 10 * (8 + 8) + 4 * 2 * 10

@@ -38,6 +38,9 @@ static const int KSTEP = layout::KSTEP;
 static const int DW = WB + 1;                       // (w - z) as a signed number
 static const int GACC_W = DW + AB + 10;              // exact group sum: GROUP <= 256 = 2^8 terms
 static_assert(COLS % SUB == 0 && GROUP % SUB == 0, "one of COLS, GROUP must divide the other");
+// Tokens that share one weight stream: a GEMM (prefill, m > 1) streams each matrix once per chunk of
+// TM tokens, each beat is applied to every token of the chunk (one token per cycle).
+static const int TM = 8;
 
 typedef ap_int<DW> wdiff_t;
 typedef ap_int<AB> xq_t;
@@ -52,7 +55,7 @@ struct Beat {
 };
 
 struct Out {
-    int32_t y[ROWS];
+    int32_t y[TM][ROWS];   // one row tile of results for each token of the chunk
 };
 
 static inline int padded(int v, int step) { return (v + step - 1) / step * step; }
@@ -98,22 +101,31 @@ inline void load(const word_t* gmem_w, uint64_t addr, int n, int k, hls::stream<
     }
 }
 
-inline void array(hls::stream<Beat>& beats, const xq_t xq[], int n, int k, int shift, hls::stream<Out>& outs) {
+// xq: the chunk's quantized activations, token t at xq[t * kpad]; shift[t] = Instr.shift - e_t.
+inline void array(hls::stream<Beat>& beats, const xq_t xq[], int tm, int n, int k, const int shift[TM],
+                  hls::stream<Out>& outs) {
     const int ntiles = padded(n, ROWS) / ROWS;
-    const int kbeats = padded(k, KSTEP) / COLS;
-    gacc_t gacc[ROWS][NSUB];
-    int64_t total[ROWS];
-#pragma HLS ARRAY_PARTITION variable=gacc complete dim=0
-#pragma HLS ARRAY_PARTITION variable=total complete dim=0
-    for (int r = 0; r < ROWS; ++r) {
-        total[r] = 0;
-        for (int j = 0; j < NSUB; ++j) gacc[r][j] = 0;
-    }
-    for (int i = 0; i < ntiles * kbeats; ++i) {
+    const int kpad = padded(k, KSTEP);
+    const int kbeats = kpad / COLS;
+    gacc_t gacc[TM][ROWS][NSUB];
+    int64_t total[TM][ROWS];
+#pragma HLS ARRAY_PARTITION variable=gacc complete dim=2
+#pragma HLS ARRAY_PARTITION variable=gacc complete dim=3
+#pragma HLS ARRAY_PARTITION variable=total complete dim=2
+    for (int t = 0; t < TM; ++t)
+        for (int r = 0; r < ROWS; ++r) {
+            total[t][r] = 0;
+            for (int j = 0; j < NSUB; ++j) gacc[t][r][j] = 0;
+        }
+    Beat beat;
+    Out o;
+    for (int i = 0; i < ntiles * kbeats * tm; ++i) {
 #pragma HLS PIPELINE II=1
-        const Beat beat = beats.read();
+        const int t = i % tm;            // token of the chunk
+        if (t == 0) beat = beats.read();  // a new beat, then reused by the other tm - 1 tokens
         CS_BEAT();
-        const int kb = i % kbeats;
+        const int kb = (i / tm) % kbeats;
+        const xq_t* x = xq + t * kpad + kb * COLS;
         for (int r = 0; r < ROWS; ++r) {
 #pragma HLS UNROLL
             for (int j = 0; j < NSUB; ++j) {
@@ -121,36 +133,38 @@ inline void array(hls::stream<Beat>& beats, const xq_t xq[], int n, int k, int s
                 gacc_t s = 0;
                 for (int c = 0; c < SUB; ++c) {
 #pragma HLS UNROLL
-                    s += beat.d[r][j * SUB + c] * xq[kb * COLS + j * SUB + c];
+                    s += beat.d[r][j * SUB + c] * x[j * SUB + c];
                 }
-                gacc[r][j] += s;
+                gacc[t][r][j] += s;
                 if (beat.group_end) {
                     // int64 wrap-around sum of the scaled group sums (golden: 64-bit two's complement)
-                    total[r] = wadd(total[r], wmul((int64_t)gacc[r][j], (int64_t)beat.scale[r][j]));
-                    gacc[r][j] = 0;
+                    total[t][r] = wadd(total[t][r], wmul((int64_t)gacc[t][r][j], (int64_t)beat.scale[r][j]));
+                    gacc[t][r][j] = 0;
                 }
             }
         }
         if (beat.tile_end) {
-            Out o;
             for (int r = 0; r < ROWS; ++r) {
 #pragma HLS UNROLL
-                o.y[r] = (int32_t)shift_round_sat32(total[r], shift);
-                total[r] = 0;
+                o.y[t][r] = (int32_t)shift_round_sat32(total[t][r], shift[t]);  // numerics.gemv_q
+                total[t][r] = 0;
             }
-            outs.write(o);
+            if (t == tm - 1) outs.write(o);
         }
     }
 }
 
-inline void store(hls::stream<Out>& outs, act_t abuf[], int dst, int n) {
+// Results of token t go to abuf[dst + t * n + row].
+inline void store(hls::stream<Out>& outs, act_t abuf[], int dst, int tm, int n) {
     const int ntiles = padded(n, ROWS) / ROWS;
-    for (int t = 0; t < ntiles; ++t) {
+    for (int tile = 0; tile < ntiles; ++tile) {
         const Out o = outs.read();
-        for (int r = 0; r < ROWS; ++r) {
+        for (int t = 0; t < tm; ++t)
+            for (int r = 0; r < ROWS; ++r) {
 #pragma HLS PIPELINE II=1
-            if (t * ROWS + r < n) abuf[dst + t * ROWS + r] = o.y[r];
-        }
+                const int row = tile * ROWS + r;
+                if (row < n) abuf[dst + t * n + row] = o.y[t][r];
+            }
     }
 }
 

@@ -55,38 +55,47 @@ static void store_io(const act_t abuf[], word_t* gmem_io, uint64_t addr, int src
     }
 }
 
-// The GEMV/GEMM of one instruction: per token, the activation quantizer (SFU), then the MPE's
-// load -> array -> store processes under DATAFLOW.
-static void mpe_dataflow(const word_t* gmem_w, uint64_t addr, const mpe::xq_t xq[], int n, int k, int shift,
-                         act_t abuf[], int dst) {
+// The GEMV/GEMM of one instruction, per chunk of up to mpe::TM tokens: the SFU's per-token
+// activation quantizer, then the MPE's load -> array -> store processes under DATAFLOW (the weights
+// are streamed once per chunk).
+static void mpe_dataflow(const word_t* gmem_w, uint64_t addr, const mpe::xq_t xq[], int tm, int n, int k,
+                         const int shift[mpe::TM], act_t abuf[], int dst) {
 #pragma HLS DATAFLOW
     hls::stream<mpe::Beat> beats;
     hls::stream<mpe::Out> outs;
     mpe::load(gmem_w, addr, n, k, beats);
-    mpe::array(beats, xq, n, k, shift, outs);
-    mpe::store(outs, abuf, dst, n);
+    mpe::array(beats, xq, tm, n, k, shift, outs);
+    mpe::store(outs, abuf, dst, tm, n);
 }
 
 static void gemv(const word_t* gmem_w, act_t abuf[], const Instr& ins) {
-    static mpe::xq_t xq[cfg::ABUF_DEPTH + layout::KSTEP];
+    // m * k <= ABUF_DEPTH (the activations are in the buffer), so a chunk's padded rows fit here
+    static mpe::xq_t xq[cfg::ABUF_DEPTH + mpe::TM * layout::KSTEP];
 #pragma HLS ARRAY_PARTITION variable=xq cyclic factor=CS_COLS
-    const int k = (int)ins.k, n = (int)ins.n;
+    const int k = (int)ins.k, n = (int)ins.n, m = (int)ins.m;
     const int kpad = mpe::padded(k, layout::KSTEP);
-    for (int t = 0; t < (int)ins.m; ++t) {
-        const int x0 = (int)ins.src + t * k;
-        // the SFU's per-token activation quantizer (numerics.quantize_activation): 2 passes
-        const int e = pow2_exponent(sfu::max_abs(abuf, x0, k), cfg::ABITS);
-        for (int i0 = 0; i0 < kpad; i0 += cfg::SFU_LANES) {
+    for (int t0 = 0; t0 < m; t0 += mpe::TM) {
+        const int tm = m - t0 < mpe::TM ? m - t0 : mpe::TM;
+        int shift[mpe::TM];
+        for (int t = 0; t < tm; ++t) {
+            const int x0 = (int)ins.src + (t0 + t) * k;
+            // numerics.quantize_activation: pass 1 max |x| (exponent e), pass 2 quantize
+            const int e = pow2_exponent(sfu::max_abs(abuf, x0, k), cfg::ABITS);
+            for (int i0 = 0; i0 < kpad; i0 += cfg::SFU_LANES) {
 #pragma HLS PIPELINE II=1
-            CS_BEAT();
-            for (int l = 0; l < cfg::SFU_LANES; ++l) {
+                CS_BEAT();
+                for (int l = 0; l < cfg::SFU_LANES; ++l) {
 #pragma HLS UNROLL
-                const int i = i0 + l;
-                if (i < kpad) xq[i] = i < k ? (mpe::xq_t)quantize_pow2((int32_t)abuf[x0 + i], e, cfg::ABITS) : (mpe::xq_t)0;
+                    const int i = i0 + l;
+                    if (i < kpad)
+                        xq[t * kpad + i] =
+                            i < k ? (mpe::xq_t)quantize_pow2((int32_t)abuf[x0 + i], e, cfg::ABITS) : (mpe::xq_t)0;
+                }
             }
+            shift[t] = (int)ins.shift - e;   // numerics.gemv_q: y = shift_round_sat32(total, shift - e)
         }
-        // numerics.gemv_q: y = shift_round_sat32(total, shift - e)
-        mpe_dataflow(gmem_w, ins.addr, xq, n, k, (int)ins.shift - e, abuf, (int)ins.dst + t * n);
+        for (int t = tm; t < mpe::TM; ++t) shift[t] = 0;
+        mpe_dataflow(gmem_w, ins.addr, xq, tm, n, k, shift, abuf, (int)ins.dst + t0 * n);
     }
 }
 
