@@ -88,6 +88,17 @@ void write_bytes(ap_uint<PB>* port, uint64_t byte_addr, int nb, uint64_t v) {
     }
 }
 
+// Signed `width`-bit field (width <= 32) at an absolute bit position of the image (one or two words).
+template <int PB>
+int64_t read_bits_signed(const ap_uint<PB>* port, uint64_t bitpos, int width) {
+    const uint64_t wi = bitpos / PB;
+    const int lo = (int)(bitpos % PB);
+    ap_uint<2 * PB> two = port[wi];
+    if (lo + width > PB) two |= (ap_uint<2 * PB>)port[wi + 1] << PB;
+    const uint64_t raw = (uint64_t)(two >> lo) & ((1ULL << width) - 1);
+    return (int64_t)(raw << (64 - width)) >> (64 - width);
+}
+
 // Write the low `width` bits of v (width <= 32) at an absolute bit position of the image
 // (little-endian bit stream): a read-modify-write of the one or two port words it touches.
 template <int PB>

@@ -196,14 +196,20 @@ inline int64_t softmax_exp(int64_t s, int64_t mx) {
 }
 
 // ATTN: numerics.attention for the queries of one token (m == 1 per call) over keys [0, n_valid).
+// QK and PV run on an MPE-shaped ROWS x COLS array of lanes: QK takes ROWS keys x COLS dimensions
+// per beat, PV ROWS output dimensions x COLS keys per beat; the softmax is three SFU passes
+// (max during QK, exp + sum, probabilities) with one reciprocal per row.
 inline void attention(act_t abuf[], const word_t* gmem_kv, uint64_t base, int src, int dst, int heads, int kvh,
                       int hd, int n_valid, int tokens, uint32_t mult) {
+    static const int R = cfg::ROWS, C = cfg::COLS;
     static int64_t score[cfg::KVBUF_DEPTH];
-    static int64_t ev[cfg::KVBUF_DEPTH];
-    static int64_t acc[cfg::MAX_HEAD_DIM];
+    static int64_t prob[cfg::KVBUF_DEPTH];
+    static int ke[cfg::KVBUF_DEPTH], ve[cfg::KVBUF_DEPTH];
+    static int64_t acc[cfg::ROWS];
     static int64_t qq[cfg::MAX_HEAD_DIM];
-#pragma HLS ARRAY_PARTITION variable=acc cyclic factor=CS_SFU_LANES
-#pragma HLS ARRAY_PARTITION variable=qq cyclic factor=CS_SFU_LANES
+#pragma HLS ARRAY_PARTITION variable=acc cyclic factor=CS_ROWS
+#pragma HLS ARRAY_PARTITION variable=qq cyclic factor=CS_COLS
+#pragma HLS ARRAY_PARTITION variable=prob cyclic factor=CS_COLS
     const int rep = heads / kvh;
     for (int h = 0; h < heads; ++h) {
         const int g = h / rep;
@@ -218,27 +224,43 @@ inline void attention(act_t abuf[], const word_t* gmem_kv, uint64_t base, int sr
                 if (i0 + l < hd) qq[i0 + l] = quantize_pow2((int32_t)abuf[q0 + i0 + l], eq, cfg::ABITS);
             }
         }
-        // scores: dot = sum q_q * k_q; score = shift_round_sat32(dot * mult, 31 - e_q - e_k)
+        for (int j = 0; j < n_valid; ++j) {  // the exponents of the rows (uint8 each)
+#pragma HLS PIPELINE II=1
+            CS_BEAT();
+            ke[j] = layout::kv_read_exp(gmem_kv, base, kvh, tokens, hd, 0, g, j);
+            ve[j] = layout::kv_read_exp(gmem_kv, base, kvh, tokens, hd, 1, g, j);
+        }
+        // QK: dot = sum q_q * k_q; score = shift_round_sat32(dot * mult, 31 - e_q - e_k); running max
         int64_t mx = 0;
-        for (int j = 0; j < n_valid; ++j) {
-            const int ek = layout::kv_read_exp(gmem_kv, base, kvh, tokens, hd, 0, g, j);
-            const uint64_t bit0 = layout::kv_value_bit(base, kvh, tokens, hd, 0, g, j);
-            BitReader<cfg::PORT_BITS> kr(gmem_kv, bit0 / 8);
-            if (bit0 % 8) kr.skip((int)(bit0 % 8));
-            int64_t dot = 0;
-            for (int i0 = 0; i0 < hd; i0 += L) {
+        for (int j0 = 0; j0 < n_valid; j0 += R) {
+            int64_t dot[R];
+            for (int r = 0; r < R; ++r) dot[r] = 0;
+            for (int i0 = 0; i0 < hd; i0 += C) {
 #pragma HLS PIPELINE II=1
                 CS_BEAT();
-                for (int l = 0; l < L; ++l) {
+                for (int r = 0; r < R; ++r) {
 #pragma HLS UNROLL
-                    if (i0 + l < hd) dot += qq[i0 + l] * (int64_t)(ap_int<cfg::KVBITS>)kr.pop<cfg::KVBITS>();
+                    const int j = j0 + r;
+                    if (j >= n_valid) continue;
+                    const uint64_t row = layout::kv_value_bit(base, kvh, tokens, hd, 0, g, j);
+                    for (int c = 0; c < C; ++c) {
+#pragma HLS UNROLL
+                        const int i = i0 + c;
+                        if (i < hd)
+                            dot[r] += qq[i] * read_bits_signed<cfg::PORT_BITS>(
+                                                  gmem_kv, row + (uint64_t)i * cfg::KVBITS, cfg::KVBITS);
+                    }
                 }
             }
-            const int64_t sc = shift_round_sat32(dot * (int64_t)mult, cfg::ACT_FRAC + cfg::ATTN_SCALE_FRAC - eq - ek);
-            score[j] = sc;
-            if (j == 0 || sc > mx) mx = sc;
+            for (int r = 0; r < R && j0 + r < n_valid; ++r) {
+                const int j = j0 + r;
+                const int64_t sc = shift_round_sat32(dot[r] * (int64_t)mult,
+                                                     cfg::ACT_FRAC + cfg::ATTN_SCALE_FRAC - eq - ke[j]);
+                score[j] = sc;
+                if (j == 0 || sc > mx) mx = sc;
+            }
         }
-        // numerics.softmax_int: exp pass + sum, one reciprocal, probabilities in the PV pass
+        // numerics.softmax_int: exp + sum (pass 2), one reciprocal, probabilities (pass 3)
         int64_t total = 0;
         for (int j0 = 0; j0 < n_valid; j0 += L) {
 #pragma HLS PIPELINE II=1
@@ -246,34 +268,45 @@ inline void attention(act_t abuf[], const word_t* gmem_kv, uint64_t base, int sr
             for (int l = 0; l < L; ++l) {
 #pragma HLS UNROLL
                 if (j0 + l < n_valid) {
-                    ev[j0 + l] = softmax_exp(score[j0 + l], mx);
-                    total += ev[j0 + l];
+                    prob[j0 + l] = softmax_exp(score[j0 + l], mx);
+                    total += prob[j0 + l];
                 }
             }
         }
         const int64_t recip = ((int64_t)1 << cfg::SOFTMAX_RECIP_BITS) / (total > 0 ? total : 1);
         const int psh = cfg::SOFTMAX_RECIP_BITS - cfg::PROB_FRAC;
-        for (int i = 0; i < hd; ++i) acc[i] = 0;
-        // acc = sum_j p_j * (v_q << e_v); out = shift_round_sat32(acc, PROB_FRAC)
-        for (int j = 0; j < n_valid; ++j) {
-            const int64_t p = (ev[j] * recip + ((int64_t)1 << (psh - 1))) >> psh;
-            const int ev_e = layout::kv_read_exp(gmem_kv, base, kvh, tokens, hd, 1, g, j);
-            const uint64_t bit0 = layout::kv_value_bit(base, kvh, tokens, hd, 1, g, j);
-            BitReader<cfg::PORT_BITS> vr(gmem_kv, bit0 / 8);
-            if (bit0 % 8) vr.skip((int)(bit0 % 8));
-            for (int i0 = 0; i0 < hd; i0 += L) {
+        for (int j0 = 0; j0 < n_valid; j0 += L) {
+#pragma HLS PIPELINE II=1
+            CS_BEAT();
+            for (int l = 0; l < L; ++l) {
+#pragma HLS UNROLL
+                if (j0 + l < n_valid) prob[j0 + l] = (prob[j0 + l] * recip + ((int64_t)1 << (psh - 1))) >> psh;
+            }
+        }
+        // PV: acc[i] = sum_j p_j * (v_q[j][i] << e_v[j]) (int64 wrap); out = shift_round_sat32(acc, PROB_FRAC)
+        for (int i0 = 0; i0 < hd; i0 += R) {
+            for (int r = 0; r < R; ++r) acc[r] = 0;
+            for (int j0 = 0; j0 < n_valid; j0 += C) {
 #pragma HLS PIPELINE II=1
                 CS_BEAT();
-                for (int l = 0; l < L; ++l) {
+                for (int r = 0; r < R; ++r) {
 #pragma HLS UNROLL
-                    if (i0 + l < hd) {
-                        const int64_t vq = (int64_t)(ap_int<cfg::KVBITS>)vr.pop<cfg::KVBITS>();
-                        acc[i0 + l] = wadd(acc[i0 + l], wmul(p, vq * ((int64_t)1 << ev_e)));
+                    const int i = i0 + r;
+                    if (i >= hd) continue;
+                    for (int c = 0; c < C; ++c) {
+#pragma HLS UNROLL
+                        const int j = j0 + c;
+                        if (j >= n_valid) continue;
+                        const int64_t vq = read_bits_signed<cfg::PORT_BITS>(
+                            gmem_kv, layout::kv_value_bit(base, kvh, tokens, hd, 1, g, j) + (uint64_t)i * cfg::KVBITS,
+                            cfg::KVBITS);
+                        acc[r] = wadd(acc[r], wmul(prob[j], vq * ((int64_t)1 << ve[j])));
                     }
                 }
             }
+            for (int r = 0; r < R && i0 + r < hd; ++r)
+                abuf[dst + h * hd + i0 + r] = (int32_t)shift_round_sat32(acc[r], cfg::PROB_FRAC);
         }
-        for (int i = 0; i < hd; ++i) abuf[dst + h * hd + i] = (int32_t)shift_round_sat32(acc[i], cfg::PROB_FRAC);
     }
 }
 

@@ -79,7 +79,7 @@ def config_header(design: Design, image_bytes: dict | None = None) -> str:
         lines.append(_lut(name, getattr(nm, name)))
     lines += ["}  // namespace cfg", "",
               "// pragma operands (Vitis HLS pragmas take literals or macros)",
-              f"#define CS_COLS {hw.cols}", f"#define CS_SFU_LANES {hw.sfu_lanes}", "",
+              f"#define CS_ROWS {hw.rows}", f"#define CS_COLS {hw.cols}", f"#define CS_SFU_LANES {hw.sfu_lanes}", "",
               "// m_axi depths (port words) of the testbench's images, for cosim_design"]
     port_bytes = hw.port_bits // 8
     for name in ("gmem_w", "gmem_kv", "gmem_io"):
