@@ -37,6 +37,10 @@ POINTS = {
     "w8a16kv16-r4c16": (Quant(wbits=8, abits=16, kvbits=16, group=64),
                         Hardware(rows=4, cols=16, sfu_lanes=8, abuf_depth=1024, kvbuf_depth=16, port_bits=256)),
 }
+# constrained-random layer shapes per point (every one pads K to the tile / group, and odd row tiles)
+DIMS = {"w4a8kv8-r2c8": SMALL,
+        "w2a4kv4zp-r3c64": "d_model=96,n_heads=6,n_kv_heads=2,head_dim=16,d_ffn=160",
+        "w8a16kv16-r4c16": "d_model=64,n_heads=2,n_kv_heads=1,head_dim=32,d_ffn=80"}
 SMOL_POINT = (Quant(wbits=4, abits=8, kvbits=8, group=32),
               Hardware(rows=8, cols=32, sfu_lanes=16, abuf_depth=8192, kvbuf_depth=32, port_bits=512))
 SMOL_CONTEXT = 12
@@ -86,7 +90,7 @@ def run_layer(runner, build_dir: Path, vectors: Path, tag: str, **env) -> dict:
                                   for n in POINTS])
 def test_layer_icarus_design_points(name, builds, tmp_path):
     design = design_of(POINTS[name])
-    vec = _vectors(design, tmp_path / "vec", 6, SMALL)
+    vec = _vectors(design, tmp_path / "vec", 6, DIMS[name])
     runner, d = builds("icarus", design)
     rep = run_layer(runner, d, vec, f"layer_{name}")
     assert rep["mismatch"] is None and rep["done"]
