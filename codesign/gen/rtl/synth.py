@@ -4,7 +4,9 @@ Yosys 0.23 (Debian) maps multipliers into DSP48E2 and builds accumulators and sh
 so its LUT/FF are an upper bound of what Vivado would report (ARCHITECTURE.md, toolchain notes).
 Large MPE arrays take Yosys a long time: past ``max_lanes`` multiply lanes the array is
 synthesised as a slice (fewer rows, then fewer columns; same bits and group structure) and the
-counts are scaled by lanes; the result says so (``scaled_from``). The SFU row uses the SFU
+counts are scaled by lanes; the result says so (``scaled_from``). Scaling by lanes also scales the
+per-row logic (group-scale multiply, int64 accumulate, requantize shifter) by cols/slice-cols, so a
+scaled row over-counts it: read scaled figures as an upper bound. The SFU row uses the SFU
 helper's ``hw/rtl/sfu/synth_report.synth_block`` (same flags, same cell classes).
 """
 
