@@ -138,11 +138,13 @@ def run(args) -> int:
     settings = {"sample": sample.describe(), "numerics": describe_numerics(alpha, False, calib.shape[0]),
                 "checkpoint": {"file": path.name, "config": cfg}}
     cache = at.cache_path(model)
-    done, baseline = {}, None
+    done, baseline, prior_runs = {}, None, []
     if cache.is_file() and not args.force:
         old = at.read_table(cache)
         if old.meta.get("sample") == settings["sample"] and old.meta.get("numerics") == settings["numerics"]:
             baseline = old.baseline_ppl
+            prov = old.meta.get("provenance", {})
+            prior_runs = prov.get("runs", [prov] if prov else [])
             done = {key(k): {"wbits": k[0], "abits": k[1], "kvbits": k[2], "group": k[3], "ppl": v}
                     for k, v in old.results.items()}
             console.print(f"reusing {len(done)} configuration(s) from {cache}")
@@ -155,11 +157,11 @@ def run(args) -> int:
     def save(base, results):
         res = {(r["wbits"], r["abits"], r["kvbits"], r["group"]): (float("nan") if r["ppl"] is None else r["ppl"])
                for r in results.values()}
-        meta = {**settings,
-                "configs_measured": _coverage(res),
-                "provenance": {"command": cmd, "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
+        this_run = {"command": cmd, "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
                     timespec="seconds"), "torch": torch.__version__, "python": sys.version.split()[0],
-                    "threads": args.threads, "seconds_this_run": round(time.time() - start, 1)}}
+                    "threads": args.threads, "seconds_this_run": round(time.time() - start, 1)}
+        meta = {**settings, "configs_measured": _coverage(res),
+                "provenance": {**this_run, "runs": prior_runs + [this_run]}}
         at.write_table(cache, at.AccuracyTable(model, base, res, meta))
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
