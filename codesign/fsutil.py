@@ -13,6 +13,12 @@ from typing import Iterator
 from .errors import CodesignError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write to a temp file in the same folder, fsync, then rename over ``path``."""
     path = Path(path)
@@ -23,6 +29,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -55,6 +62,7 @@ def atomic_output_dir(path: str | os.PathLike, force: bool = False) -> Iterator[
         raise CodesignError(f"'{path}' already exists; pass --force to overwrite it", field="--out")
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".staging", dir=path.parent))
+    os.chmod(staging, 0o777 & ~_umask())   # mkdtemp makes 0700; the result is an ordinary folder
     try:
         yield staging
     except BaseException:
