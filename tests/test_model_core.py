@@ -94,12 +94,12 @@ def test_evaluate_design_is_batch_with_n1():
 
 
 def test_instruction_cycles_gemv_by_hand():
-    # compute-bound GEMV: activation quantizer (2*ceil(k/lanes) + 3) then ceil(n/rows) * ceil(k/cols)
-    # tiles + MPE_LAT, plus issue (+ fill)
+    # compute-bound GEMV: activation quantizer job (2*ceil(k/lanes) + 3 + SFU_JOB_OVERHEAD 2) then
+    # ceil(n/rows) * ceil(k/cols) tiles + MPE_LAT, plus issue (+ fill)
     hw = Hardware(rows=4, cols=8, sfu_lanes=16, weight_channels=32, port_bits=512, freq_mhz=100)
     q = Quant(wbits=4, group=32)
     r = instruction_cycles([Instr("GEMV", m=1, n=64, k=256)], q, hw, U280)
-    assert r["compute"][0] == (2 * 16 + 3) + 16 * 32 + 3
+    assert r["compute"][0] == (2 * 16 + 3 + 2) + 16 * 32 + 3
     assert r["weight_bytes"][0] == 64 * 256 / 2 + 64 * 8 * 2
     assert r["cycles"][0] >= r["compute"][0]
 
@@ -128,7 +128,10 @@ def test_compiled_program_reads_the_workload_weight_bytes(model):
     ops = layer_ops(cfg, q, "decode", 1, d.workload.decode_context)
     per_layer = sum(o.weight_bytes for o in ops if o.kind == "gemv")
     head = sum(o.weight_bytes for o in head_ops(cfg, q, "decode", 1) if o.kind == "gemv")
-    assert model_bytes == pytest.approx(cfg.n_layers * per_layer + head, rel=1e-9)
+    # the stream also carries the RTL layout's padding (k to max(cols, group), each tile's blocks
+    # to 64 bytes: cycles.gemv_stream_bytes), never less than the workload's bytes
+    want = cfg.n_layers * per_layer + head
+    assert want <= model_bytes <= want * 1.002
 
 
 def test_shared_controller_ports_reach_the_whole_ddr():

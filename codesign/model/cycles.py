@@ -54,108 +54,165 @@ KEYS = ("cycles", "compute", "memory", "fill", "weight_bytes", "kv_read", "kv_wr
 
 
 class _Shared:
-    """Per-point quantities every opcode needs, computed once: shape (1, N)."""
+    """Per-point quantities every opcode needs, computed once: shape (1, N). ``memory``: a
+    memory.MemorySystem, or None for the device's real memory (channels, DRAM share, latency)."""
 
-    def __init__(self, p, device):
+    def __init__(self, p, device, memory=None):
         f = p["freq_mhz"]
         self.p = p
-        self.lat = (C.MEM_LATENCY_NS[device.mem_kind] + C.FABRIC_LATENCY_NS) * f / 1e3
-        self.w_bpc = stream_bytes_per_cycle(device, p["weight_channels"], p["port_bits"], f)
-        self.kv_bpc = stream_bytes_per_cycle(device, p["kv_channels"], p["port_bits"], f)
-        self.io_bpc = stream_bytes_per_cycle(device, 1.0, p["port_bits"], f)  # gamma, tables, I/O: one port
+        self.pb = p["port_bits"] / 8.0                                    # bytes per port word
+        if memory is None:
+            self.lat = (C.MEM_LATENCY_NS[device.mem_kind] + C.FABRIC_LATENCY_NS) * f / 1e3
+            self.w_ports, self.kv_ports = p["weight_channels"], np.maximum(p["kv_channels"], 1)
+            self.w_bpc = stream_bytes_per_cycle(device, p["weight_channels"], p["port_bits"], f)
+            self.kv_bpc = stream_bytes_per_cycle(device, p["kv_channels"], p["port_bits"], f)
+            self.io_bpc = stream_bytes_per_cycle(device, 1.0, p["port_bits"], f)  # gamma, tables, I/O: one port
+        else:
+            self.lat = np.full_like(f, memory.latency_cycles)
+            one = 1.0 if memory.one_port_per_image else None
+            self.w_ports = one or p["weight_channels"]
+            self.kv_ports = one or np.maximum(p["kv_channels"], 1)
+            self.w_bpc, self.kv_bpc, self.io_bpc = self.w_ports * self.pb, self.kv_ports * self.pb, self.pb
+            if not memory.port_word_per_cycle:
+                raise ValueError("a MemorySystem without port_word_per_cycle: use memory=None (device memory)")
+        # fetch 64 instruction bytes from gmem_io, dispatch, retire (codesign_core.v S_FETCH ..
+        # S_ADVANCE): a read round trip plus FETCH_FIXED cycles of the sequencer
+        self.issue = C.FETCH_FIXED + self.lat + _ceil(C.INSTR_BYTES, self.pb)
+
+
+def _job(sfu_cycles):
+    """One SFU job issued by the sequencer: the block's start..done cycles + SFU_JOB_OVERHEAD."""
+    return sfu_cycles + C.SFU_JOB_OVERHEAD
+
+
+def gemv_stream_bytes(n, k, wbits, group, zero_point, rows, cols):
+    """Bytes of an n x k matrix as the RTL streams it (codesign_core.v, quant.vectors pack): per
+    tile of ``rows`` outputs, the scale block, the zero-point block and the weight beats, each padded
+    to 64 bytes; k padded to a multiple of max(cols, group). Returns (tiles, per-tile header bytes,
+    per-tile beat bytes, beats per tile)."""
+    kpad = _ceil(k, np.maximum(cols, group)) * np.maximum(cols, group)
+    tiles = _ceil(n, rows)
+    groups = np.where(wbits == 16, 1.0, kpad / group)
+    pad = C.STREAM_BLOCK_BYTES
+    scale = _ceil(rows * groups * SCALE_BITS / 8, pad) * pad
+    zero = zero_point * _ceil(rows * groups, pad) * pad
+    beats = kpad / cols
+    beat_bytes = _ceil(beats * _ceil(rows * cols * wbits, 8), pad) * pad
+    return tiles, scale + zero, beat_bytes, beats
 
 
 def _gemv(c, s):
-    """MPE GEMV/GEMM: ceil(n/rows) x ceil(k/cols) tiles, one per cycle per token (hw/rtl/mpe.v)."""
+    """MPE GEMV/GEMM (codesign_core.v S_GEMV, hw/rtl/mpe.v): the token's activations are quantized
+    first (sfu_quant, 2 passes: it needs the whole vector's max), then the matrix streams tile by
+    tile: the tile's scale (+ zero) block, then its weight beats, one beat per cycle into the MPE
+    while the stream keeps up. The MPE result drains MPE_LAT cycles after the last beat."""
     p = s.p
     m, n, k = c["m"], c["n"], c["k"]
-    wbytes = c["wcopies"] * gemv_weight_bytes(n, k, p["wbits"], p["group"], p["zero_point"])
+    tiles, head, beat_bytes, beats = gemv_stream_bytes(n, k, p["wbits"], p["group"], p["zero_point"],
+                                                       p["rows"], p["cols"])
+    wbytes = c["wcopies"] * tiles * (head + beat_bytes)
     # tokens whose activations (k each) fit the activation buffer; weights re-stream once per chunk
     chunk = np.maximum(1.0, np.floor(p["abuf_depth"] / np.maximum(k, 1.0)))
     passes = _ceil(m, chunk)
-    # per-token dynamic activation quantization first (max pass + quantize pass on the SFU, sfu_quant
-    # 2B + 3; hw/rtl and docs/RTL.md): it needs the whole vector's max, so it cannot overlap the MPE
-    quantize = m * (2 * _ceil(k, p["sfu_lanes"]) + C.SFU_QUANT_LAT)
-    compute = quantize + _ceil(n, p["rows"]) * _ceil(k, p["cols"]) * m + C.MPE_LAT
-    memory = wbytes * passes / s.w_bpc
-    tile_fill = p["rows"] * p["cols"] * p["wbits"] / 8 / s.w_bpc     # first tile before the MPE starts
-    fill = passes * (s.lat + tile_fill)
-    return {"compute": compute, "memory": memory, "fill": fill, "weight_bytes": wbytes * passes,
-            "macs": m * n * k}
+    quantize = m * _job(2 * _ceil(k, p["sfu_lanes"]) + C.SFU_QUANT_LAT)
+    mpe = c["wcopies"] * tiles * beats * m                       # one rows x cols tile per cycle per token
+    head_t = c["wcopies"] * tiles * head / s.w_bpc * passes      # scale/zero blocks: the MPE waits
+    beat_t = wbytes * passes / s.w_bpc - head_t
+    compute = quantize + mpe + C.MPE_LAT
+    memory = head_t + beat_t
+    busy = quantize + head_t + np.maximum(mpe, beat_t) + C.MPE_LAT
+    return {"compute": compute, "memory": memory, "busy": busy, "fill": passes * s.lat,
+            "weight_bytes": wbytes * passes, "macs": m * n * k}
 
 
 def _attn(c, s):
-    """Attention in three dependent phases (docs/RTL.md ATTN): QK^T while K streams in, the softmax
-    over all scores (SFU, 3 passes, one reciprocal per row), then PV while V streams in; the query
-    quantizer runs first. Within a phase the MPE overlaps the stream; the phases do not overlap."""
+    """Attention per token and KV head in dependent phases (codesign_core.v S_AT_*, docs/RTL.md
+    ATTN): quantize the group's query heads; read the K exponents, then the K rows (scores while K
+    streams, at least one row per cycle per KV port); the softmax per query head (sfu_softmax, 3
+    passes + reciprocal); read the V exponents, then the V rows (P.V while V streams). Each of the
+    four reads pays the memory latency and the mover drain."""
     p = s.p
     m, heads, kvh, hd, ctx = c["m"], c["heads"], c["kv_heads"], c["head_dim"], c["ctx"]
     keys_total = m * ctx - m * (m - 1) / 2                    # causal over m consecutive tokens
     qk_mpe = heads * keys_total / p["rows"] * _ceil(hd, p["cols"])
     pv_mpe = heads * keys_total / p["cols"] * _ceil(hd, p["rows"])
-    q_quant = heads * m * (2 * _ceil(hd, p["sfu_lanes"]) + C.SFU_QUANT_LAT)
-    softmax = heads * m * (3 * _ceil(ctx, p["sfu_lanes"]) + C.SFU_SOFTMAX_LAT)
+    q_quant = heads * m * _job(2 * _ceil(hd, p["sfu_lanes"]) + C.SFU_QUANT_LAT)
+    softmax = heads * m * _job(3 * _ceil(ctx, p["sfu_lanes"]) + C.SFU_SOFTMAX_LAT)
+    row_bytes = _ceil(hd * p["kvbits"], 8)
     kv_read = ctx * 2 * kvh * (hd * p["kvbits"] + KV_SCALE_BITS) / 8
     # one head's K (or V) run per channel; shorter than a burst -> cross-channel efficiency
-    run = ctx * hd * p["kvbits"] / 8 / np.maximum(p["kv_channels"], 1)
+    run = ctx * row_bytes / s.kv_ports
     kv_eff = np.where(run >= BURST_BYTES, 1.0, C.CROSS_CHANNEL_RATIO)
-    kv_tiles = _ceil(ctx, p["kvbuf_depth"]) * kvh * 2         # one latency per tile per K/V head
-    # K (then V) is read row by row (one token of one K/V head per row): at least one cycle per row
-    # per KV port even when a row is narrower than the port (docs/RTL.md ATTN)
-    rows_per_port = kvh * ctx / np.maximum(p["kv_channels"], 1)
-    stream = np.maximum(kv_read / 2 / (s.kv_bpc * kv_eff), rows_per_port)    # K alone, or V alone
-    busy = q_quant + np.maximum(qk_mpe, stream) + softmax + np.maximum(pv_mpe, stream)
-    return {"compute": q_quant + qk_mpe + softmax + pv_mpe, "memory": 2 * stream, "busy": busy,
-            "fill": kv_tiles * s.lat / np.maximum(p["kv_channels"], 1) + s.lat,
-            "kv_read": kv_read, "macs": 2 * heads * hd * keys_total}
+    kv_eff = np.where(s.kv_ports == 1, 1.0, kv_eff)           # one port: one run, no striding
+    heads_tok = kvh * keys_total / np.maximum(ctx, 1)         # (token, KV head) pairs
+    rows_per_port = kvh * keys_total / s.kv_ports
+    stream = np.maximum(kvh * keys_total * row_bytes / (s.kv_bpc * kv_eff), rows_per_port)  # K alone / V alone
+    exps = 2 * heads_tok * _ceil(ctx, s.kv_bpc)               # exponent bytes of K and V
+    reads = 4 * m * kvh                                       # exps K, K rows, exps V, V rows
+    busy = (q_quant + np.maximum(qk_mpe, stream) + softmax + np.maximum(pv_mpe, stream) + exps
+            + m * kvh * C.ATTN_OUT_CYCLES)
+    return {"compute": q_quant + qk_mpe + softmax + pv_mpe, "memory": 2 * stream + exps, "busy": busy,
+            "fill": reads * (s.lat + C.READ_DRAIN), "kv_read": kv_read, "macs": 2 * heads * hd * keys_total}
 
 
 def _kvstore(c, s):
-    """Quantize K and V per token per head (2 passes, sfu_quant) and write them."""
+    """Per token, KV head and K/V: quantize the row (sfu_quant), write it, then write its exponent
+    byte (codesign_core.v S_KVW_WAIT .. S_KVEXP_WAIT): two write round trips per row."""
     p = s.p
     m, kvh, hd = c["m"], c["kv_heads"], c["head_dim"]
-    kv_write = m * 2 * kvh * (hd * p["kvbits"] + KV_SCALE_BITS) / 8
-    return {"compute": m * kvh * 2 * (2 * _ceil(hd, p["sfu_lanes"]) + C.SFU_QUANT_LAT),
-            "memory": kv_write / s.kv_bpc, "fill": s.lat, "kv_write": kv_write}
+    rows = m * 2 * kvh
+    kv_write = rows * (hd * p["kvbits"] + KV_SCALE_BITS) / 8
+    quant = rows * _job(2 * _ceil(hd, p["sfu_lanes"]) + C.SFU_QUANT_LAT)
+    words = rows * _ceil(_ceil(hd * p["kvbits"], 8), s.pb)
+    return {"compute": quant, "memory": words, "busy": quant + words,
+            "fill": rows * (2 * s.lat + C.KV_WRITE_FIXED), "kv_write": kv_write}
 
 
 def _norm(c, s):
-    """RMSNorm/LayerNorm: 2 passes + inverse sqrt (sfu_rmsnorm); gamma (+ beta) int16 from memory."""
+    """RMSNorm: gamma (int16) read first, then one sfu_rmsnorm job (2 passes + inverse sqrt) per
+    token; LayerNorm (func 1) also reads beta."""
     p = s.p
     io = c["n"] * 2 * (1 + c["func"])
-    return {"compute": c["m"] * (2 * _ceil(c["n"], p["sfu_lanes"]) + C.SFU_NORM_LAT),
-            "memory": io / s.io_bpc, "fill": s.lat, "io_bytes": io}
+    compute = c["m"] * _job(2 * _ceil(c["n"], p["sfu_lanes"]) + C.SFU_NORM_LAT)
+    memory = _ceil(io, s.io_bpc)
+    return {"compute": compute, "memory": memory, "busy": compute + memory,
+            "fill": s.lat + C.READ_DRAIN_IO, "io_bytes": io}
 
 
 def _rope(c, s):
-    """Rotate (heads + kv_heads) x head_dim / 2 pairs per token; cos/sin Q1.14 table row per position."""
+    """Per token: read the cos/sin row (head_dim int16), then one sfu_rope job of head_dim/2 pairs
+    per query and K head."""
     p = s.p
-    pairs = (c["heads"] + c["kv_heads"]) * c["head_dim"] / 2
-    io = c["m"] * c["head_dim"] * 2
-    return {"compute": c["m"] * (_ceil(pairs, p["sfu_lanes"]) + C.SFU_ROPE_LAT),
-            "memory": io / s.io_bpc, "fill": s.lat, "io_bytes": io}
+    m = c["m"]
+    io = m * c["head_dim"] * 2
+    compute = m * (c["heads"] + c["kv_heads"]) * _job(_ceil(c["head_dim"] / 2, p["sfu_lanes"]) + C.SFU_ROPE_LAT)
+    memory = m * _ceil(c["head_dim"] * 2, s.io_bpc)
+    return {"compute": compute, "memory": memory, "busy": compute + memory,
+            "fill": m * (s.lat + C.READ_DRAIN_IO), "io_bytes": io}
 
 
 def _act(c, s):
-    return {"compute": c["m"] * (_ceil(c["n"], s.p["sfu_lanes"]) + C.SFU_ACT_LAT)}
+    """One sfu_swiglu job over all m x n elements."""
+    return {"compute": _job(_ceil(c["m"] * c["n"], s.p["sfu_lanes"]) + C.SFU_ACT_LAT)}
 
 
 def _add(c, s):
-    return {"compute": c["m"] * (_ceil(c["n"], s.p["sfu_lanes"]) + C.SFU_ADD_LAT)}
+    """One sfu_add job over all m x n elements."""
+    return {"compute": _job(_ceil(c["m"] * c["n"], s.p["sfu_lanes"]) + C.SFU_ADD_LAT)}
 
 
 def _io(c, s):
-    """LOAD/STORE of int32 activation vectors over the I/O port."""
+    """LOAD/STORE of int32 activation vectors over the I/O port: one port word per cycle."""
     io = c["m"] * c["n"] * 4.0
-    return {"compute": c["m"] * _ceil(c["n"] * 32, s.p["port_bits"]), "memory": io / s.io_bpc,
-            "fill": s.lat, "io_bytes": io}
+    return {"compute": c["m"] * _ceil(c["n"] * 32, s.p["port_bits"]), "memory": _ceil(io, s.io_bpc),
+            "fill": s.lat + C.READ_DRAIN_IO, "io_bytes": io}
 
 
 FORMULAS = {"GEMV": _gemv, "ATTN": _attn, "KVSTORE": _kvstore, "NORM": _norm, "ROPE": _rope,
             "ACT": _act, "ADD": _add, "LOAD": _io, "STORE": _io}
 
 
-def _finish(r):
+def _finish(r, issue):
     """cycles = issue + busy + fill; busy = max(compute, memory) unless the formula gives its own
     (instructions with dependent phases, e.g. ATTN)."""
     zero = 0.0
@@ -163,7 +220,7 @@ def _finish(r):
     busy = r.pop("busy", None)
     if busy is None:
         busy = np.maximum(compute, memory)
-    r["cycles"] = C.ISSUE_CYCLES + busy + fill
+    r["cycles"] = issue + busy + fill + C.RETIRE_EXTRA
     return r
 
 
@@ -175,14 +232,14 @@ def _groups(op):
             yield name, sel
 
 
-def instruction_cycles_arrays(op, cols, p, device):
+def instruction_cycles_arrays(op, cols, p, device, memory=None):
     """Per-instruction results. ``op`` (I,) or (I,1) opcode indices, ``cols`` dict of (I,1) fields,
     ``p`` dict of (1,N) parameters. Returns dict of (I,N) arrays (keys: KEYS)."""
-    s = _Shared(p, device)
+    s = _Shared(p, device, memory)
     n_pts = np.broadcast_shapes(*(v.shape for v in p.values()))[-1]
     out = {k: np.zeros((op.size, n_pts)) for k in KEYS}
     for name, sel in _groups(op):
-        r = _finish(FORMULAS[name]({k: v[sel] for k, v in cols.items()}, s))
+        r = _finish(FORMULAS[name]({k: v[sel] for k, v in cols.items()}, s), s.issue)
         for k, v in r.items():
             out[k][sel] = v
     return out
@@ -191,15 +248,15 @@ def instruction_cycles_arrays(op, cols, p, device):
 TOTAL_KEYS = ("cycles", "compute", "weight_bytes", "kv_read", "kv_write", "io_bytes", "macs")
 
 
-def program_totals(op, cols, count, p, device):
+def program_totals(op, cols, count, p, device, memory=None):
     """Sums over a program, each instruction weighted by its repeat count: dict of (N,) arrays.
     (The batch path: only the keys the roll-up needs, summed by a (1,I) x (I,N) product.)"""
-    s = _Shared(p, device)
+    s = _Shared(p, device, memory)
     n_pts = np.broadcast_shapes(*(v.shape for v in p.values()))[-1]
     dt = np.result_type(*(v.dtype for v in p.values()))
     tot = {k: np.zeros(n_pts, dtype=dt) for k in TOTAL_KEYS}
     for name, sel in _groups(op):
-        r = _finish(FORMULAS[name]({k: v[sel] for k, v in cols.items()}, s))
+        r = _finish(FORMULAS[name]({k: v[sel] for k, v in cols.items()}, s), s.issue)
         w = count.reshape(-1)[sel]
         for k in TOTAL_KEYS:
             v = r.get(k)
@@ -226,13 +283,14 @@ def _params_as_columns(quant, hw) -> tuple[dict, bool]:
     return p, scalar
 
 
-def instruction_cycles(instrs, quant, hw_params, device) -> dict:
+def instruction_cycles(instrs, quant, hw_params, device, memory=None) -> dict:
     """Cycles of each instruction of ``instrs`` (a list of ``codesign.isa.instr.Instr``).
 
     ``quant``/``hw_params``: ``Quant``/``Hardware`` dataclasses (one design: results are 1-D,
     one value per instruction) or mappings of 1-D arrays of N points (results (len(instrs), N)).
     Keys: cycles (total), compute, memory, fill, weight_bytes, kv_read, kv_write, io_bytes, macs.
-    ``device``: an FpgaDevice or its database name.
+    ``device``: an FpgaDevice or its database name. ``memory``: None (the device's real memory) or a
+    ``memory.MemorySystem`` (e.g. ``memory.SIMULATED_AXIRAM`` for the RTL cross-check).
     """
     from .program import FIELDS
     if isinstance(device, str):
@@ -242,7 +300,7 @@ def instruction_cycles(instrs, quant, hw_params, device) -> dict:
     cols = {f: np.array([getattr(i, f) for i in instrs], dtype=np.float64).reshape(-1, 1) for f in FIELDS}
     cols["wcopies"] = np.ones_like(cols["m"])   # one matrix per GEMV (MoE routing: see Program)
     p, scalar = _params_as_columns(quant, hw_params)
-    out = instruction_cycles_arrays(op, cols, p, device)
+    out = instruction_cycles_arrays(op, cols, p, device, memory)
     if scalar:
         out = {k2: v[:, 0] for k2, v in out.items()}
     return out
