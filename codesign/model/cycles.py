@@ -128,14 +128,12 @@ def _gemv(c, s):
 def _attn(c, s):
     """Attention per token and KV head in dependent phases (codesign_core.v S_AT_*, docs/RTL.md
     ATTN): quantize the group's query heads; read the K exponents, then the K rows (scores while K
-    streams, at least one row per cycle per KV port); the softmax per query head (sfu_softmax, 3
+    streams, one row per cycle per KV port at most); the softmax per query head (sfu_softmax, 3
     passes + reciprocal); read the V exponents, then the V rows (P.V while V streams). Each of the
     four reads pays the memory latency and the mover drain."""
     p = s.p
     m, heads, kvh, hd, ctx = c["m"], c["heads"], c["kv_heads"], c["head_dim"], c["ctx"]
     keys_total = m * ctx - m * (m - 1) / 2                    # causal over m consecutive tokens
-    qk_mpe = heads * keys_total / p["rows"] * _ceil(hd, p["cols"])
-    pv_mpe = heads * keys_total / p["cols"] * _ceil(hd, p["rows"])
     q_quant = heads * m * _job(2 * _ceil(hd, p["sfu_lanes"]) + C.SFU_QUANT_LAT)
     softmax = heads * m * _job(3 * _ceil(ctx, p["sfu_lanes"]) + C.SFU_SOFTMAX_LAT)
     row_bytes = _ceil(hd * p["kvbits"], 8)
@@ -149,9 +147,11 @@ def _attn(c, s):
     stream = np.maximum(kvh * keys_total * row_bytes / (s.kv_bpc * kv_eff), rows_per_port)  # K alone / V alone
     exps = 2 * heads_tok * _ceil(ctx, s.kv_bpc)               # exponent bytes of K and V
     reads = 4 * m * kvh                                       # exps K, K rows, exps V, V rows
-    busy = (q_quant + np.maximum(qk_mpe, stream) + softmax + np.maximum(pv_mpe, stream) + exps
-            + m * kvh * C.ATTN_OUT_CYCLES)
-    return {"compute": q_quant + qk_mpe + softmax + pv_mpe, "memory": 2 * stream + exps, "busy": busy,
+    # the score (q.k for the group's query heads) and P.V units take one K or V row per cycle as it
+    # arrives (codesign_core.v S_AT_K / S_AT_V: rep x head_dim products per cycle, not the MPE), so
+    # the row rate bounds them: ``stream`` already counts one cycle per row per KV port
+    busy = q_quant + stream + softmax + stream + exps + m * kvh * C.ATTN_OUT_CYCLES
+    return {"compute": q_quant + softmax + 2 * rows_per_port, "memory": 2 * stream + exps, "busy": busy,
             "fill": reads * (s.lat + C.READ_DRAIN), "kv_read": kv_read, "macs": 2 * heads * hd * keys_total}
 
 
