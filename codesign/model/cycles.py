@@ -75,6 +75,9 @@ class _Shared:
             self.w_bpc, self.kv_bpc, self.io_bpc = self.w_ports * self.pb, self.kv_ports * self.pb, self.pb
             if not memory.port_word_per_cycle:
                 raise ValueError("a MemorySystem without port_word_per_cycle: use memory=None (device memory)")
+        overlapped = True if memory is None else memory.overlapped_requests
+        # latency of each further dependent read/write round trip inside one instruction
+        self.lat_next = np.zeros_like(self.lat) if overlapped else self.lat
         # fetch 64 instruction bytes from gmem_io, dispatch, retire (codesign_core.v S_FETCH ..
         # S_ADVANCE): a read round trip plus FETCH_FIXED cycles of the sequencer
         self.issue = C.FETCH_FIXED + self.lat + _ceil(C.INSTR_BYTES, self.pb)
@@ -152,7 +155,7 @@ def _attn(c, s):
     # the row rate bounds them: ``stream`` already counts one cycle per row per KV port
     busy = q_quant + stream + softmax + stream + exps + m * kvh * C.ATTN_OUT_CYCLES
     return {"compute": q_quant + softmax + 2 * rows_per_port, "memory": 2 * stream + exps, "busy": busy,
-            "fill": reads * (s.lat + C.READ_DRAIN), "kv_read": kv_read, "macs": 2 * heads * hd * keys_total}
+            "fill": s.lat + (reads - 1) * s.lat_next + reads * C.READ_DRAIN, "kv_read": kv_read, "macs": 2 * heads * hd * keys_total}
 
 
 def _kvstore(c, s):
@@ -165,7 +168,7 @@ def _kvstore(c, s):
     quant = rows * _job(2 * _ceil(hd, p["sfu_lanes"]) + C.SFU_QUANT_LAT)
     words = rows * _ceil(_ceil(hd * p["kvbits"], 8), s.pb)
     return {"compute": quant, "memory": words, "busy": quant + words,
-            "fill": rows * (2 * s.lat + C.KV_WRITE_FIXED), "kv_write": kv_write}
+            "fill": s.lat + (2 * rows - 1) * s.lat_next + rows * C.KV_WRITE_FIXED, "kv_write": kv_write}
 
 
 def _norm(c, s):
@@ -188,7 +191,7 @@ def _rope(c, s):
     compute = m * (c["heads"] + c["kv_heads"]) * _job(_ceil(c["head_dim"] / 2, p["sfu_lanes"]) + C.SFU_ROPE_LAT)
     memory = m * _ceil(c["head_dim"] * 2, s.io_bpc)
     return {"compute": compute, "memory": memory, "busy": compute + memory,
-            "fill": m * (s.lat + C.READ_DRAIN_IO), "io_bytes": io}
+            "fill": s.lat + (m - 1) * s.lat_next + m * C.READ_DRAIN_IO, "io_bytes": io}
 
 
 def _act(c, s):
