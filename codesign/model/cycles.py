@@ -76,6 +76,7 @@ class _Shared:
             if not memory.port_word_per_cycle:
                 raise ValueError("a MemorySystem without port_word_per_cycle: use memory=None (device memory)")
         overlapped = True if memory is None else memory.overlapped_requests
+        self.overlapped = overlapped
         # latency of each further dependent read/write round trip inside one instruction
         self.lat_next = np.zeros_like(self.lat) if overlapped else self.lat
         # fetch 64 instruction bytes from gmem_io, dispatch, retire (codesign_core.v S_FETCH ..
@@ -123,7 +124,12 @@ def _gemv(c, s):
     beat_t = wbytes * passes / s.w_bpc - head_t
     compute = quantize + mpe + C.MPE_LAT
     memory = head_t + beat_t
-    busy = quantize + head_t + np.maximum(mpe, beat_t) + C.MPE_LAT
+    # the RTL issues the weight read after the quantizer (one command at a time): all in sequence;
+    # movers with requests outstanding start the stream at dispatch (the address is in the
+    # instruction), so the quantizer overlaps the stream's first bytes
+    sequential = quantize + head_t + np.maximum(mpe, beat_t) + C.MPE_LAT
+    overlapped = np.maximum(quantize + mpe, memory) + C.MPE_LAT
+    busy = np.where(s.overlapped, overlapped, sequential)
     return {"compute": compute, "memory": memory, "busy": busy, "fill": passes * s.lat,
             "weight_bytes": wbytes * passes, "macs": m * n * k}
 
