@@ -39,7 +39,7 @@ def test_every_instruction_type_within_10pct(path):
 def test_device_memory_is_the_default_and_differs():
     """Without the simulated memory the model prices the device's HBM (latency, channels): the same
     formulas give other cycles (so the cross-check really depends on the memory parameter)."""
-    rec = json.loads(RECORDS[0].read_text())
+    rec = json.loads((RECORDS[0].parent / "smollm2_l0_best_verilator.json").read_text())
     sim, dev = _per_type(rec, SIMULATED_AXIRAM), _per_type(rec, None)
     assert dev["LOAD"][1] > 2 * sim["LOAD"][1]          # HBM + fabric latency on fetch and read
     assert dev["GEMV"][1] < 0.5 * sim["GEMV"][1]        # 28 weight channels instead of one port
