@@ -85,7 +85,10 @@ def check_wrapper(path: Path, params: dict[str, int]) -> dict:
 
     if shutil.which("iverilog") is None:
         raise CodesignError("pyverilog needs iverilog on PATH (Debian: apt-get install iverilog)", field="emit-rtl")
-    ast, _ = parse([str(path)], debug=False)
+    # pyverilog writes its parser tables (parsetab.py) to outputdir: keep them out of the caller's folder.
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="cs-pyverilog-") as tables:
+        ast, _ = parse([str(path)], debug=False, outputdir=tables)
     mod = next((d for d in ast.description.definitions if getattr(d, "name", None) == KERNEL), None)
     if mod is None:
         raise CodesignError(f"pyverilog found no module {KERNEL} in {path}", field="emit-rtl")
