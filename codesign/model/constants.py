@@ -86,17 +86,26 @@ def products_per_dsp(dsp_kind: str, wbits, abits):
     return np.where((w <= 4) & (a <= 4), 4, np.where((w <= 8) & (a <= 8), 2, 1)).astype(dt)
 
 
-# Fabric cost of one MAC lane (adder-tree node + accumulator share), LUT and FF per operand bit.
-# Order of magnitude from this project's Yosys synth_xilinx reports of hw/rtl/mpe.v (ARCHITECTURE.md:
-# an upper bound, Yosys builds the tree in fabric).
+# Fabric cost of the MPE and SFU. Calibration runs: this project's Yosys 0.23 `synth_xilinx -family xcup`
+# of the RTL (`codesign synth --design hw/rtl/designs/tiny.json --design hw/rtl/designs/small.json`,
+# `python hw/rtl/sfu/synth_report.py --lanes 4,16`, 2026-11-23):
+#   MPE 2x8 W4A8: 18 DSP / 3473 LUT / 565 FF;  MPE 4x16 W4A8: 68 DSP / 9403 LUT / 1057 FF
+#   sfu_top 4 lanes: 112 DSP / 19360 LUT / 4020 FF;  16 lanes: 436 DSP / 74138 LUT / 12636 FF
+# DSP and FF coefficients are fitted to those runs: one DSP per row for the group-scale multiply,
+# ~270 FF per row and none per lane (two-point fit), SFU 27 DSP and 718 FF per lane ((16-4)-lane
+# difference / 12). The lane products keep the sourced packing above (Yosys does not pack two products
+# per DSP48E2 the way Vivado/HLS do, WP486). LUT coefficients are NOT fitted to Yosys: it builds adder
+# trees and accumulators in fabric, an upper bound (ARCHITECTURE.md) -- 6.4 LUT per lane-bit, 1122 per
+# row and 4565 per SFU lane -- under which the published FlightLLM U280 and KV260 designs would not fit
+# their devices. LUT stays at the order of magnitude below until a Vivado run calibrates it.
 LUT_PER_LANE_BIT = 1.0
-FF_PER_LANE_BIT = 1.5
+FF_PER_LANE_BIT = 0.0
 LUT_PER_ROW = 350          # group-scale multiply-add, int64 accumulate, requantize per MPE row
-FF_PER_ROW = 500
-DSP_PER_ROW = 2            # scale_g x acc_g (SCALE_BITS x GACC_W) needs two DSP slices
-LUT_PER_SFU_LANE = 900     # norm/softmax/SiLU/RoPE/quantizer datapath per lane (hw/rtl/sfu synth report)
-FF_PER_SFU_LANE = 1200
-DSP_PER_SFU_LANE = 4       # RoPE rotation (2), SwiGLU product, norm scale
+FF_PER_ROW = 270
+DSP_PER_ROW = 1            # scale_g x acc_g
+LUT_PER_SFU_LANE = 900     # norm/softmax/SiLU/RoPE/quantizer datapath per lane
+FF_PER_SFU_LANE = 718
+DSP_PER_SFU_LANE = 27
 LUT_PER_PORT_BIT = 6.0     # AXI4 read/write mover + width converter per data bit (hw/rtl/axi_*_master.v)
 FF_PER_PORT_BIT = 8.0
 BRAM_PER_PORT = 2          # burst FIFO per memory port (512 deep x 72 bits per BRAM36)
@@ -117,7 +126,7 @@ UW_PER_MHZ = {"dsp": 3.0, "lut": 0.05, "ff": 0.012, "bram36": 8.0, "uram": 15.0}
 # Sec. 6). The XPE-order starting values under-predict a full LLM processor (routing, clock tree,
 # control); the same factor applies to every device and design. That validation row is marked
 # calibration = true.
-LOGIC_POWER_CALIBRATION = 3.9
+LOGIC_POWER_CALIBRATION = 3.47   # refitted 2026-11-23 after the Yosys-calibrated DSP/FF coefficients (was 3.9)
 # Versal (7 nm) dynamic power relative to UltraScale+ (16 nm) at equal resources and clock: AMD
 # Versal ACAP product brief claims ~2x performance per watt for programmable logic vs 16 nm.
 VERSAL_DYNAMIC_SCALE = 0.5
