@@ -60,9 +60,7 @@ def load_layers(model: str | Path = "smollm2-135m", upto: int = 0) -> RealLayers
 
 
 def _read_gguf_layers(path: Path, upto: int):
-    from gguf.quants import dequantize
-
-    from .llm.gguf_loader import _fail, gguf_metadata, open_gguf, unpermute_rotary_rows
+    from .llm.gguf_loader import _fail, dequantized_tensor, gguf_metadata, open_gguf
     from .llm.naming import GGUF_NAMES, rename
 
     reader = open_gguf(path)
@@ -77,15 +75,7 @@ def _read_gguf_layers(path: Path, upto: int):
             continue
         if name not in wanted and not (name.startswith("layers.") and int(name.split(".")[1]) <= upto):
             continue
-        try:
-            arr = np.asarray(dequantize(t.data, t.tensor_type), dtype=np.float32)
-        except Exception as e:
-            raise _fail(path, f"cannot dequantize tensor '{t.name}' of type {t.tensor_type.name} ({e})") from None
-        if name.endswith("attn.wq"):
-            arr = unpermute_rotary_rows(arr, cfg["n_heads"])
-        elif name.endswith("attn.wk"):
-            arr = unpermute_rotary_rows(arr, cfg["n_kv_heads"])
-        out[name] = arr
+        out[name] = dequantized_tensor(path, t, name, cfg)
     need = ["tok_embeddings"] + [f"layers.{i}.{n}" for i in range(upto + 1)
                                  for n in ("attn_norm", "ffn_norm", "attn.wq", "attn.wk", "attn.wv", "attn.wo",
                                            "ffn.w_gate", "ffn.w_up", "ffn.w_down")]

@@ -105,6 +105,21 @@ def permute_rotary_rows(w: np.ndarray, n_heads: int) -> np.ndarray:
     return w.reshape(n_heads, 2, hd // 2, inp).swapaxes(1, 2).reshape(out, inp)
 
 
+def dequantized_tensor(path, t, name: str, cfg: dict) -> np.ndarray:
+    """float32 array of GGUF tensor ``t`` (canonical ``name``), with llama.cpp's Q/K row permutation undone."""
+    from gguf.quants import dequantize
+
+    try:
+        arr = np.asarray(dequantize(t.data, t.tensor_type), dtype=np.float32)
+    except Exception as e:
+        raise _fail(path, f"cannot dequantize tensor '{t.name}' of type {t.tensor_type.name} ({e})") from None
+    if name.endswith("attn.wq"):
+        arr = unpermute_rotary_rows(arr, cfg["n_heads"])
+    elif name.endswith("attn.wk"):
+        arr = unpermute_rotary_rows(arr, cfg["n_kv_heads"])
+    return arr
+
+
 def load_gguf(path: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
     """(config, weights) from a llama GGUF; weights are float32 with canonical names."""
     from gguf.quants import dequantize
@@ -117,14 +132,7 @@ def load_gguf(path: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
         name = rename(t.name, GGUF_NAMES)
         if name is None:
             continue  # e.g. rope_freqs: not a weight of this architecture
-        try:
-            arr = np.asarray(dequantize(t.data, t.tensor_type), dtype=np.float32)
-        except Exception as e:
-            raise _fail(path, f"cannot dequantize tensor '{t.name}' of type {t.tensor_type.name} ({e})") from None
-        if name.endswith("attn.wq"):
-            arr = unpermute_rotary_rows(arr, cfg["n_heads"])
-        elif name.endswith("attn.wk"):
-            arr = unpermute_rotary_rows(arr, cfg["n_kv_heads"])
+        arr = dequantized_tensor(path, t, name, cfg)
         weights[name] = torch.from_numpy(np.array(arr, dtype=np.float32, copy=True))
     missing = [n for n in expected_names(cfg["n_layers"], cfg["tied_embeddings"]) if n not in weights]
     if missing:
