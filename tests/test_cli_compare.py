@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-import codesign.model
 from codesign.baselines.bench import RECORD_SCHEMA
 from codesign.baselines.compare import compare, ratios
 from codesign.baselines.compare_report import bar_chart, table
@@ -55,7 +54,6 @@ def test_chart_is_deterministic_png(tmp_path):
     assert table(res).row_count == 3
 
 
-@pytest.mark.skipif(not hasattr(codesign.model, "evaluate_design"), reason="FPGA model not in this checkout")
 def test_cli_end_to_end(tmp_path, capsys):
     design = tmp_path / "best.json"
     Design(model="llama2-7b", device="u280", hw=Hardware(abuf_depth=65536)).save(design)

@@ -81,7 +81,8 @@ def test_accuracy_models_match_golden(real):
     """The accuracy table's torch LLaMA (float and fake-quantized through codesign.quant.numerics)
     against this float reference and the integer golden layer on the same real inputs: the float
     layers agree to float32 precision, and the fake-quantized layer has the golden layer's error."""
-    torch = pytest.importorskip("torch")
+    import torch
+
     from codesign.quant import numerics as N
     from codesign.quant.float_ref import FloatCache, error_metrics, float_layer
     from codesign.quant.golden import prepare_layer

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from importlib import util
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not installed")
 
 
 def _report():
