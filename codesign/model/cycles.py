@@ -256,25 +256,54 @@ def instruction_cycles_arrays(op, cols, p, device, memory=None):
 
 TOTAL_KEYS = ("cycles", "compute", "weight_bytes", "kv_read", "kv_write", "io_bytes", "macs")
 
+# The parameters each formula reads (p[...] directly), besides those of _Shared (SHARED_PARAMS).
+# The batch model evaluates a formula once per combination of these (factors.py); a formula run on
+# a parameter dict holding only them raises KeyError if it reads another, so the list cannot drift.
+SHARED_PARAMS = ("weight_channels", "kv_channels", "port_bits", "freq_mhz")
+FORMULA_PARAMS = {
+    "GEMV": ("wbits", "group", "zero_point", "rows", "cols", "abuf_depth", "sfu_lanes"),
+    "ATTN": ("kvbits", "sfu_lanes"), "KVSTORE": ("kvbits", "sfu_lanes"),
+    "NORM": ("sfu_lanes",), "ROPE": ("sfu_lanes",), "ACT": ("sfu_lanes",), "ADD": ("sfu_lanes",),
+    "LOAD": (), "STORE": (),
+}
 
-def program_totals(op, cols, count, p, device, memory=None):
-    """Sums over a program, each instruction weighted by its repeat count: dict of (N,) arrays.
-    (The batch path: only the keys the roll-up needs, summed by a (1,I) x (I,N) product.)"""
+
+def formula_params(ops) -> tuple[str, ...]:
+    """Every parameter the formulas of ``ops`` read (SHARED_PARAMS included)."""
+    out = list(SHARED_PARAMS)
+    for o in ops:
+        out += [k for k in FORMULA_PARAMS[o] if k not in out]
+    return tuple(out)
+
+
+def effective_channels(p, device) -> dict:
+    """Channels beyond the device's are shared (and flagged as a violation elsewhere): each of the
+    requested weight/KV channels gets its share, so a prediction never beats the roofline."""
+    share = np.minimum(1.0, device.mem_channels / (p["weight_channels"] + p["kv_channels"]))
+    return dict(p, weight_channels=p["weight_channels"] * share, kv_channels=p["kv_channels"] * share)
+
+
+def program_totals(op, cols, count, p, device, memory=None, ops=None):
+    """Sums over a program, each instruction weighted by its repeat count: dict of (N,) arrays
+    (only the keys the roll-up needs; ``ops``: only these opcodes). ``cols`` (I,1), ``p`` (1,N).
+    The sum runs instruction by instruction in program order, element-wise: a point's total does
+    not depend on which other points share the call (a BLAS product's rounding does)."""
     s = _Shared(p, device, memory)
     n_pts = np.broadcast_shapes(*(v.shape for v in p.values()))[-1]
     dt = np.result_type(*(v.dtype for v in p.values()))
     tot = {k: np.zeros(n_pts, dtype=dt) for k in TOTAL_KEYS}
     for name, sel in _groups(op):
+        if ops is not None and name not in ops:
+            continue
         r = _finish(FORMULAS[name]({k: v[sel] for k, v in cols.items()}, s), s.issue)
         w = count.reshape(-1)[sel]
         for k in TOTAL_KEYS:
             v = r.get(k)
             if v is None:
                 continue
-            if v.shape[-1] == 1:
-                tot[k] += float(w @ v.reshape(-1))
-            else:
-                tot[k] += w @ np.broadcast_to(v, (sel.size, n_pts))
+            v = np.broadcast_to(v, (sel.size, v.shape[-1]))
+            for i in range(sel.size):
+                tot[k] += w[i] * v[i]
     return tot
 
 

@@ -21,11 +21,11 @@ from ..workload.ops import KV_SCALE_BITS, SCALE_BITS
 from . import constants as C
 from . import power as P
 from . import resources as R
-from .cycles import instruction_cycles_arrays, program_totals
+from .cycles import effective_channels, formula_params, instruction_cycles_arrays, program_totals
+from .factors import ArrayFactors, Factors
 from .program import workload_programs
 
 SWEEP_DTYPE = np.float32
-BLOCK = 32768          # points per block: measured fastest on this 2-core box (docs/MODEL.md)
 PARAMS = tuple(f.name for f in fields(Quant)) + tuple(f.name for f in fields(Hardware))
 
 # Bit i of ``violations`` is VIOLATIONS[i]. Append only.
@@ -84,46 +84,113 @@ def _as_arrays(params: Mapping[str, np.ndarray]) -> tuple[dict, int]:
     return p, n.pop()
 
 
-def _run(prog, p, device, detail=False):
-    """Cycles and bytes of a program summed with repeat counts (dict of (N,)), and with ``detail``
-    the per-instruction (I,N) arrays. Columns take the parameters' dtype (float32 in the sweep)."""
+def _per_instruction(prog, p, device):
+    """Per-instruction (I,N) arrays of a program (evaluate_design's per-op breakdown)."""
     dt = next(iter(p.values())).dtype
     col = {k: v.reshape(-1, 1).astype(dt) for k, v in prog.cols.items()}
-    pc = {k: v.reshape(1, -1) for k, v in p.items()}
-    if not detail:
-        return program_totals(prog.op, col, prog.count.astype(dt), pc, device), None
-    per = instruction_cycles_arrays(prog.op, col, pc, device)
-    cnt = prog.count.reshape(-1, 1)
-    return {k: (v * cnt).sum(axis=0) for k, v in per.items()}, per
+    return instruction_cycles_arrays(prog.op, col, {k: v.reshape(1, -1) for k, v in p.items()}, device)
 
 
-def _violations(p, cfg, device, used, util, workload, weight_total_bytes) -> np.ndarray:
-    v = np.zeros(p["rows"].shape, dtype=np.int64)
-    for r in R.RESOURCES:
-        v |= np.where(util[r] > C.RESOURCE_CAP, _BIT[f"{r} over cap"], 0)
-    v |= np.where(p["weight_channels"] + p["kv_channels"] > device.mem_channels, _BIT[VIOLATIONS[5]], 0)
-    kv_total = (2 * cfg.n_kv_heads * (cfg.head_dim * p["kvbits"] + KV_SCALE_BITS) / 8
-                * cfg.n_layers * (workload.prompt + workload.generate) * workload.batch)
-    v |= np.where(weight_total_bytes + kv_total > device.mem_gb * 1e9, _BIT[VIOLATIONS[6]], 0)
+# The cycle formulas in two classes by the parameters they read: the GEMVs (bit-widths, array
+# shape, ...) and everything else (KV bits, SFU lanes, ports, clock). Each class is timed once per
+# combination of its parameters present in the batch (factors.py), then gathered per point.
+CYCLE_CLASSES = (("GEMV",), ("LOAD", "STORE", "NORM", "ROPE", "KVSTORE", "ATTN", "ACT", "ADD"))
+
+
+class _Tables:
+    """Formulas evaluated on the distinct combinations of their parameters, read per point."""
+
+    def __init__(self, fac: Factors, dtype):
+        self.fac, self.dtype = fac, dtype
+        self._keys: dict = {}
+
+    def key(self, names):
+        names = self.fac.ordered(names)
+        if names not in self._keys:
+            key, grid = self.fac.key(names)
+            self._keys[names] = (key, {k: v.astype(self.dtype) for k, v in grid.items()})
+        return self._keys[names]
+
+    def gather(self, names, table):
+        """Per-point values of ``table`` (computed on the grid of ``names``)."""
+        key = self.key(names)[0]
+        table = np.asarray(table)
+        if key is None:
+            return np.full(self.fac.n, table.reshape(-1)[0], dtype=table.dtype)
+        return table[key]
+
+
+def _phase_totals(tables: _Tables, prog, device) -> dict:
+    """Cycles and bytes of a program summed with repeat counts, per point (dict of (N,))."""
+    dt = tables.dtype
+    col = {k: v.reshape(-1, 1).astype(dt) for k, v in prog.cols.items()}
+    count = prog.count.astype(dt)
+    out = None
+    for ops in CYCLE_CLASSES:
+        names = formula_params(ops)
+        _, grid = tables.key(names)
+        pc = {k: v.reshape(1, -1) for k, v in effective_channels(grid, device).items()}
+        tot = program_totals(prog.op, col, count, pc, device, ops=ops)
+        per_point = {k: tables.gather(names, v) for k, v in tot.items()}
+        out = per_point if out is None else {k: out[k] + v for k, v in per_point.items()}
+    return out
+
+
+def _checks(cfg, device, workload) -> list:
+    """Feasibility checks besides the resource caps: (violation bit, parameters read, test on a
+    parameter grid -> bool array)."""
     mc = _model_constants(cfg, workload)
-    v |= np.where(p["abuf_depth"] < mc["live_elems"], _BIT[VIOLATIONS[7]], 0)
-    v |= np.where(p["kvbuf_depth"] < p["rows"], _BIT[VIOLATIONS[8]], 0)
-    g = p["group"]
-    nondiv = np.zeros_like(v, dtype=bool)
-    for w in mc["widths"]:
-        nondiv |= (w % g) != 0
-    v |= np.where(nondiv & (p["wbits"] != 16), _BIT[VIOLATIONS[9]], 0)
-    c = p["cols"]
-    v |= np.where(((c % g) != 0) & ((g % c) != 0), _BIT[VIOLATIONS[10]], 0)
-    bad = np.zeros_like(v, dtype=bool)
+    kv_per_bit = cfg.n_layers * (workload.prompt + workload.generate) * workload.batch
+
+    def capacity(p):
+        kv_total = 2 * cfg.n_kv_heads * (cfg.head_dim * p["kvbits"] + KV_SCALE_BITS) / 8 * kv_per_bit
+        return _total_weight_bytes(cfg, p) + kv_total > device.mem_gb * 1e9
+
+    def nondivisible(p):
+        g = p["group"]
+        nondiv = np.zeros(g.shape, dtype=bool)
+        for w in mc["widths"]:
+            nondiv |= (w % g) != 0
+        return nondiv & (p["wbits"] != 16)
+
+    out = [
+        (_BIT[VIOLATIONS[5]], ("weight_channels", "kv_channels"),
+         lambda p: p["weight_channels"] + p["kv_channels"] > device.mem_channels),
+        (_BIT[VIOLATIONS[6]], ("wbits", "group", "zero_point", "kvbits"), capacity),
+        (_BIT[VIOLATIONS[7]], ("abuf_depth",), lambda p: p["abuf_depth"] < mc["live_elems"]),
+        (_BIT[VIOLATIONS[8]], ("kvbuf_depth", "rows"), lambda p: p["kvbuf_depth"] < p["rows"]),
+        (_BIT[VIOLATIONS[9]], ("group", "wbits"), nondivisible),
+        (_BIT[VIOLATIONS[10]], ("cols", "group"),
+         lambda p: ((p["cols"] % p["group"]) != 0) & ((p["group"] % p["cols"]) != 0)),
+        (_BIT[VIOLATIONS[12]], ("freq_mhz",), lambda p: p["freq_mhz"] > device.kernel_mhz * C.FMAX_OVER_TYPICAL),
+    ]
     for name, allowed in {**QUANT_ALLOWED, **HW_ALLOWED}.items():
-        x = p[name]
         if isinstance(allowed, set):
-            bad |= ~np.isin(x, [float(a) for a in allowed])
+            fn = (lambda p, name=name, ok=[float(a) for a in allowed]: ~np.isin(p[name], ok))
         else:
-            bad |= (x < allowed[0]) | (x > allowed[1]) | (x != np.floor(x))
-    v |= np.where(bad, _BIT[VIOLATIONS[11]], 0)
-    v |= np.where(p["freq_mhz"] > device.kernel_mhz * C.FMAX_OVER_TYPICAL, _BIT[VIOLATIONS[12]], 0)
+            fn = (lambda p, name=name, lo=allowed[0], hi=allowed[1]:
+                  (p[name] < lo) | (p[name] > hi) | (p[name] != np.floor(p[name])))
+        out.append((_BIT[VIOLATIONS[11]], (name,), fn))
+    return out
+
+
+def _violations(tables: _Tables, cfg, device, workload, util_tables: dict) -> np.ndarray:
+    """The violations bitmask per point. Every check runs on the grid of the parameters it reads,
+    joined to the smallest resource table that covers them (one gather per table)."""
+    bits: dict[tuple, np.ndarray] = {}
+    for r in R.RESOURCES:
+        names, util = util_tables[r]
+        bits[names] = bits.get(names, 0) | np.where(util > C.RESOURCE_CAP, _BIT[f"{r} over cap"], 0)
+    size = lambda names: tables.key(names)[1][names[0]].size  # noqa: E731
+    for bit, params, test in _checks(cfg, device, workload):
+        cover = [n for n in bits if set(params) <= set(n)]
+        names = min(cover, key=size) if cover else tables.fac.ordered(params)
+        bits[names] = bits.get(names, 0) | np.where(test(tables.key(names)[1]), bit, 0)
+    v = np.zeros(tables.fac.n, dtype=np.int64)
+    for names, b in bits.items():
+        b = np.broadcast_to(np.asarray(b, dtype=np.int64), (size(names),))
+        if b.any():
+            v |= tables.gather(names, b)
     if max(workload.prompt + workload.generate, workload.decode_context) > cfg.max_context:
         v |= _BIT[VIOLATIONS[13]]
     return v
@@ -133,27 +200,15 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
     if getattr(device, "kind", "fpga") != "fpga":
         raise CodesignError(f"device '{device.name}' is a GPU; evaluate_batch models the FPGA processor "
                             "(GPU designs: codesign.baselines.gpu_model)", field="--device")
-    p, n_points = _as_arrays(params)
+    fac = params if isinstance(params, Factors) else ArrayFactors(_as_arrays(params)[0], PARAMS)
     # The sweep path runs in float32 (half the memory traffic; relative rounding ~1e-7, far below the
     # model's accuracy); one design (``detail``) runs in float64, the same formulas.
     fdt = np.float64 if detail else SWEEP_DTYPE
-    p = {k: v.astype(fdt) for k, v in p.items()}
-    # Channels beyond the device's are shared (and flagged): the prediction never beats the roofline.
-    share = np.minimum(1.0, device.mem_channels / (p["weight_channels"] + p["kv_channels"]))
-    p_eff = dict(p, weight_channels=p["weight_channels"] * share, kv_channels=p["kv_channels"] * share)
+    tables = _Tables(fac, fdt)
     progs = _programs(cfg, workload)
-    f_hz = p["freq_mhz"] * 1e6
-    out_detail = {}
-    phase = {}
-    for name in ("decode", "prefill"):
-        layer, head = progs[name]
-        if detail:
-            lt, lp = _run(layer, p_eff, device, True)
-            ht, hp = _run(head, p_eff, device, True)
-            phase[name] = {k: lt[k] + ht[k] for k in lt}
-            out_detail[name] = (layer, lp, head, hp)
-        else:   # one pass over the layer and head instructions together
-            phase[name], _ = _run(progs[name + "_all"], p_eff, device)
+    freq = fac.column("freq_mhz").astype(fdt)
+    f_hz = freq * 1e6
+    phase = {name: _phase_totals(tables, progs[name + "_all"], device) for name in ("decode", "prefill")}
     B = workload.batch
     dec, pre = phase["decode"], phase["prefill"]
     step_s = dec["cycles"] / f_hz
@@ -163,15 +218,22 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
     dec_bytes = dec["weight_bytes"] + dec["kv_read"] + dec["kv_write"] + dec["io_bytes"]
     pre_bytes = pre["weight_bytes"] + pre["kv_read"] + pre["kv_write"] + pre["io_bytes"]
 
-    used = R.estimate(p, device, cfg.head_dim)
-    util = R.utilization(used, device)
+    # resources: each on the grid of its own parameters
+    used, util, util_tables = {}, {}, {}
+    for r in R.RESOURCES:
+        names = fac.ordered(R.resource_params(r, device))
+        u = np.asarray(R.estimate_one(r, tables.key(names)[1], device, cfg.head_dim), dtype=fdt)
+        ut = R.utilization({r: u}, device, (r,))[r]
+        util_tables[r] = (names, ut)
+        used[r] = tables.gather(names, u)
+        util[r] = tables.gather(names, ut)
     utilization = np.maximum.reduce([util[r] for r in R.RESOURCES])
 
     act_dec = np.minimum(1.0, dec["compute"] / dec["cycles"])
     act_pre = np.minimum(1.0, pre["compute"] / pre["cycles"])
-    p_dec = (device.static_w + P.logic_power_w(used, device, p["freq_mhz"], act_dec)
+    p_dec = (device.static_w + P.logic_power_w(used, device, freq, act_dec)
              + P.memory_power_w(device, dec_bytes / step_s))
-    p_pre = (device.static_w + P.logic_power_w(used, device, p["freq_mhz"], act_pre)
+    p_pre = (device.static_w + P.logic_power_w(used, device, freq, act_pre)
              + P.memory_power_w(device, pre_bytes / prefill_s))
     e_tok = p_dec / tokens_per_s
     gen = workload.generate
@@ -183,12 +245,11 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
     roofline = B * device.mem_bw_gbs * 1e9 / min_bytes
     min_energy = min_bytes / B * 8 * C.MEM_PJ_PER_BIT[device.mem_kind] * 1e-12
 
-    peak_macs = p["rows"] * p["cols"] * dec["cycles"]
+    peak_macs = fac.column("rows").astype(fdt) * fac.column("cols").astype(fdt) * dec["cycles"]
     compute_util = dec["macs"] / peak_macs
     bw_util = dec_bytes / step_s / (device.mem_bw_gbs * 1e9)
 
-    weight_total = _total_weight_bytes(cfg, p)
-    viol = _violations(p, cfg, device, used, util, workload, weight_total)
+    viol = _violations(tables, cfg, device, workload, util_tables)
     res = {
         "feasible": viol == 0, "violations": viol,
         "decode_tokens_per_s": tokens_per_s, "prefill_latency_s": prefill_s,
@@ -201,7 +262,14 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
         "compute_utilization": compute_util, "bandwidth_utilization": bw_util,
     }
     if detail:
-        res["_detail"] = {"phases": phase, "per_instr": out_detail, "util": util, "prefill_power_w": p_pre,
+        p = {k: fac.column(k).astype(fdt) for k in PARAMS}
+        p_eff = effective_channels(p, device)
+        per_instr = {}
+        for name in ("decode", "prefill"):
+            layer, head = progs[name]
+            per_instr[name] = (layer, _per_instruction(layer, p_eff, device), head,
+                               _per_instruction(head, p_eff, device))
+        res["_detail"] = {"phases": phase, "per_instr": per_instr, "util": util, "prefill_power_w": p_pre,
                           "source": progs["source"], "decode_bytes": dec_bytes}
     return res
 
@@ -238,16 +306,12 @@ def _total_weight_bytes(cfg: ModelConfig, p) -> np.ndarray:
     return t["fixed"] + np.where(w == 16, t["lin"] * 2 + t["nout"] * SCALE_BITS / 8, quant)
 
 
-def evaluate_batch(cfg: ModelConfig, device, workload: Workload, params: Mapping[str, np.ndarray]) -> dict:
-    """Evaluate N design points. ``params``: one 1-D array per field of Quant and Hardware.
-    Returns 1-D arrays of length N for every key of OUTPUT_KEYS (contract: docs/MODEL.md).
-    Large N is processed in cache-sized blocks (the arrays of one block stay in L2)."""
-    p, n = _as_arrays(params)
-    if n <= BLOCK:
-        return _evaluate(cfg, device, workload, p, detail=False)
-    parts = [_evaluate(cfg, device, workload, {k: v[s:s + BLOCK] for k, v in p.items()}, detail=False)
-             for s in range(0, n, BLOCK)]
-    return {k: np.concatenate([q[k] for q in parts]) for k in parts[0]}
+def evaluate_batch(cfg: ModelConfig, device, workload: Workload, params) -> dict:
+    """Evaluate N design points. ``params``: one 1-D array per field of Quant and Hardware, or a
+    ``factors.Factors`` (the sweep's grid slices). Returns 1-D arrays of length N for every key of
+    OUTPUT_KEYS (contract: docs/MODEL.md). Each formula runs once per distinct combination of the
+    parameters it reads, then reaches the points by a gather (factors.py)."""
+    return _evaluate(cfg, device, workload, params, detail=False)
 
 
 def violation_names(bits: int) -> list[str]:

@@ -24,38 +24,89 @@ def _mems(width_bits, depth, mem_width, mem_depth):
     return np.ceil(width_bits / mem_width) * np.ceil(depth / mem_depth)
 
 
-def estimate(p: dict, device, head_dim: int, kv_scale_bits: int = 8) -> dict:
-    """Resources used by the design points ``p`` (dict of 1-D arrays) on ``device``."""
-    rows, cols, lanes = p["rows"], p["cols"], p["sfu_lanes"]
-    w, a = p["wbits"], p["abits"]
-    mac_lanes = rows * cols
-    dsp = (np.ceil(mac_lanes / C.products_per_dsp(device.dsp_kind, w, a)) + rows * C.DSP_PER_ROW
-           + lanes * C.DSP_PER_SFU_LANE)
-    ports = p["weight_channels"] + p["kv_channels"] + 1
-    lut = (mac_lanes * C.LUT_PER_LANE_BIT * (w + a) + rows * C.LUT_PER_ROW + lanes * C.LUT_PER_SFU_LANE
-           + ports * p["port_bits"] * C.LUT_PER_PORT_BIT + C.CONTROL_LUT)
-    ff = (mac_lanes * C.FF_PER_LANE_BIT * (w + a) + rows * C.FF_PER_ROW + lanes * C.FF_PER_SFU_LANE
-          + ports * p["port_bits"] * C.FF_PER_PORT_BIT + C.CONTROL_FF)
-    # weight buffer: one tile per word (rows*cols*W bits + the tile's scales), 2 x depth words
+def _dsp(p, device, head_dim, kv_scale_bits):
+    rows, cols = p["rows"], p["cols"]
+    return (np.ceil(rows * cols / C.products_per_dsp(device.dsp_kind, p["wbits"], p["abits"]))
+            + rows * C.DSP_PER_ROW + p["sfu_lanes"] * C.DSP_PER_SFU_LANE)
+
+
+def _ports(p):
+    return p["weight_channels"] + p["kv_channels"] + 1
+
+
+def _lut(p, device, head_dim, kv_scale_bits):
+    rows = p["rows"]
+    return (rows * p["cols"] * C.LUT_PER_LANE_BIT * (p["wbits"] + p["abits"]) + rows * C.LUT_PER_ROW
+            + p["sfu_lanes"] * C.LUT_PER_SFU_LANE + _ports(p) * p["port_bits"] * C.LUT_PER_PORT_BIT + C.CONTROL_LUT)
+
+
+def _ff(p, device, head_dim, kv_scale_bits):
+    rows = p["rows"]
+    return (rows * p["cols"] * C.FF_PER_LANE_BIT * (p["wbits"] + p["abits"]) + rows * C.FF_PER_ROW
+            + p["sfu_lanes"] * C.FF_PER_SFU_LANE + _ports(p) * p["port_bits"] * C.FF_PER_PORT_BIT + C.CONTROL_FF)
+
+
+def _wbuf(p, mem_width, mem_depth):
+    """Weight buffer: one tile per word (rows*cols*W bits + the tile's scales), 2 x depth words."""
+    rows, cols, w = p["rows"], p["cols"], p["wbits"]
     groups_per_tile = rows * np.maximum(1.0, cols / p["group"])
-    wbuf_width = mac_lanes * w + groups_per_tile * (SCALE_BITS + p["zero_point"] * w)
-    wbuf_depth = 2 * p["wbuf_depth"]
+    width = rows * cols * w + groups_per_tile * (SCALE_BITS + p["zero_point"] * w)
+    return _mems(width, 2 * p["wbuf_depth"], mem_width, mem_depth)
+
+
+def _bram36(p, device, head_dim, kv_scale_bits):
+    cols = p["cols"]
     abuf = _mems(32 * cols, np.ceil(p["abuf_depth"] / cols), C.BRAM_WIDTH, 512)  # cols int32 per word
     kvbuf = 2 * _mems(head_dim * p["kvbits"] + kv_scale_bits, 2 * p["kvbuf_depth"], C.BRAM_WIDTH, 512)
-    fifo = ports * C.BRAM_PER_PORT * np.ceil(p["port_bits"] / 512)
+    fifo = _ports(p) * C.BRAM_PER_PORT * np.ceil(p["port_bits"] / 512)
     if device.uram > 0:
-        uram = _mems(wbuf_width, wbuf_depth, C.URAM_WIDTH, 4096)
-        bram = abuf + kvbuf + fifo
-    else:
-        uram = np.zeros_like(rows)
-        bram = abuf + kvbuf + fifo + _mems(wbuf_width, wbuf_depth, C.BRAM_WIDTH, 512)
-    return {"dsp": dsp, "lut": lut, "ff": ff, "bram36": bram, "uram": uram}
+        return abuf + kvbuf + fifo
+    return abuf + kvbuf + fifo + _wbuf(p, C.BRAM_WIDTH, 512)
 
 
-def utilization(used: dict, device) -> dict:
+def _uram(p, device, head_dim, kv_scale_bits):
+    if device.uram > 0:
+        return _wbuf(p, C.URAM_WIDTH, 4096)
+    return np.zeros_like(p["rows"])
+
+
+_WBUF_PARAMS = ("rows", "cols", "wbits", "group", "zero_point", "wbuf_depth")
+_PORT_PARAMS = ("weight_channels", "kv_channels", "port_bits")
+
+# resource -> (formula, the parameters it reads): the batch model evaluates each once per
+# combination of its parameters (factors.py); run on a dict of only these, a formula that reads
+# another raises KeyError.
+FORMULAS = {
+    "dsp": (_dsp, ("rows", "cols", "sfu_lanes", "wbits", "abits")),
+    "lut": (_lut, ("rows", "cols", "sfu_lanes", "wbits", "abits") + _PORT_PARAMS),
+    "ff": (_ff, ("rows", "cols", "sfu_lanes", "wbits", "abits") + _PORT_PARAMS),
+    "bram36": (_bram36, ("cols", "abuf_depth", "kvbits", "kvbuf_depth") + _PORT_PARAMS + _WBUF_PARAMS),
+    "uram": (_uram, _WBUF_PARAMS),
+}
+
+
+def resource_params(name: str, device) -> tuple[str, ...]:
+    """The parameters resource ``name`` depends on on ``device`` (BRAM holds the weight buffer
+    only on devices without URAM)."""
+    params = FORMULAS[name][1]
+    if name == "bram36" and device.uram > 0:
+        params = tuple(k for k in params if k not in _WBUF_PARAMS or k == "cols")
+    return params
+
+
+def estimate_one(name: str, p: dict, device, head_dim: int, kv_scale_bits: int = 8):
+    return FORMULAS[name][0](p, device, head_dim, kv_scale_bits)
+
+
+def estimate(p: dict, device, head_dim: int, kv_scale_bits: int = 8) -> dict:
+    """Resources used by the design points ``p`` (dict of 1-D arrays) on ``device``."""
+    return {r: estimate_one(r, p, device, head_dim, kv_scale_bits) for r in RESOURCES}
+
+
+def utilization(used: dict, device, resources=RESOURCES) -> dict:
     """Used / available-to-kernels (after the shell) per resource."""
     out = {}
-    for r in RESOURCES:
+    for r in resources:
         avail = device.available(r)
         out[r] = used[r] / avail if avail > 0 else np.where(used[r] > 0, np.inf, 0.0)
     return out

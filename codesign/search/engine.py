@@ -59,6 +59,9 @@ PARETO_COLUMNS = KEY_COLUMNS + FLOAT_COLUMNS
 # Streaming 2-D histogram of (log10 tokens/s, log10 J/token): the Pareto plot's
 # background without keeping the points. Values outside the range land in the
 # edge bins.
+# the accuracy table's axes (codesign.quant.accuracy_table)
+ACCURACY_PARAMS = ("wbits", "abits", "kvbits", "group")
+
 HIST_BINS = 200
 HIST_RANGE = ((-2.0, 5.0), (-4.0, 3.0))
 
@@ -187,6 +190,22 @@ def _hist_cells(tps: np.ndarray, jpt: np.ndarray) -> np.ndarray:
     return ix * HIST_BINS + iy
 
 
+def _bit_counts(bits: np.ndarray, n_bits: int) -> np.ndarray:
+    """Points with each bit of the violations mask set (one counting pass over the distinct masks)."""
+    out = np.zeros(n_bits, dtype=np.int64)
+    if bits.size == 0:
+        return out
+    if bits.min() >= 0 and bits.max() < (1 << 20):
+        counts = np.bincount(bits)
+        masks = np.flatnonzero(counts)
+        counts = counts[masks]
+    else:
+        masks, counts = np.unique(bits, return_counts=True)
+    for b in range(n_bits):
+        out[b] = int(counts[((masks >> b) & 1) == 1].sum())
+    return out
+
+
 def _hist_count(cells: np.ndarray) -> np.ndarray:
     return np.bincount(cells, minlength=HIST_BINS * HIST_BINS).reshape(HIST_BINS, HIST_BINS)
 
@@ -213,16 +232,24 @@ class Sweeper:
         self.violations = tuple(violations)
 
     # -- evaluation ----------------------------------------------------------
-    def evaluate_indices(self, index: np.ndarray) -> dict[str, np.ndarray]:
-        """Params + model outputs + accuracy + constraint verdict for grid indices."""
-        params = self.space.params_at(index)
-        res = self._evaluate_batch(self.cfg, self.device, self.workload, params)
-        cols: dict[str, np.ndarray] = {"index": np.asarray(index, dtype=np.int64)}
-        cols.update(params)
+    def evaluate_indices(self, index: np.ndarray, with_params: bool = True) -> dict[str, np.ndarray]:
+        """Model outputs + accuracy + constraint verdict (+ the parameters) for grid indices.
+
+        The model gets the indices as grid factors (``Space.factors``): it evaluates each formula
+        once per combination of the parameters it reads, and so is accuracy looked up here.
+        """
+        index = np.asarray(index, dtype=np.int64)
+        fac = self.space.factors(index)
+        res = self._evaluate_batch(self.cfg, self.device, self.workload, fac)
+        cols: dict[str, np.ndarray] = {"index": index}
+        if with_params:
+            cols.update({n: fac.column(n) for n in PARAM_NAMES})
         cols.update({k: np.asarray(v) for k, v in res.items()})
         cols["feasible"] = np.asarray(res["feasible"], dtype=bool)
         cols["violations"] = np.asarray(res["violations"], dtype=np.int64)
-        cols["accuracy_loss_pct"] = self.accuracy.loss_pct(params)
+        key, grid = fac.key(ACCURACY_PARAMS)
+        loss = self.accuracy.loss_pct(grid)            # one lookup per (W, A, KV, group) combination
+        cols["accuracy_loss_pct"] = np.full(index.size, loss[0]) if key is None else loss[key]
         masks = constraint_masks(self.constraints, cols, self.accuracy.known)
         ok = cols["feasible"].copy()
         for m in masks.values():
@@ -245,39 +272,48 @@ class Sweeper:
         Pure (no shared state), so chunks can run in worker processes; folding
         the results in chunk order gives the same state however they ran.
         """
-        cols = self.evaluate_indices(np.arange(start, stop, dtype=np.int64))
+        index = np.arange(start, stop, dtype=np.int64)
+        cols = self.evaluate_indices(index, with_params=points_mode == "all")
         feas, ok = cols["feasible"], cols["meets_constraints"]
-        bits = cols["violations"]
-        viol = np.array([int(((bits >> b) & 1).sum()) for b in range(len(self.violations))], dtype=np.int64)
+        viol = _bit_counts(cols["violations"], len(self.violations))
         cfail = np.zeros(len(CONSTRAINT_FIELDS), dtype=np.int64)
         for j, name in enumerate(CONSTRAINT_FIELDS):
             m = cols["_constraint_masks"].get(name)
             if m is not None:
-                cfail[j] = int((feas & ~m).sum())
-        tps = np.asarray(cols["decode_tokens_per_s"], dtype=np.float64)
-        jpt = np.asarray(cols["energy_per_token_j"], dtype=np.float64)
-        cells = _hist_cells(tps, jpt)
-        hist_f = _hist_count(cells[feas]) if feas.any() else None
-        hist_o = _hist_count(cells[ok]) if ok.any() else None
+                cfail[j] = int(np.count_nonzero(feas & ~m))
+        # histograms of the feasible points (those within constraints are a subset of them)
+        fsel = np.flatnonzero(feas)
+        cells = _hist_cells(np.asarray(cols["decode_tokens_per_s"][fsel], dtype=np.float64),
+                            np.asarray(cols["energy_per_token_j"][fsel], dtype=np.float64))
+        ok_f = ok[fsel]
+        hist_f = _hist_count(cells) if fsel.size else None
+        hist_o = _hist_count(cells[ok_f]) if ok_f.any() else None
         sel = np.flatnonzero(ok)
+        ids = index[sel]
         costs = objective_costs({o.column: cols[o.column][sel] for o in self.objectives}, self.objectives)
-        keep = pareto_indices(costs, cols["index"][sel])  # only the chunk's own front travels
+        keep = pareto_indices(costs, ids)  # only the chunk's own front travels
         wb_j = np.full(len(self.wbits_values), np.inf)
         wb_i = np.full(len(self.wbits_values), -1, dtype=np.int64)
-        for k, w in enumerate(self.wbits_values):
-            cand = np.flatnonzero(ok & (cols["wbits"] == w))
-            if cand.size:
-                j = cand[int(np.argmin(jpt[cand]))]   # first minimum: the lowest grid index
-                wb_j[k], wb_i[k] = jpt[j], cols["index"][j]
+        if sel.size:
+            jpt = np.asarray(cols["energy_per_token_j"][sel], dtype=np.float64)
+            wbits = self.space.factors(ids).column("wbits")
+            for k, w in enumerate(self.wbits_values):
+                cand = np.flatnonzero(wbits == w)
+                if cand.size:
+                    j = cand[int(np.argmin(jpt[cand]))]   # first minimum: the lowest grid index
+                    wb_j[k], wb_i[k] = jpt[j], ids[j]
         if points_mode == "all":
             rows = self.csv_rows(cols)
         elif points_mode == "feasible":
-            rows = self.csv_rows({k: (v[sel] if isinstance(v, np.ndarray) else v) for k, v in cols.items()})
+            sub = {k: (v[sel] if isinstance(v, np.ndarray) else v) for k, v in cols.items()}
+            fac = self.space.factors(ids)
+            sub.update({n: fac.column(n) for n in PARAM_NAMES})
+            rows = self.csv_rows(sub)
         else:
             rows = b""
-        return ChunkResult(start, stop, int(feas.sum()), int(ok.sum()),
-                           int((feas & np.isnan(cols["accuracy_loss_pct"])).sum()), viol, cfail,
-                           hist_f, hist_o, cols["index"][sel][keep], costs[keep], rows, wb_j, wb_i)
+        return ChunkResult(start, stop, int(fsel.size), int(sel.size),
+                           int(np.count_nonzero(np.isnan(cols["accuracy_loss_pct"][fsel]))), viol, cfail,
+                           hist_f, hist_o, ids[keep], costs[keep], rows, wb_j, wb_i)
 
     # -- output rows ---------------------------------------------------------
     def violation_labels(self, masks: np.ndarray) -> tuple[np.ndarray, list[str]]:

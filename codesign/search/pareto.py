@@ -13,6 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 
+# Above this many rows, a sample's front first removes most dominated rows (see _prefilter).
+PREFILTER_MIN = 4096
+SAMPLE = 1024
+
+
 def pareto_indices(costs: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:
     """Positions (into ``costs``) of the non-dominated rows, sorted by ``ids``.
 
@@ -20,35 +25,28 @@ def pareto_indices(costs: np.ndarray, ids: np.ndarray | None = None) -> np.ndarr
     smallest id is kept. ``costs`` is (n, d) float, minimised, no NaN.
     """
     costs = np.asarray(costs, dtype=np.float64)
-    n = costs.shape[0]
     if costs.ndim != 2:
         raise ValueError("costs must be a 2-D array (points x objectives)")
+    n = costs.shape[0]
     if np.isnan(costs).any():
         raise ValueError("costs contain NaN; map unknown values to +inf first")
     ids = np.arange(n, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     # Rows in id order (chunks and the streaming front already are), so that among
-    # identical rows the first one met has the smallest id.
+    # identical rows the first one met has the smallest id: row position = id rank.
     order = np.arange(n) if n < 2 or bool(np.all(ids[1:] > ids[:-1])) else np.argsort(ids, kind="stable")
     c = costs[order]
-    # Heads in order of a monotone score (sum of per-objective min-max scaled costs):
-    # a head with a low score dominates many rows, so the survivors shrink fast. A
-    # head removes every survivor >= it in all objectives: those it dominates and its
-    # duplicates (which have larger ids: argmin takes the first of equal scores).
-    score = _monotone_score(c)
-    kept = []
-    alive = np.arange(n)
-    while alive.size:
-        head = alive[int(np.argmin(score[alive]))]
-        kept.append(head)
-        alive = alive[~np.all(c[alive] >= c[head], axis=1)]
-    kept = np.asarray(kept, dtype=np.int64)
+    rows = _prefilter(c) if n >= PREFILTER_MIN else np.arange(n)
+    cr = c[rows]
+    score = _monotone_score(cr)
+    srt = np.argsort(score, kind="stable")
+    kept = np.sort(rows[_eliminate([np.ascontiguousarray(cr[srt, j]) for j in range(c.shape[1])], srt)])
     # A head can only be dominated by a row of exactly the same (rounded) score: a
-    # dominator with a lower score would have been chosen first and removed it. So
+    # dominator with a lower score would have been met first and removed it. So
     # check the heads that share a score, within each such group.
     dominated = np.zeros(kept.size, dtype=bool)
-    ks = score[kept]
+    ks = score[np.searchsorted(rows, kept)]
     uniq, inv, counts = np.unique(ks, return_inverse=True, return_counts=True)
     for g in np.flatnonzero(counts > 1):
         members = np.flatnonzero(inv.reshape(-1) == g)
@@ -58,6 +56,89 @@ def pareto_indices(costs: np.ndarray, ids: np.ndarray | None = None) -> np.ndarr
         dominated[members] = np.any(le & lt, axis=0)
     kept_pos = order[kept[~dominated]]
     return kept_pos[np.argsort(ids[kept_pos], kind="stable")]
+
+
+def _ge_all(cols: list, head, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
+    """out = every column >= the head's value (column by column: contiguous, no (n, d) temporaries)."""
+    np.greater_equal(cols[0], head[0], out=out)
+    for j in range(1, len(cols)):
+        np.greater_equal(cols[j], head[j], out=tmp)
+        out &= tmp
+    return out
+
+
+def _eliminate(cols: list, pos: np.ndarray) -> np.ndarray:
+    """Heads of a sequential elimination over rows sorted by (monotone score, id rank): the first
+    row still alive is kept and removes every later row >= it in all columns (those it dominates,
+    and its duplicates, which come later). ``cols``: the columns in that order; ``pos``: each
+    row's label. Returns the kept labels. The arrays are compacted once enough rows have died."""
+    n = len(pos)
+    alive = np.ones(n, dtype=bool)
+    m, t = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    kept = []
+    i = 0
+    while True:
+        nz = np.flatnonzero(alive[i:])
+        if nz.size == 0:
+            break
+        i += int(nz[0])
+        kept.append(pos[i])
+        size = len(pos)
+        mm = _ge_all(cols, [x[i] for x in cols], m[:size], t[:size])
+        mm[:i + 1] = False
+        alive[:size] &= ~mm
+        i += 1
+        left = int(np.count_nonzero(alive[i:size]))
+        if left == 0:
+            break
+        if left < 0.6 * (size - i):
+            keep = np.flatnonzero(alive[i:size]) + i
+            cols, pos = [x[keep] for x in cols], pos[keep]
+            alive, i = np.ones(len(pos), dtype=bool), 0
+    return np.asarray(kept, dtype=np.int64)
+
+
+def _prefilter(c: np.ndarray) -> np.ndarray:
+    """Rows (ascending; ``c`` in id order) left after removing those that points of an evenly
+    spaced sample's front dominate, or equal with a smaller id. Sound (a removed row has a real
+    dominator) and cheap: the sample's front members are applied greedily, the one removing most
+    of the sample first, and each pass shrinks the rows the next one scans."""
+    n, d = c.shape
+    samp = np.arange(0, n, max(1, n // SAMPLE))
+    sc = c[samp]
+    srt = np.argsort(_monotone_score(sc), kind="stable")
+    front = _eliminate([np.ascontiguousarray(sc[srt, j]) for j in range(d)], srt)  # sample positions
+    scols = [np.ascontiguousarray(sc[:, j]) for j in range(d)]
+    m, t = np.empty(len(samp), dtype=bool), np.empty(len(samp), dtype=bool)
+    beats = np.array([_ge_all(scols, sc[h], m, t) for h in front])   # front member x sample row
+    beats[np.arange(len(front)), front] = False
+    heads, alive_s, free = [], np.ones(len(samp), dtype=bool), np.ones(len(front), dtype=bool)
+    while True:
+        gain = np.where(free, (beats & alive_s).sum(axis=1), -1)
+        b = int(np.argmax(gain))
+        if gain[b] <= 0:
+            break
+        heads.append(samp[front[b]])
+        free[b] = False
+        alive_s &= ~beats[b]
+    rows = np.arange(n)
+    cols = [np.ascontiguousarray(c[:, j]) for j in range(d)]
+    m, t = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    for h in heads:
+        size = len(rows)
+        gone = _ge_all(cols, c[h], m[:size], t[:size])
+        # the head itself and rows equal to it with a smaller id stay
+        upto = int(np.searchsorted(rows, h, side="right"))
+        low = np.flatnonzero(gone[:upto])
+        if low.size:
+            eq = np.ones(low.size, dtype=bool)
+            for j in range(d):
+                eq &= cols[j][low] == c[h, j]
+            gone[low[eq]] = False
+        if gone.any():
+            keep = np.flatnonzero(~gone)
+            rows, cols = rows[keep], [x[keep] for x in cols]
+    return rows
 
 
 def _monotone_score(c: np.ndarray) -> np.ndarray:

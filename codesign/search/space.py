@@ -93,6 +93,15 @@ class Space:
             out[name] = table[digit]
         return {n: out[n] for n in PARAM_NAMES}
 
+    def factors(self, index: np.ndarray):
+        """Grid indices as ``codesign.model.factors.GridFactors``: what ``evaluate_batch`` takes
+        without the parameter arrays being built (see there)."""
+        from ..model.factors import GridFactors
+        index = np.asarray(index, dtype=np.int64)
+        if index.size and (index.min() < 0 or index.max() >= self.size):
+            raise IndexError(f"grid index out of range [0, {self.size})")
+        return GridFactors(self.names, [np.asarray(v, dtype=_dtype(n)) for n, v in self.values], index)
+
     def params_range(self, start: int, stop: int) -> dict[str, np.ndarray]:
         return self.params_at(np.arange(start, stop, dtype=np.int64))
 

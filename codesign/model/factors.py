@@ -1,0 +1,170 @@
+"""Design points as per-parameter value tables plus codes: what the batch model factorises over.
+
+Most model quantities depend on a few parameters only: a GEMV's cycles do not depend on the KV bits,
+the weights' storage on neither the clock nor the array shape, a DSP count on the bit-widths and
+the array shape alone. ``Factors`` describes N points by, per parameter, its distinct values and
+each point's code into them. ``key(names)`` numbers the combinations of ``names`` (mixed radix,
+parameters in ``PARAMS`` order, the first most significant) and gives the value grid of every
+combination, so a formula runs once per combination (a few thousand) instead of once per point
+and its result reaches the points by one gather. Same formula, same inputs, same result per
+point: only the number of times it is computed changes.
+
+Two ways in:
+* ``ArrayFactors``: any 1-D parameter arrays (``evaluate_batch``'s contract); codes by a counting
+  pass for small integer ranges, ``np.unique`` otherwise.
+* ``GridFactors``: grid indices of a mixed-radix space (the sweep); codes and keys come from the
+  index by integer arithmetic, one divide/modulo per run of adjacent parameters, without
+  materialising the parameter arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+# Integer parameters spanning at most this many values get their codes from a counting table
+# (O(N)); wider or non-integer ones from np.unique (a sort).
+_COUNTING_SPAN = 1 << 16
+
+
+class Factors:
+    """Interface: ``names`` (parameter order), ``n`` (points), ``values(name)`` (sorted distinct
+    values, float64), ``key(names)`` and ``column(name)``."""
+
+    names: tuple[str, ...]
+    n: int
+
+    def values(self, name: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def radix(self, name: str) -> int:
+        return len(self.values(name))
+
+    def key(self, names: Sequence[str]) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+        """(combination number per point, or None when every one of ``names`` is fixed;
+        the grid: per name, a (K,) array with its value in each of the K combinations)."""
+        raise NotImplementedError
+
+    def column(self, name: str) -> np.ndarray:
+        """The parameter's value at every point, (N,) float64."""
+        raise NotImplementedError
+
+    def ordered(self, names: Sequence[str]) -> tuple[str, ...]:
+        wanted = set(names)
+        unknown = wanted - set(self.names)
+        if unknown:
+            raise KeyError(f"unknown parameter(s) {sorted(unknown)}")
+        return tuple(n for n in self.names if n in wanted)
+
+    def grid(self, names: Sequence[str]) -> dict[str, np.ndarray]:
+        """Cartesian product of the values of ``names`` (first most significant), each (K,)."""
+        names = self.ordered(names)
+        radices = [self.radix(n) for n in names]
+        size = int(np.prod(radices, dtype=np.int64)) if radices else 1
+        out, inner = {}, size
+        for name, r in zip(names, radices):
+            inner //= r
+            out[name] = np.tile(np.repeat(self.values(name), inner), size // (inner * r))
+        return out
+
+
+def _codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(sorted distinct values, code per element or None when all equal)."""
+    if x.size == 0:
+        return np.zeros(1), None
+    lo, hi = x.min(), x.max()
+    if lo == hi:
+        return np.array([float(lo)]), None
+    if np.isfinite(lo) and np.isfinite(hi) and hi - lo < _COUNTING_SPAN and np.all(x == np.floor(x)):
+        off = (x - lo).astype(np.intp)
+        present = np.zeros(int(hi - lo) + 1, dtype=bool)
+        present[off] = True
+        rank = np.cumsum(present, dtype=np.intp) - 1
+        return np.flatnonzero(present).astype(np.float64) + lo, rank[off]
+    vals, inv = np.unique(x, return_inverse=True)
+    return vals.astype(np.float64), inv.reshape(-1).astype(np.intp)
+
+
+class ArrayFactors(Factors):
+    """Factors of explicit parameter arrays (all the same length)."""
+
+    def __init__(self, params: Mapping[str, np.ndarray], names: Sequence[str]):
+        self.names = tuple(names)
+        self._cols = {k: np.asarray(params[k], dtype=np.float64).reshape(-1) for k in self.names}
+        self.n = len(next(iter(self._cols.values()))) if self._cols else 0
+        self._vals, self._code = {}, {}
+        for k, x in self._cols.items():
+            self._vals[k], self._code[k] = _codes(x)
+
+    def values(self, name):
+        return self._vals[name]
+
+    def column(self, name):
+        return self._cols[name]
+
+    def key(self, names):
+        names = self.ordered(names)
+        key = None
+        for name in names:
+            c = self._code[name]
+            if c is None:
+                continue
+            key = c.copy() if key is None else key * self.radix(name) + c
+        return key, self.grid(names)
+
+
+class GridFactors(Factors):
+    """Factors of points of a mixed-radix grid given by their indices: parameter ``names[j]``
+    takes ``values[j][digit_j]``, the last parameter being the least significant digit."""
+
+    def __init__(self, names: Sequence[str], values: Sequence[Sequence[float]], index: np.ndarray):
+        self.names = tuple(names)
+        self._native = {n: np.asarray(v).reshape(-1) for n, v in zip(self.names, values)}
+        self._vals = {n: v.astype(np.float64) for n, v in self._native.items()}
+        self.index = np.asarray(index, dtype=np.intp).reshape(-1)
+        self.n = self.index.size
+        radices = [len(self._vals[n]) for n in self.names]
+        # stride of each digit: the product of the radices after it
+        self._stride, s = {}, 1
+        for n, r in zip(reversed(self.names), reversed(radices)):
+            self._stride[n] = s
+            s *= r
+        self._size = s
+
+    def values(self, name):
+        return self._vals[name]
+
+    def digit(self, name) -> np.ndarray | None:
+        r = self.radix(name)
+        if r == 1:
+            return None
+        d = self.index // self._stride[name] if self._stride[name] > 1 else self.index
+        return d % r if self._stride[name] * r < self._size else d
+
+    def column(self, name):
+        """The parameter's value at every point, in the dtype its values were given in."""
+        d = self.digit(name)
+        v = self._native[name]
+        return np.full(self.n, v[0], dtype=v.dtype) if d is None else v[d]
+
+    def key(self, names):
+        names = self.ordered(names)
+        wanted = set(names)
+        # runs of adjacent parameters that are wanted or fixed (a fixed one is digit 0 either way):
+        # the run's combined digit is (index // stride of its last) % (product of its radices)
+        key, run, last = None, 1, None
+        for n in self.names + ("",):
+            take = n in wanted or (n and self.radix(n) == 1)
+            if take and n:
+                run *= self.radix(n)
+                last = n
+                continue
+            if run > 1:
+                s = self._stride[last]
+                d = self.index // s if s > 1 else self.index
+                if s * run < self._size:
+                    d = d % run
+                key = d if key is None else key * run + d
+            run, last = 1, None
+        return key, self.grid(names)
