@@ -72,7 +72,8 @@ def active_objectives(accuracy_known: bool) -> tuple[Objective, ...]:
 
 def objective_costs(cols: Mapping[str, np.ndarray], objectives) -> np.ndarray:
     """(n, k) minimisation costs: maximised objectives negated, unknown (NaN) -> +inf."""
-    out = np.empty((len(cols[objectives[0].column]), len(objectives)), dtype=np.float64)
+    # column-major: the Pareto filter scans one objective at a time
+    out = np.empty((len(cols[objectives[0].column]), len(objectives)), dtype=np.float64, order="F")
     for j, o in enumerate(objectives):
         x = np.asarray(cols[o.column], dtype=np.float64)
         out[:, j] = -x if o.sense == "max" else x

@@ -35,8 +35,9 @@ def pareto_indices(costs: np.ndarray, ids: np.ndarray | None = None) -> np.ndarr
         return np.zeros(0, dtype=np.int64)
     # Rows in id order (chunks and the streaming front already are), so that among
     # identical rows the first one met has the smallest id: row position = id rank.
-    order = np.arange(n) if n < 2 or bool(np.all(ids[1:] > ids[:-1])) else np.argsort(ids, kind="stable")
-    c = costs[order]
+    in_order = n < 2 or bool(np.all(ids[1:] > ids[:-1]))
+    order = np.arange(n) if in_order else np.argsort(ids, kind="stable")
+    c = costs if in_order else costs[order]
     rows = _prefilter(c) if n >= PREFILTER_MIN else np.arange(n)
     cr = c[rows]
     score = _monotone_score(cr)
@@ -110,7 +111,7 @@ def _prefilter(c: np.ndarray) -> np.ndarray:
     front = _eliminate([np.ascontiguousarray(sc[srt, j]) for j in range(d)], srt)  # sample positions
     scols = [np.ascontiguousarray(sc[:, j]) for j in range(d)]
     m, t = np.empty(len(samp), dtype=bool), np.empty(len(samp), dtype=bool)
-    beats = np.array([_ge_all(scols, sc[h], m, t) for h in front])   # front member x sample row
+    beats = np.array([_ge_all(scols, sc[h], m, t).copy() for h in front])   # front member x sample row
     beats[np.arange(len(front)), front] = False
     heads, alive_s, free = [], np.ones(len(samp), dtype=bool), np.ones(len(front), dtype=bool)
     while True:
@@ -124,6 +125,7 @@ def _prefilter(c: np.ndarray) -> np.ndarray:
     rows = np.arange(n)
     cols = [np.ascontiguousarray(c[:, j]) for j in range(d)]
     m, t = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    dead = np.zeros(n, dtype=bool)
     for h in heads:
         size = len(rows)
         gone = _ge_all(cols, c[h], m[:size], t[:size])
@@ -135,9 +137,13 @@ def _prefilter(c: np.ndarray) -> np.ndarray:
             for j in range(d):
                 eq &= cols[j][low] == c[h, j]
             gone[low[eq]] = False
-        if gone.any():
-            keep = np.flatnonzero(~gone)
+        dead[:size] |= gone
+        if np.count_nonzero(dead[:size]) > size // 4:   # compact once a quarter has died
+            keep = np.flatnonzero(~dead[:size])
             rows, cols = rows[keep], [x[keep] for x in cols]
+            dead[:len(rows)] = False
+    if dead[:len(rows)].any():
+        rows = rows[~dead[:len(rows)]]
     return rows
 
 
