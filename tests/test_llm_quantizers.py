@@ -9,7 +9,7 @@ import torch
 
 from codesign.quant import numerics as N
 from codesign.quant.llm import fake_quant as F
-from codesign.quant.llm.quantized import numerics_source, quantize_rows, quantize_weight
+from codesign.quant.llm.quantized import numerics_source, quantize_blocks, quantize_rows, quantize_weight
 
 
 def test_sweep_uses_the_golden_quantizers():
@@ -28,6 +28,17 @@ def test_activation_quantizer_matches_golden(bits):
     # levels per token are a power-of-two step times integers within +-(2^(bits-1) - 1)
     step = q.abs().amax(-1, keepdim=True).clamp(min=1) / (2 ** (bits - 1) - 1)
     assert torch.all(q.abs() <= step * (2 ** (bits - 1) - 1) + 1e-6)
+
+
+@pytest.mark.parametrize("bits,group", [(4, 32), (8, 64), (8, 128), (16, 128)])
+def test_block_activation_quantizer_matches_golden(bits, group):
+    g = torch.Generator().manual_seed(bits + group)
+    x = torch.randn(2, 5, 200, generator=g) * 4      # 200: a short last block
+    x[..., 7] *= 60
+    ours = F.quantize_activation(x, bits, group=group)
+    assert torch.equal(ours, quantize_blocks(x, bits, group))
+    # an outlier in block 0 leaves the other blocks' resolution alone
+    assert torch.equal(ours[..., group:], F.quantize_activation(x[..., group:], bits, group=group))
 
 
 @pytest.mark.parametrize("bits,group,zp", [(2, 32, False), (3, 64, True), (4, 128, False), (8, 128, True), (16, 32, False)])

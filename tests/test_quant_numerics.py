@@ -113,6 +113,22 @@ def test_rmsnorm_bound(rng):
     assert np.all(np.abs(out - ref) <= bound)
 
 
+def test_block_activation_quantizer(rng):
+    # one exponent per block of `group` inputs: an outlier coarsens only its own block
+    x = N.to_fixed(rng.normal(0, 0.5, (2, 200)))       # 200 = 3 x 64 + 8: a short last block
+    x[0, 70] = N.to_fixed(300.0)
+    q, e = N.quantize_activation(x, 8, 64)
+    assert q.shape == x.shape and e.shape == (2, 4)
+    for t in range(2):
+        for b in range(4):
+            blk = x[t, b * 64:(b + 1) * 64]
+            qb, eb = N.quantize_pow2(blk[None], 8)
+            assert int(e[t, b]) == int(eb[0]) and np.array_equal(q[t, b * 64:(b + 1) * 64], qb[0])
+    assert e[0, 1] > e[0, 0] + 5 and e[0, 1] > e[0, 2] + 5     # only block 1 holds the outlier
+    err = np.abs(N.dequantize_activation(q, e, 64) - x)
+    assert np.all(err <= (np.int64(1) << np.repeat(e, 64, axis=1)[:, :200]) // 2)
+
+
 def test_gemv_integer_rules(rng):
     # against an independent Python-int evaluation of the contract
     cases = ((4, False, 8, 0.05, 2), (3, True, 4, 0.05, 2), (8, False, 16, 0.05, 2), (16, False, 8, 0.05, 2),
@@ -122,15 +138,17 @@ def test_gemv_integer_rules(rng):
         wq = N.quantize_weight_groups(w, bits, 32, zp)
         x = N.to_fixed(rng.normal(0, xstd, (3, 80)))
         y = N.gemv(wq, x, abits)
-        xq, e = N.quantize_activation(x, abits)
+        xq, e = N.quantize_activation(x, abits, 32)
+        assert e.shape == (3, wq.groups)
         for t in range(3):
+            e0 = min(int(v) for v in e[t])
             for r in range(5):
                 total = 0
                 for g in range(wq.groups):
                     cols = range(g * 32, min((g + 1) * 32, 80))
                     acc = sum((int(wq.q[r, c]) - int(wq.zero[r, g])) * int(xq[t, c]) for c in cols)
-                    total += acc * int(wq.mant[r, g])
-                sh = wq.shift - int(e[t])
+                    total += (acc * int(wq.mant[r, g])) << (int(e[t, g]) - e0)
+                sh = wq.shift - e0
                 ref = (total + (1 << (sh - 1))) >> sh if sh > 0 else total << -sh
                 assert y[t, r] == max(N.I32_MIN, min(N.I32_MAX, ref))
         if xstd > 1000:

@@ -33,8 +33,16 @@ def _round_half_away(x: torch.Tensor) -> torch.Tensor:
     return torch.sign(x) * torch.floor(x.abs() + 0.5)
 
 
-def quantize_activation(x: torch.Tensor, bits: int, act_frac: int = DEFAULT_ACT_FRAC) -> torch.Tensor:
-    """Dequantized per-row (last dim) dynamic INT-``bits`` values of ``x`` (any shape)."""
+def quantize_activation(x: torch.Tensor, bits: int, act_frac: int = DEFAULT_ACT_FRAC,
+                        group: int | None = None) -> torch.Tensor:
+    """Dequantized per-row (last dim) dynamic INT-``bits`` values of ``x`` (any shape); ``group``: one
+    exponent per block of ``group`` elements of the row instead of one per row (the GEMV input)."""
+    if group is not None:
+        n = x.shape[-1]
+        pad = (-n) % group
+        xp = torch.nn.functional.pad(x, (0, pad)) if pad else x
+        blocks = xp.reshape(*x.shape[:-1], (n + pad) // group, group)
+        return quantize_activation(blocks, bits, act_frac).reshape(*x.shape[:-1], n + pad)[..., :n]
     xd = x.to(torch.float64)
     xi = _round_half_away(xd * (2.0 ** act_frac))          # int32 fixed point (exact in float64)
     qmax = 2 ** (bits - 1) - 1

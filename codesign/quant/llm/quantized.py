@@ -1,14 +1,16 @@
 """A quantization configuration applied to the torch LLaMA (see ``model.LlamaLM`` hooks).
 
 The quantizers are the golden model's (``codesign.quant.numerics``: ``to_fixed``,
-``quantize_activation`` / ``quantize_kv`` = the per-row power-of-two quantizer, and
+``quantize_activation`` (per token, one power-of-two exponent per weight group) / ``quantize_kv``
+(per token-head), and
 ``quantize_weight_groups``), run on numpy int64 and converted back to float32 values. Those values
 are exactly the integers the hardware holds times their scales, so a float matmul on them differs
 from the integer GEMV only by float32 accumulation rounding (relative ~1e-7 per dot product).
 What stays float here: RMSNorm, RoPE, softmax, SiLU and the requantization of unit outputs, whose
 integer approximations are bounded and tested by the golden model (docs/NUMERICS.md).
 
-Sites, per decoder layer: the input of every linear layer (per token, ABITS), the query heads
+Sites, per decoder layer: the input of every linear layer (per token, one exponent per block of
+``group`` inputs, ABITS), the query heads
 (per token-head, ABITS, as the ATTN unit reads them), K after RoPE and V (per token-head, KVBITS).
 """
 
@@ -40,6 +42,16 @@ def quantize_rows(x: torch.Tensor, bits: int) -> torch.Tensor:
     return torch.from_numpy(_numerics.from_fixed(_numerics.dequantize_pow2(q, e)).astype(np.float32))
 
 
+def quantize_blocks(x: torch.Tensor, bits: int, group: int) -> torch.Tensor:
+    """Per-row dynamic INT-``bits`` quantization with one power-of-two exponent per block of ``group``
+    elements of the last dim (the GEMV input quantizer), as float32 values."""
+    if _numerics is None:
+        return fake_quant.quantize_activation(x, bits, group=group)
+    xi = _numerics.to_fixed(x.detach().numpy())
+    q, e = _numerics.quantize_activation(xi, bits, group)
+    return torch.from_numpy(_numerics.from_fixed(_numerics.dequantize_activation(q, e, group)).astype(np.float32))
+
+
 def quantize_weight(w: torch.Tensor, bits: int, group: int, zero_point: bool) -> torch.Tensor:
     """Group-wise INT-``bits`` weights ([out, in], groups along ``in``), as float32 values."""
     if _numerics is None:
@@ -65,7 +77,7 @@ class QuantScheme:
         return quantize_weight(w, self.wbits, self.group, self.zero_point)
 
     def activation(self, x: torch.Tensor) -> torch.Tensor:
-        return quantize_rows(x, self.abits)
+        return quantize_blocks(x, self.abits, self.group)
 
     def query(self, x: torch.Tensor) -> torch.Tensor:
         return quantize_rows(x, self.abits)

@@ -108,8 +108,9 @@ def describe_numerics(alpha: float | None, zero_point: bool, n_calibration: int)
         "quantizers": numerics_source(),
         "weights": "group-wise INT-W along in-features, " + ("asymmetric (W-bit zero point)" if zero_point else
                                                               "symmetric") + ", 16-bit scale mantissa + per-tensor shift",
-        "activations": "per-token dynamic power-of-two INT-A at the input of every decoder linear layer and "
-                       "per token-head on the query heads",
+        "activations": "per-token dynamic INT-A with one power-of-two exponent per block of `group` inputs "
+                       "(the weight group) at the input of every decoder linear layer; per token-head on the "
+                       "query heads",
         "kv_cache": "K (after RoPE) and V per token-head, power-of-two INT-KV",
         "float_parts": "embeddings, LM head, RMSNorm, RoPE, softmax, SiLU (integer versions bounded in docs/NUMERICS.md)",
         "zero_point": zero_point,
