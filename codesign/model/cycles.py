@@ -285,13 +285,13 @@ def effective_channels(p, device) -> dict:
 
 def program_totals(op, cols, count, p, device, memory=None, ops=None):
     """Sums over a program, each instruction weighted by its repeat count: dict of (N,) arrays
-    (only the keys the roll-up needs; ``ops``: only these opcodes). ``cols`` (I,1), ``p`` (1,N).
+    (of the keys the roll-up needs, those the instructions produce; ``ops``: only these opcodes). ``cols`` (I,1), ``p`` (1,N).
     The sum runs instruction by instruction in program order, element-wise: a point's total does
     not depend on which other points share the call (a BLAS product's rounding does)."""
     s = _Shared(p, device, memory)
     n_pts = np.broadcast_shapes(*(v.shape for v in p.values()))[-1]
     dt = np.result_type(*(v.dtype for v in p.values()))
-    tot = {k: np.zeros(n_pts, dtype=dt) for k in TOTAL_KEYS}
+    tot: dict = {}     # only the keys some instruction produces
     for name, sel in _groups(op):
         if ops is not None and name not in ops:
             continue
@@ -302,8 +302,9 @@ def program_totals(op, cols, count, p, device, memory=None, ops=None):
             if v is None:
                 continue
             v = np.broadcast_to(v, (sel.size, v.shape[-1]))
+            acc = tot.setdefault(k, np.zeros(n_pts, dtype=dt))
             for i in range(sel.size):
-                tot[k] += w[i] * v[i]
+                acc += w[i] * v[i]
     return tot
 
 

@@ -26,6 +26,10 @@ from .factors import ArrayFactors, Factors
 from .program import workload_programs
 
 SWEEP_DTYPE = np.float32
+# Points per block of the per-point roll-up: a block's arrays (float32) stay in the 512 KiB L2 of
+# this box's cores and their memory is recycled from block to block (benchmarks/bench_sweep.py)
+BLOCK = 8192
+VIOLATION_DTYPE = np.int32   # per-point masks while they are built (VIOLATIONS has < 31 bits)
 PARAMS = tuple(f.name for f in fields(Quant)) + tuple(f.name for f in fields(Hardware))
 
 # Bit i of ``violations`` is VIOLATIONS[i]. Append only.
@@ -97,6 +101,21 @@ def _per_instruction(prog, p, device):
 CYCLE_CLASSES = (("GEMV",), ("LOAD", "STORE", "NORM", "ROPE", "KVSTORE", "ATTN", "ACT", "ADD"))
 
 
+class _Lookup:
+    """A table over the combinations of some parameters and each point's key into it."""
+
+    __slots__ = ("key", "table")
+
+    def __init__(self, key, table):
+        self.key, self.table = key, table
+
+    def at(self, sl: slice, n: int) -> np.ndarray:
+        """Values of the points ``sl`` (``n`` of them)."""
+        if self.key is None:
+            return np.full(n, self.table[0], dtype=self.table.dtype)
+        return np.take(self.table, self.key[sl])
+
+
 class _Tables:
     """Formulas evaluated on the distinct combinations of their parameters, read per point."""
 
@@ -105,45 +124,83 @@ class _Tables:
         self._keys: dict = {}
 
     def key(self, names):
+        """(key per point or None, grid: the combinations from the smallest to the largest key
+        present, first key). A sweep chunk covers a slice of the grid, so of the most significant
+        parameters only some values: the formulas run on that span, not on every combination."""
         names = self.fac.ordered(names)
         if names not in self._keys:
             key, grid = self.fac.key(names)
-            self._keys[names] = (key, {k: v.astype(self.dtype) for k, v in grid.items()})
+            lo = 0
+            if key is not None and key.size:
+                lo, hi = int(key.min()), int(key.max())
+                grid = {k: v[lo:hi + 1] for k, v in grid.items()}
+            self._keys[names] = (key, {k: v.astype(self.dtype) for k, v in grid.items()}, lo)
         return self._keys[names]
 
-    def gather(self, names, table):
-        """Per-point values of ``table`` (computed on the grid of ``names``)."""
-        key = self.key(names)[0]
-        table = np.asarray(table)
-        if key is None:
-            return np.full(self.fac.n, table.reshape(-1)[0], dtype=table.dtype)
-        return table[key]
+    def grid(self, names):
+        return self.key(names)[1]
+
+    def lookup(self, names, table) -> _Lookup:
+        """Per-point access to ``table`` (computed on ``grid(names)``)."""
+        key, _, lo = self.key(names)
+        table = np.asarray(table).reshape(-1)
+        if lo:   # keys count from the first combination of the whole grid
+            table = np.concatenate([np.zeros(lo, dtype=table.dtype), table])
+        return _Lookup(key, table)
+
+    def column(self, name) -> _Lookup:
+        """Per-point access to a parameter's values (in the model's dtype)."""
+        return self.lookup((name,), self.grid((name,))[name])
 
 
-def _phase_totals(tables: _Tables, prog, device) -> dict:
-    """Cycles and bytes of a program summed with repeat counts, per point (dict of (N,))."""
+# The per-phase sums the roll-up reads, each a sum of program_totals keys. They are added up on
+# the class tables, so a point gathers one value per sum and class.
+BYTE_KINDS = ("weight_bytes", "kv_read", "kv_write", "io_bytes")
+PHASE_SUMS = {
+    **{k: (k,) for k in BYTE_KINDS},
+    "cycles": ("cycles",), "compute": ("compute",), "macs": ("macs",),
+    "bytes": BYTE_KINDS,                                             # every off-chip byte of the phase
+    "stream_bytes": ("weight_bytes", "kv_read", "kv_write"),         # weights + KV cache: the roofline's
+}
+DECODE_SUMS = ("cycles", "compute", "macs", "bytes", "stream_bytes")
+PREFILL_SUMS = ("cycles", "compute", "bytes")
+
+
+def _phase_tables(tables: _Tables, prog, device, sums) -> dict:
+    """The ``sums`` (PHASE_SUMS names) of a program's cycles and bytes with repeat counts, as
+    lookups: per sum, one per formula class that contributes (a point's value is their sum)."""
     dt = tables.dtype
     col = {k: v.reshape(-1, 1).astype(dt) for k, v in prog.cols.items()}
     count = prog.count.astype(dt)
-    out = None
+    out: dict = {name: [] for name in sums}
     for ops in CYCLE_CLASSES:
         names = formula_params(ops)
-        _, grid = tables.key(names)
-        pc = {k: v.reshape(1, -1) for k, v in effective_channels(grid, device).items()}
+        pc = {k: v.reshape(1, -1) for k, v in effective_channels(tables.grid(names), device).items()}
         tot = program_totals(prog.op, col, count, pc, device, ops=ops)
-        per_point = {k: tables.gather(names, v) for k, v in tot.items()}
-        out = per_point if out is None else {k: out[k] + v for k, v in per_point.items()}
+        for name in sums:
+            parts = [tot[k] for k in PHASE_SUMS[name] if k in tot]   # the keys this class produces
+            if parts:
+                out[name].append(tables.lookup(names, sum(parts[1:], parts[0])))
     return out
+
+
+def _sum_at(lookups: list, sl: slice, n: int, dt) -> np.ndarray:
+    if not lookups:
+        return np.zeros(n, dtype=dt)
+    v = lookups[0].at(sl, n)
+    for lk in lookups[1:]:
+        v += lk.at(sl, n)
+    return v
 
 
 def _checks(cfg, device, workload) -> list:
     """Feasibility checks besides the resource caps: (violation bit, parameters read, test on a
     parameter grid -> bool array)."""
     mc = _model_constants(cfg, workload)
-    kv_per_bit = cfg.n_layers * (workload.prompt + workload.generate) * workload.batch
 
     def capacity(p):
-        kv_total = 2 * cfg.n_kv_heads * (cfg.head_dim * p["kvbits"] + KV_SCALE_BITS) / 8 * kv_per_bit
+        kv_total = (2 * cfg.n_kv_heads * (cfg.head_dim * p["kvbits"] + KV_SCALE_BITS) / 8
+                    * cfg.n_layers * (workload.prompt + workload.generate) * workload.batch)
         return _total_weight_bytes(cfg, p) + kv_total > device.mem_gb * 1e9
 
     def nondivisible(p):
@@ -174,26 +231,24 @@ def _checks(cfg, device, workload) -> list:
     return out
 
 
-def _violations(tables: _Tables, cfg, device, workload, util_tables: dict) -> np.ndarray:
-    """The violations bitmask per point. Every check runs on the grid of the parameters it reads,
-    joined to the smallest resource table that covers them (one gather per table)."""
+def _violation_tables(tables: _Tables, cfg, device, workload, util_tables: dict) -> list:
+    """The violation bits as lookups (a point's mask is their OR). Every check runs on the grid of
+    the parameters it reads, joined to the smallest resource table that covers them."""
     bits: dict[tuple, np.ndarray] = {}
     for r in R.RESOURCES:
         names, util = util_tables[r]
         bits[names] = bits.get(names, 0) | np.where(util > C.RESOURCE_CAP, _BIT[f"{r} over cap"], 0)
-    size = lambda names: tables.key(names)[1][names[0]].size  # noqa: E731
+    size = lambda names: tables.grid(names)[names[0]].size  # noqa: E731
     for bit, params, test in _checks(cfg, device, workload):
         cover = [n for n in bits if set(params) <= set(n)]
         names = min(cover, key=size) if cover else tables.fac.ordered(params)
-        bits[names] = bits.get(names, 0) | np.where(test(tables.key(names)[1]), bit, 0)
-    v = np.zeros(tables.fac.n, dtype=np.int64)
+        bits[names] = bits.get(names, 0) | np.where(test(tables.grid(names)), bit, 0)
+    out = []
     for names, b in bits.items():
-        b = np.broadcast_to(np.asarray(b, dtype=np.int64), (size(names),))
+        b = np.broadcast_to(np.asarray(b, dtype=VIOLATION_DTYPE), (size(names),))
         if b.any():
-            v |= tables.gather(names, b)
-    if max(workload.prompt + workload.generate, workload.decode_context) > cfg.max_context:
-        v |= _BIT[VIOLATIONS[13]]
-    return v
+            out.append(tables.lookup(names, b))
+    return out
 
 
 def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool = False):
@@ -206,27 +261,63 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
     fdt = np.float64 if detail else SWEEP_DTYPE
     tables = _Tables(fac, fdt)
     progs = _programs(cfg, workload)
-    freq = fac.column("freq_mhz").astype(fdt)
+    # 1. every formula on the combinations of the parameters it reads (small tables)
+    more = BYTE_KINDS if detail else ()    # one design: every byte kind too, for the breakdown
+    phase_tabs = {"decode": _phase_tables(tables, progs["decode_all"], device, DECODE_SUMS + more),
+                  "prefill": _phase_tables(tables, progs["prefill_all"], device, PREFILL_SUMS + more)}
+    used_tabs, util_tables = {}, {}
+    for r in R.RESOURCES:
+        names = fac.ordered(R.resource_params(r, device))
+        u = np.asarray(R.estimate_one(r, tables.grid(names), device, cfg.head_dim), dtype=fdt)
+        util_tables[r] = (names, R.utilization({r: u}, device, (r,))[r])
+        used_tabs[r] = tables.lookup(names, u)
+    viol_tabs = _violation_tables(tables, cfg, device, workload, util_tables)
+    columns = {k: tables.column(k) for k in ("freq_mhz", "rows", "cols")}
+    context_bit = (_BIT[VIOLATIONS[13]]
+                   if max(workload.prompt + workload.generate, workload.decode_context) > cfg.max_context else 0)
+    # 2. per point, block by block: a block's arrays stay in cache and their memory is reused
+    n = fac.n
+    out = {k: np.empty(n, dtype=fdt) for k in OUTPUT_KEYS if k not in ("feasible", "violations")}
+    out["violations"] = np.empty(n, dtype=np.int64)
+    last = None
+    for b0 in range(0, n, BLOCK):
+        sl = slice(b0, min(n, b0 + BLOCK))
+        m = sl.stop - sl.start
+        at = {name: {k: _sum_at(v, sl, m, fdt) for k, v in tabs.items()} for name, tabs in phase_tabs.items()}
+        last = _rollup(device, workload, at, {r: t.at(sl, m) for r, t in used_tabs.items()},
+                       {k: c.at(sl, m) for k, c in columns.items()}, out, sl)
+        v = np.full(m, context_bit, dtype=VIOLATION_DTYPE)
+        for t in viol_tabs:
+            v |= t.at(sl, m)
+        out["violations"][sl] = v
+    res = {"feasible": out["violations"] == 0, **out}
+    if detail:
+        p = {k: fac.column(k).astype(fdt) for k in PARAMS}
+        p_eff = effective_channels(p, device)
+        per_instr = {}
+        for name in ("decode", "prefill"):
+            layer, head = progs[name]
+            per_instr[name] = (layer, _per_instruction(layer, p_eff, device), head,
+                               _per_instruction(head, p_eff, device))
+        res["_detail"] = {"phases": last["phases"], "per_instr": per_instr, "util": last["util"],
+                          "prefill_power_w": last["prefill_power_w"], "source": progs["source"],
+                          "decode_bytes": last["decode_bytes"]}
+    return res
+
+
+def _rollup(device, workload, phase, used, col, out, sl) -> dict:
+    """Speed, power, energy, cost and limits of a block of points from its phase totals, resources
+    and clock; writes ``out[key][sl]`` and returns the intermediates evaluate_design reports."""
+    freq = col["freq_mhz"]
     f_hz = freq * 1e6
-    phase = {name: _phase_totals(tables, progs[name + "_all"], device) for name in ("decode", "prefill")}
     B = workload.batch
     dec, pre = phase["decode"], phase["prefill"]
     step_s = dec["cycles"] / f_hz
     tokens_per_s = B / step_s
     prefill_s = pre["cycles"] / f_hz
+    dec_bytes, pre_bytes = dec["bytes"], pre["bytes"]
 
-    dec_bytes = dec["weight_bytes"] + dec["kv_read"] + dec["kv_write"] + dec["io_bytes"]
-    pre_bytes = pre["weight_bytes"] + pre["kv_read"] + pre["kv_write"] + pre["io_bytes"]
-
-    # resources: each on the grid of its own parameters
-    used, util, util_tables = {}, {}, {}
-    for r in R.RESOURCES:
-        names = fac.ordered(R.resource_params(r, device))
-        u = np.asarray(R.estimate_one(r, tables.key(names)[1], device, cfg.head_dim), dtype=fdt)
-        ut = R.utilization({r: u}, device, (r,))[r]
-        util_tables[r] = (names, ut)
-        used[r] = tables.gather(names, u)
-        util[r] = tables.gather(names, ut)
+    util = R.utilization(used, device)
     utilization = np.maximum.reduce([util[r] for r in R.RESOURCES])
 
     act_dec = np.minimum(1.0, dec["compute"] / dec["cycles"])
@@ -240,18 +331,14 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
     e_amort = (p_pre * prefill_s + p_dec * step_s * gen) / (gen * B)
 
     # physical limits: every byte of a decode step at the device's peak bandwidth / minimum energy
-    weight_bytes_step = dec["weight_bytes"]
-    min_bytes = weight_bytes_step + dec["kv_read"] + dec["kv_write"]
+    min_bytes = dec["stream_bytes"]
     roofline = B * device.mem_bw_gbs * 1e9 / min_bytes
     min_energy = min_bytes / B * 8 * C.MEM_PJ_PER_BIT[device.mem_kind] * 1e-12
 
-    peak_macs = fac.column("rows").astype(fdt) * fac.column("cols").astype(fdt) * dec["cycles"]
+    peak_macs = col["rows"] * col["cols"] * dec["cycles"]
     compute_util = dec["macs"] / peak_macs
     bw_util = dec_bytes / step_s / (device.mem_bw_gbs * 1e9)
-
-    viol = _violations(tables, cfg, device, workload, util_tables)
-    res = {
-        "feasible": viol == 0, "violations": viol,
+    vals = {
         "decode_tokens_per_s": tokens_per_s, "prefill_latency_s": prefill_s,
         "energy_per_token_j": e_tok, "energy_per_token_amortised_j": e_amort, "power_w": p_dec,
         "usd_per_mtoken": P.usd_per_mtoken(device.price_usd, p_dec, tokens_per_s),
@@ -261,17 +348,9 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
         "min_memory_energy_per_token_j": min_energy,
         "compute_utilization": compute_util, "bandwidth_utilization": bw_util,
     }
-    if detail:
-        p = {k: fac.column(k).astype(fdt) for k in PARAMS}
-        p_eff = effective_channels(p, device)
-        per_instr = {}
-        for name in ("decode", "prefill"):
-            layer, head = progs[name]
-            per_instr[name] = (layer, _per_instruction(layer, p_eff, device), head,
-                               _per_instruction(head, p_eff, device))
-        res["_detail"] = {"phases": phase, "per_instr": per_instr, "util": util, "prefill_power_w": p_pre,
-                          "source": progs["source"], "decode_bytes": dec_bytes}
-    return res
+    for k, v in vals.items():
+        out[k][sl] = v
+    return {"phases": phase, "util": util, "prefill_power_w": p_pre, "decode_bytes": dec_bytes}
 
 
 @lru_cache(maxsize=64)

@@ -135,18 +135,37 @@ class GridFactors(Factors):
     def values(self, name):
         return self._vals[name]
 
+    def _idx(self) -> np.ndarray:
+        # int32 arithmetic where the grid allows (twice the SIMD lanes of int64)
+        if not hasattr(self, "_idx_cache"):
+            small = self._size < (1 << 31)
+            self._idx_cache = self.index.astype(np.int32) if small else self.index
+            self._runs: dict = {}
+        return self._idx_cache
+
+    def _run_digit(self, last: str, run: int) -> np.ndarray:
+        """(index // stride(last)) % run: the combined digit of a run of adjacent parameters
+        ending at ``last``. The modulo as x - (x // r) * r: numpy divides by a scalar with a
+        precomputed multiplier, its % does not."""
+        idx = self._idx()
+        k = (last, run)
+        if k not in self._runs:
+            s = self._stride[last]
+            d = idx // s if s > 1 else idx
+            if s * run < self._size:
+                d = d - (d // run) * run
+            self._runs[k] = d
+        return self._runs[k]
+
     def digit(self, name) -> np.ndarray | None:
         r = self.radix(name)
-        if r == 1:
-            return None
-        d = self.index // self._stride[name] if self._stride[name] > 1 else self.index
-        return d % r if self._stride[name] * r < self._size else d
+        return None if r == 1 else self._run_digit(name, r)
 
     def column(self, name):
         """The parameter's value at every point, in the dtype its values were given in."""
         d = self.digit(name)
         v = self._native[name]
-        return np.full(self.n, v[0], dtype=v.dtype) if d is None else v[d]
+        return np.full(self.n, v[0], dtype=v.dtype) if d is None else np.take(v, d)
 
     def key(self, names):
         names = self.ordered(names)
@@ -161,10 +180,7 @@ class GridFactors(Factors):
                 last = n
                 continue
             if run > 1:
-                s = self._stride[last]
-                d = self.index // s if s > 1 else self.index
-                if s * run < self._size:
-                    d = d % run
+                d = self._run_digit(last, run)
                 key = d if key is None else key * run + d
             run, last = 1, None
         return key, self.grid(names)

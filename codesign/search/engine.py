@@ -250,7 +250,7 @@ class Sweeper:
         cols["violations"] = np.asarray(res["violations"], dtype=np.int64)
         key, grid = fac.key(ACCURACY_PARAMS)
         loss = self.accuracy.loss_pct(grid)            # one lookup per (W, A, KV, group) combination
-        cols["accuracy_loss_pct"] = np.full(index.size, loss[0]) if key is None else loss[key]
+        cols["accuracy_loss_pct"] = np.full(index.size, loss[0]) if key is None else np.take(loss, key)
         masks = constraint_masks(self.constraints, cols, self.accuracy.known)
         ok = cols["feasible"].copy()
         for m in masks.values():
