@@ -1,8 +1,9 @@
 // cs_mpe.h -- the matrix processing engine: ROWS x COLS multiply-accumulate lanes.
 //
-// One GEMV instruction computes, per token, y[r] = shift_round_sat32(sum_g acc_g[r] * scale_g[r],
-// shift - e) for every output r < n, with acc_g = sum_{c in group g} (w[r][c] - z_g[r]) * xq[c]
-// (numerics.gemv_q, docs/NUMERICS.md). Three processes run under DATAFLOW:
+// One GEMV instruction computes, per token, y[r] = shift_round_sat32(sum_g (acc_g[r] * scale_g[r])
+// << (e_g - e0), shift - e0) for every output r < n, with acc_g = sum_{c in group g} (w[r][c] -
+// z_g[r]) * xq[c] and e_g the power-of-two exponent of the activations' block g (one per weight
+// group, e0 the token's smallest: numerics.gemv_q, docs/NUMERICS.md). Three processes run under DATAFLOW:
 //   mpe::load  -- streams weight beats (ROWS x COLS W-bit values), scales and zero points from
 //                 gmem_w in full port-width words (the memory mover);
 //   mpe::array -- the ROWS x COLS lanes, one beat per cycle (PIPELINE II=1, lanes unrolled);
@@ -46,6 +47,10 @@ typedef ap_int<DW> wdiff_t;
 typedef ap_int<AB> xq_t;
 typedef ap_int<GACC_W> gacc_t;
 typedef ap_uint<cfg::SCALE_BITS> scale_t;
+// Activation block exponents (numerics.quantize_pow2: 0..31) and their offsets e_g - e0 (0..31).
+typedef ap_uint<6> xe_t;
+// Offsets of one chunk: token t, block g at xe[t * K'/GROUP + g]; TM * K' <= ABUF_DEPTH + TM * KSTEP.
+static const int XE_DEPTH = (cfg::ABUF_DEPTH + TM * KSTEP) / GROUP;
 
 struct Beat {
     wdiff_t d[ROWS][COLS];    // w - z
@@ -101,12 +106,14 @@ inline void load(const word_t* gmem_w, uint64_t addr, int n, int k, hls::stream<
     }
 }
 
-// xq: the chunk's quantized activations, token t at xq[t * kpad]; shift[t] = Instr.shift - e_t.
-inline void array(hls::stream<Beat>& beats, const xq_t xq[], int tm, int n, int k, const int shift[TM],
-                  hls::stream<Out>& outs) {
+// xq: the chunk's quantized activations, token t at xq[t * kpad]; xe: their block exponent offsets
+// e_g - e0, token t at xe[t * kpad / GROUP]; shift[t] = Instr.shift - e0 of token t.
+inline void array(hls::stream<Beat>& beats, const xq_t xq[], const xe_t xe[], int tm, int n, int k,
+                  const int shift[TM], hls::stream<Out>& outs) {
     const int ntiles = padded(n, ROWS) / ROWS;
     const int kpad = padded(k, KSTEP);
     const int kbeats = kpad / COLS;
+    const int nblk = kpad / GROUP;
     gacc_t gacc[TM][ROWS][NSUB];
     int64_t total[TM][ROWS];
 #pragma HLS ARRAY_PARTITION variable=gacc complete dim=2
@@ -126,6 +133,7 @@ inline void array(hls::stream<Beat>& beats, const xq_t xq[], int tm, int n, int 
         CS_BEAT();
         const int kb = (i / tm) % kbeats;
         const xq_t* x = xq + t * kpad + kb * COLS;
+        const xe_t* xo = xe + t * nblk + kb / BPG * NSUB;  // this beat's NSUB blocks
         for (int r = 0; r < ROWS; ++r) {
 #pragma HLS UNROLL
             for (int j = 0; j < NSUB; ++j) {
@@ -137,8 +145,10 @@ inline void array(hls::stream<Beat>& beats, const xq_t xq[], int tm, int n, int 
                 }
                 gacc[t][r][j] += s;
                 if (beat.group_end) {
-                    // int64 wrap-around sum of the scaled group sums (golden: 64-bit two's complement)
-                    total[t][r] = wadd(total[t][r], wmul((int64_t)gacc[t][r][j], (int64_t)beat.scale[r][j]));
+                    // int64 wrap-around sum of the scaled group sums, each aligned to the token's
+                    // smallest block exponent (golden: 64-bit two's complement)
+                    total[t][r] = wadd(total[t][r], wshl(wmul((int64_t)gacc[t][r][j], (int64_t)beat.scale[r][j]),
+                                                         (int)xo[j]));
                     gacc[t][r][j] = 0;
                 }
             }

@@ -31,6 +31,8 @@ static inline int64_t sat32(int64_t v) { return v > I32_MAX ? I32_MAX : (v < I32
 // int64 add/multiply with two's-complement wrap (numpy int64 semantics, no C++ UB).
 static inline int64_t wadd(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
 static inline int64_t wmul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
+// int64 left shift by 0..63 with two's-complement wrap (numpy int64 <<): shifts the uint64 bits.
+static inline int64_t wshl(int64_t a, int s) { return (int64_t)((uint64_t)a << s); }
 
 // numerics.shift_round_sat32: sh > 0: sat32((v + 2^(sh-1)) >> sh); sh <= 0: v << -sh, saturated.
 static inline int64_t shift_round_sat32(int64_t v, int sh) {

@@ -58,13 +58,13 @@ static void store_io(const act_t abuf[], word_t* gmem_io, uint64_t addr, int src
 // The GEMV/GEMM of one instruction, per chunk of up to mpe::TM tokens: the SFU's per-token
 // activation quantizer, then the MPE's load -> array -> store processes under DATAFLOW (the weights
 // are streamed once per chunk).
-static void mpe_dataflow(const word_t* gmem_w, uint64_t addr, const mpe::xq_t xq[], int tm, int n, int k,
-                         const int shift[mpe::TM], act_t abuf[], int dst) {
+static void mpe_dataflow(const word_t* gmem_w, uint64_t addr, const mpe::xq_t xq[], const mpe::xe_t xe[], int tm,
+                         int n, int k, const int shift[mpe::TM], act_t abuf[], int dst) {
 #pragma HLS DATAFLOW
     hls::stream<mpe::Beat> beats;
     hls::stream<mpe::Out> outs;
     mpe::load(gmem_w, addr, n, k, beats);
-    mpe::array(beats, xq, tm, n, k, shift, outs);
+    mpe::array(beats, xq, xe, tm, n, k, shift, outs);
     mpe::store(outs, abuf, dst, tm, n);
 }
 
@@ -72,30 +72,64 @@ static void gemv(const word_t* gmem_w, act_t abuf[], const Instr& ins) {
     // m * k <= ABUF_DEPTH (the activations are in the buffer), so a chunk's padded rows fit here
     static mpe::xq_t xq[cfg::ABUF_DEPTH + mpe::TM * layout::KSTEP];
 #pragma HLS ARRAY_PARTITION variable=xq cyclic factor=CS_COLS
+    // the MPE's per (token, block) exponent offsets e_b - e0, read NSUB per beat like the scales
+    static mpe::xe_t xe[mpe::XE_DEPTH];
+#pragma HLS ARRAY_PARTITION variable=xe cyclic factor=CS_NSUB
+    // the quantizer's block exponents e_b of one token (pass 1 -> pass 2): ceil(kmax / GROUP) entries
+    static mpe::xe_t eb[cfg::ABUF_DEPTH / cfg::GROUP + 1];
+#pragma HLS ARRAY_PARTITION variable=eb cyclic factor=CS_XBLK_PORTS
     const int k = (int)ins.k, n = (int)ins.n, m = (int)ins.m;
     const int kpad = mpe::padded(k, layout::KSTEP);
+    const int nblk = kpad / cfg::GROUP;  // blocks per token in xe (the padded ones get offset 0)
     for (int t0 = 0; t0 < m; t0 += mpe::TM) {
         const int tm = m - t0 < mpe::TM ? m - t0 : mpe::TM;
         int shift[mpe::TM];
         for (int t = 0; t < tm; ++t) {
             const int x0 = (int)ins.src + (t0 + t) * k;
-            // numerics.quantize_activation: pass 1 max |x| (exponent e), pass 2 quantize
-            const int e = pow2_exponent(sfu::max_abs(abuf, x0, k), cfg::ABITS);
+            // numerics.quantize_activation(x, ABITS, GROUP): one power-of-two exponent per block of
+            // GROUP inputs. Pass 1: max |x| per block -> e_b at the block's last element (the last
+            // real block may be short), e0 = min over the real blocks.
+            uint64_t amax = 0;
+            int e0 = 63;
+            for (int i0 = 0; i0 < k; i0 += cfg::SFU_LANES) {
+#pragma HLS PIPELINE II=1
+                CS_BEAT();
+                for (int l = 0; l < cfg::SFU_LANES; ++l) {
+#pragma HLS UNROLL
+                    const int i = i0 + l;
+                    if (i < k) {
+                        const uint64_t a = abs64((int32_t)abuf[x0 + i]);
+                        if (a > amax) amax = a;
+                        if (i % cfg::GROUP == cfg::GROUP - 1 || i == k - 1) {
+                            const int e = pow2_exponent(amax, cfg::ABITS);
+                            eb[i / cfg::GROUP] = (mpe::xe_t)e;
+                            if (e < e0) e0 = e;
+                            amax = 0;
+                        }
+                    }
+                }
+            }
+            // Pass 2: quantize each element with its block's exponent (zeros up to kpad); at each block
+            // start, the block's offset e_b - e0 for the MPE (0 for the zero-padding blocks).
             for (int i0 = 0; i0 < kpad; i0 += cfg::SFU_LANES) {
 #pragma HLS PIPELINE II=1
                 CS_BEAT();
                 for (int l = 0; l < cfg::SFU_LANES; ++l) {
 #pragma HLS UNROLL
                     const int i = i0 + l;
-                    if (i < kpad)
+                    if (i < kpad) {
+                        const int b = i / cfg::GROUP;
+                        const int e = i < k ? (int)eb[b] : 0;
+                        if (i % cfg::GROUP == 0) xe[t * nblk + b] = (mpe::xe_t)(i < k ? e - e0 : 0);
                         xq[t * kpad + i] =
                             i < k ? (mpe::xq_t)quantize_pow2((int32_t)abuf[x0 + i], e, cfg::ABITS) : (mpe::xq_t)0;
+                    }
                 }
             }
-            shift[t] = (int)ins.shift - e;   // numerics.gemv_q: y = shift_round_sat32(total, shift - e)
+            shift[t] = (int)ins.shift - e0;   // numerics.gemv_q: y = shift_round_sat32(total, shift - e0)
         }
         for (int t = tm; t < mpe::TM; ++t) shift[t] = 0;
-        mpe_dataflow(gmem_w, ins.addr, xq, tm, n, k, shift, abuf, (int)ins.dst + t0 * n);
+        mpe_dataflow(gmem_w, ins.addr, xq, xe, tm, n, k, shift, abuf, (int)ins.dst + t0 * n);
     }
 }
 

@@ -5,6 +5,8 @@ a bit-width, a tile shape, a LUT or an encoding field changes the generated code
 
 from __future__ import annotations
 
+import math
+
 from ...design import Design
 from ...errors import CodesignError
 
@@ -26,6 +28,13 @@ def check_tiles(design: Design) -> None:
                             "group slices", field="hw.cols")
     if design.hw.abuf_depth > (1 << 20):
         raise CodesignError("abuf_depth too large for the on-chip buffer", field="hw.abuf_depth")
+
+
+def lane_blocks(lanes: int, group: int) -> int:
+    """Most blocks of ``group`` consecutive inputs that one beat of ``lanes`` elements (starting at a
+    multiple of ``lanes``) touches: the quantizer's block-exponent buffer needs that many ports."""
+    step = math.gcd(lanes, group)
+    return max((o + lanes - 1) // group + 1 for o in range(0, group, step))
 
 
 def _lut(name: str, values) -> str:
@@ -79,7 +88,12 @@ def config_header(design: Design, image_bytes: dict | None = None) -> str:
         lines.append(_lut(name, getattr(nm, name)))
     lines += ["}  // namespace cfg", "",
               "// pragma operands (Vitis HLS pragmas take literals or macros)",
-              f"#define CS_ROWS {hw.rows}", f"#define CS_COLS {hw.cols}", f"#define CS_SFU_LANES {hw.sfu_lanes}", "",
+              f"#define CS_ROWS {hw.rows}", f"#define CS_COLS {hw.cols}", f"#define CS_SFU_LANES {hw.sfu_lanes}",
+              f"#define CS_GROUP {q.group}",
+              # blocks of GROUP inputs one quantizer beat of SFU_LANES elements touches (eb's ports)
+              f"#define CS_XBLK_PORTS {lane_blocks(hw.sfu_lanes, q.group)}",
+              # group slices per MPE beat (mpe::NSUB): the activation block exponents read per beat
+              f"#define CS_NSUB {hw.cols // min(hw.cols, q.group)}", "",
               "// m_axi depths (port words) of the testbench's images, for cosim_design"]
     port_bytes = hw.port_bits // 8
     for name in ("gmem_w", "gmem_kv", "gmem_io"):
