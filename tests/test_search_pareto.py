@@ -76,3 +76,45 @@ def test_dominated_head_on_an_exact_score_tie_is_dropped():
     # (1e-20 vanishes next to 0.5) and row 0 comes first: it is picked as a head, then dropped.
     costs = np.array([[1.0, 0.5], [0.0, 0.5], [1e20, 0.0], [0.0, 1.0]])
     assert pareto_indices(costs).tolist() == [1, 2]
+
+
+def _dominated_mask(costs, block=512):
+    """Brute force, vectorised in blocks of rows: dominated by some row, or a duplicate of a row
+    with a lower position."""
+    n = len(costs)
+    out = np.zeros(n, dtype=bool)
+    for a in range(0, n, block):
+        c = costs[a:a + block]                                          # the rows judged
+        le = np.all(costs[:, None, :] <= c[None, :, :], axis=2)        # [j, i]: j <= i everywhere
+        lt = np.any(costs[:, None, :] < c[None, :, :], axis=2)
+        earlier = np.arange(n)[:, None] < np.arange(a, a + len(c))[None, :]
+        out[a:a + len(c)] = np.any(le & (lt | earlier), axis=0)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_prefiltered_path_matches_brute_force(seed, monkeypatch):
+    """Large inputs go through the sample-front prefilter first; force it on small random data
+    (ties, infinities, unsorted ids) and compare with the brute-force answer."""
+    import codesign.search.pareto as P
+    rng = np.random.default_rng(300 + seed)
+    monkeypatch.setattr(P, "PREFILTER_MIN", 16)
+    monkeypatch.setattr(P, "SAMPLE", int(rng.integers(2, 64)))
+    n, d = int(rng.integers(16, 700)), int(rng.integers(1, 6))
+    costs = rng.integers(0, 5, size=(n, d)).astype(float) if seed % 2 else rng.normal(size=(n, d)).round(1)
+    costs[rng.random((n, d)) < 0.05] = np.inf
+    ids = rng.permutation(3 * n)[:n]
+    order = np.argsort(ids)
+    want = np.sort(order[~_dominated_mask(costs[order])])    # positions, by id
+    got = pareto_indices(costs, ids)
+    assert sorted(got.tolist()) == sorted(want.tolist())
+    assert np.all(np.diff(ids[got]) > 0)
+
+
+def test_large_input_uses_the_prefilter_and_stays_exact():
+    import codesign.search.pareto as P
+    rng = np.random.default_rng(5)
+    n = P.PREFILTER_MIN + 10
+    costs = np.column_stack([rng.integers(0, 40, n), rng.normal(size=n).round(2)])
+    want = np.flatnonzero(~_dominated_mask(costs))
+    assert pareto_indices(np.asfortranarray(costs)).tolist() == want.tolist()
