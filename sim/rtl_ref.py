@@ -1,6 +1,7 @@
 """Integer reference of the MPE tile (the numerics contract's GEMV, written independently of
-the RTL): per group acc_g = sum (w - z) * x, total = sum_g acc_g * scale_g (int64 wrap),
-y = shift_round_sat32(total, sh): sh > 0 round half up, sh <= 0 saturating left shift."""
+the RTL and of numerics.gemv_q): per group acc_g = sum (w - z) * x, the activation block exponents
+e_g (one per group), e0 = min_g e_g, total = sum_g wrap64((acc_g * scale_g) << (e_g - e0)),
+y = shift_round_sat32(total, shift - e0): sh > 0 round half up, sh <= 0 saturating left shift."""
 
 from __future__ import annotations
 
@@ -26,14 +27,25 @@ def requant(total: int, shift: int) -> int:
     return total << min(lsh, 31)
 
 
-def gemv_tile(w, x, scale, zero, group: int, shift: int) -> list[int]:
-    """w[r][k] (signed, or unsigned with zero points), x[k], scale[r][g], zero[r][g]."""
-    out = []
+def gemv_tile(w, x, scale, zero, group: int, shift: int, e=None) -> list[int]:
+    """w[r][k] (signed, or unsigned with zero points), x[k] (quantized), scale[r][g], zero[r][g],
+    e[g] the activation exponent of each group's input block (None: all 0), `shift` the
+    instruction's shift (before e0 is folded in)."""
     k = len(x)
+    ng = k // group
+    e = [0] * ng if e is None else [int(v) for v in e]
+    e0 = min(e)
+    out = []
     for r in range(len(w)):
         total = 0
-        for g in range(k // group):
+        for g in range(ng):
             acc = sum((w[r][i] - zero[r][g]) * x[i] for i in range(g * group, (g + 1) * group))
-            total = wrap64(total + acc * scale[r][g])
-        out.append(requant(total, shift))
+            total = wrap64(total + wrap64((acc * scale[r][g]) << (e[g] - e0)))
+        out.append(requant(total, shift - e0))
     return out
+
+
+def mpe_inputs(e, shift: int) -> tuple[list[int], int]:
+    """What the sequencer drives into the MPE for block exponents e[g]: (rel[g], cfg_shift)."""
+    e0 = min(int(v) for v in e)
+    return [int(v) - e0 for v in e], shift - e0

@@ -1,4 +1,6 @@
-"""cocotb tests of hw/rtl/mpe.v against the integer GEMV reference (sim/rtl_ref.py).
+"""cocotb tests of hw/rtl/mpe.v against the integer GEMV reference (sim/rtl_ref.py), with the
+activations' per-group (block) exponents: the bench drives rel_g = e_g - e0 and shift - e0 as the
+sequencer does (rtl_ref.mpe_inputs); the reference takes e_g and the instruction shift.
 
 Parameters come from the environment (set by tests/test_rtl_blocks.py from the HDL parameters).
 Inputs change on the falling edge; handshakes are sampled in ReadOnly before the rising edge,
@@ -14,12 +16,13 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 
-from rtl_ref import I32_MAX, I32_MIN, gemv_tile
+from rtl_ref import I32_MAX, I32_MIN, gemv_tile, mpe_inputs
 
 P = {k: int(os.environ.get(k, d)) for k, d in
-     dict(ROWS=4, COLS=8, WBITS=4, ABITS=8, GROUP=32, SCALE_BITS=16, ZP=0).items()}
-ROWS, COLS, WB, AB, GROUP, SB, ZP = (P[k] for k in ("ROWS", "COLS", "WBITS", "ABITS", "GROUP",
-                                                    "SCALE_BITS", "ZP"))
+     dict(ROWS=4, COLS=8, WBITS=4, ABITS=8, GROUP=32, SCALE_BITS=16, ZP=0, REL_BITS=5).items()}
+ROWS, COLS, WB, AB, GROUP, SB, ZP, RB = (P[k] for k in ("ROWS", "COLS", "WBITS", "ABITS", "GROUP",
+                                                        "SCALE_BITS", "ZP", "REL_BITS"))
+REL_MAX = (1 << RB) - 1
 SUB = min(COLS, GROUP)
 NSUB = COLS // SUB
 MPE_LAT = 3   # cycles from the last beat to its result (mpe.v header)
@@ -49,8 +52,9 @@ def unpack32(word, n):
     return out
 
 
-def beats_of(w, x, scale, zero):
-    """Beat b: x[b*COLS:(b+1)*COLS], the weight tile, the scales/zeros of its group slices."""
+def beats_of(w, x, scale, zero, rel):
+    """Beat b: x[b*COLS:(b+1)*COLS], the weight tile, the scales/zeros/relative exponents of its
+    group slices."""
     k = len(x)
     out = []
     for b in range(k // COLS):
@@ -60,7 +64,8 @@ def beats_of(w, x, scale, zero):
         gs = [(b * COLS + j * SUB) // GROUP for j in range(NSUB)]
         bs = pack([scale[r][g] for r in range(ROWS) for g in gs], SB)
         bz = pack([zero[r][g] for r in range(ROWS) for g in gs], WB)
-        out.append((bx, bw, bs, bz))
+        br = pack([rel[g] for g in gs], RB)
+        out.append((bx, bw, bs, bz, br))
     return out
 
 
@@ -90,11 +95,23 @@ async def reset(dut):
     dut.rst_n.value = 1
 
 
-async def run_tiles(dut, tiles, k, shift, rng, p_valid=1.0, p_ready=1.0, abort_after=None):
-    """Stream tiles back to back; returns (results per tile, cycles first beat..last result)."""
+def exps(rng, k, lo=0, hi=12, outlier=None):
+    """Block exponents of one token: random in [lo, hi]; `outlier` = (group, e) overrides one."""
+    e = [rng.randint(lo, hi) for _ in range(k // GROUP)]
+    if outlier is not None:
+        e[outlier[0]] = outlier[1]
+    return e
+
+
+async def run_tiles(dut, tiles, k, shift, rng, e=None, p_valid=1.0, p_ready=1.0, abort_after=None):
+    """Stream tiles (row tiles of one token: exponents e shared) back to back; returns (results
+    per tile, cycles first beat..last result)."""
+    e = [0] * (k // GROUP) if e is None else e
+    rel, sh = mpe_inputs(e, shift)
+    assert -63 <= sh <= 63 and max(rel) <= REL_MAX, (sh, rel)
     dut.cfg_k.value = k
-    dut.cfg_shift.value = shift & 0xFF
-    stream = [b for t in tiles for b in beats_of(*t)]
+    dut.cfg_shift.value = sh & 0xFF
+    stream = [b for t in tiles for b in beats_of(*t, rel)]
     sent, results, cycle, first = 0, [], 0, None
     while len(results) < len(tiles):
         await FallingEdge(dut.clk)
@@ -106,8 +123,9 @@ async def run_tiles(dut, tiles, k, shift, rng, p_valid=1.0, p_ready=1.0, abort_a
         drive = sent < len(stream) and rng.random() < p_valid
         dut.in_valid.value = int(drive)
         if sent < len(stream):
-            bx, bw, bs, bz = stream[sent]
+            bx, bw, bs, bz, br = stream[sent]
             dut.in_x.value, dut.in_w.value, dut.in_scale.value, dut.in_zero.value = bx, bw, bs, bz
+            dut.in_rel.value = br
         dut.out_ready.value = int(rng.random() < p_ready)
         await ReadOnly()
         if drive and int(dut.in_ready.value):
@@ -121,9 +139,9 @@ async def run_tiles(dut, tiles, k, shift, rng, p_valid=1.0, p_ready=1.0, abort_a
     return results, cycle - first + 1
 
 
-def check(tag, tiles, results, shift):
+def check(tag, tiles, results, shift, e=None):
     for t, (tile, got) in enumerate(zip(tiles, results)):
-        exp = gemv_tile(*tile, group=GROUP, shift=shift)
+        exp = gemv_tile(*tile, group=GROUP, shift=shift, e=e)
         for r in range(ROWS):
             if exp[r] != got[r]:
                 raise AssertionError(f"{tag}: tile {t} row {r}: expected {exp[r]}, actual {got[r]}")
@@ -136,17 +154,37 @@ async def start(dut):
 
 @cocotb.test()
 async def random_tiles_and_cycles(dut):
-    """Back-to-back tiles at full rate: bit-exact, and cycles = tiles*K/COLS + MPE_LAT exactly."""
+    """Back-to-back tiles at full rate, random block exponents: bit-exact, and
+    cycles = tiles*K/COLS + MPE_LAT exactly (the exponents cost no cycle)."""
     rng = random.Random(11)
     await start(dut)
     kstep = max(COLS, GROUP)
-    for k_mult, n_tiles, shift in ((1, 1, 0), (2, 3, 7), (3, 2, 12), (1, 2, -3)):
+    for k_mult, n_tiles, shift, ehi in ((1, 1, 0, 0), (2, 3, 7, 6), (3, 2, 12, 12), (1, 2, -3, 3),
+                                        (4, 2, 20, 9)):
         k = kstep * k_mult
+        e = exps(rng, k, 0, ehi)
         tiles = [random_tile(rng, k) for _ in range(n_tiles)]
-        res, cycles = await run_tiles(dut, tiles, k, shift, rng)
-        check(f"k={k} shift={shift}", tiles, res, shift)
+        res, cycles = await run_tiles(dut, tiles, k, shift, rng, e)
+        check(f"k={k} shift={shift} e={e}", tiles, res, shift, e)
         exp_cycles = n_tiles * k // COLS + MPE_LAT
         assert cycles == exp_cycles, f"k={k} tiles={n_tiles}: {cycles} cycles != {exp_cycles}"
+
+
+@cocotb.test()
+async def outlier_block(dut):
+    """One group's activations carry an outlier exponent (first, middle, last group): that group's
+    product is shifted up by up to REL_MAX, the others stay at e0 (which may be > 0)."""
+    rng = random.Random(15)
+    await start(dut)
+    k = max(COLS, GROUP) * 3
+    ng = k // GROUP
+    for g, e_out, base in ((0, 9, 0), (ng // 2, 20, 2), (ng - 1, REL_MAX, 0), (ng - 1, REL_MAX + 3, 3)):
+        e = [base] * ng
+        e[g] = e_out
+        tiles = [random_tile(rng, k) for _ in range(2)]
+        shift = 30
+        res, _ = await run_tiles(dut, tiles, k, shift, rng, e)
+        check(f"outlier group {g} e={e_out} e0={base}", tiles, res, shift, e)
 
 
 @cocotb.test()
@@ -156,14 +194,16 @@ async def random_backpressure(dut):
     await start(dut)
     k = max(COLS, GROUP) * 2
     for pv, pr in ((0.5, 0.3), (0.9, 0.1), (0.3, 0.9)):
+        e = exps(rng, k, 1, 10)
         tiles = [random_tile(rng, k) for _ in range(4)]
-        res, _ = await run_tiles(dut, tiles, k, 5, rng, p_valid=pv, p_ready=pr)
-        check(f"backpressure pv={pv} pr={pr}", tiles, res, 5)
+        res, _ = await run_tiles(dut, tiles, k, 5, rng, e, p_valid=pv, p_ready=pr)
+        check(f"backpressure pv={pv} pr={pr}", tiles, res, 5, e)
 
 
 @cocotb.test()
 async def saturation_corners(dut):
-    """Extreme weights/activations/scales: saturation to int32 both ways, large shifts."""
+    """Extreme weights/activations/scales: saturation to int32 both ways, large shifts, and
+    relative exponents up to REL_MAX (the shifted products wrap at 64 bits, as the golden int64)."""
     rng = random.Random(13)
     await start(dut)
     k = max(COLS, GROUP) * 2
@@ -171,6 +211,13 @@ async def saturation_corners(dut):
         tiles = [random_tile(rng, k, extreme=True) for _ in range(2)]
         res, _ = await run_tiles(dut, tiles, k, shift, rng)
         check(f"extreme shift={shift}", tiles, res, shift)
+    for shift in (0, 31, 60):
+        e = exps(rng, k, 0, REL_MAX)
+        e[rng.randrange(len(e))] = REL_MAX
+        e[rng.randrange(len(e))] = 0
+        tiles = [random_tile(rng, k, extreme=True) for _ in range(2)]
+        res, _ = await run_tiles(dut, tiles, k, shift, rng, e)
+        check(f"extreme shift={shift} e={e}", tiles, res, shift, e)
     # all weights at the same extreme saturate every row at shift 0
     lo, hi = wrange()
     alo, ahi = arange()
@@ -194,12 +241,13 @@ async def reset_mid_tile(dut):
     await start(dut)
     k = max(COLS, GROUP) * 2
     tiles = [random_tile(rng, k) for _ in range(2)]
-    await run_tiles(dut, tiles, k, 3, rng, abort_after=k // COLS + 1)
+    await run_tiles(dut, tiles, k, 3, rng, exps(rng, k, 0, 20), abort_after=k // COLS + 1)
     await reset(dut)
     await ReadOnly()
     assert int(dut.out_valid.value) == 0 and int(dut.busy.value) == 0, "reset left state behind"
     await FallingEdge(dut.clk)
+    e = exps(rng, k, 0, 5)
     tiles = [random_tile(rng, k) for _ in range(2)]
-    res, cycles = await run_tiles(dut, tiles, k, 3, rng)
-    check("after reset", tiles, res, 3)
+    res, cycles = await run_tiles(dut, tiles, k, 3, rng, e)
+    check("after reset", tiles, res, 3, e)
     assert cycles == 2 * k // COLS + MPE_LAT

@@ -22,7 +22,8 @@ def env_int(name: str, default: int) -> int:
 
 
 # Op codes of sfu_top (hw/rtl/sfu/sfu_top.v, README "sfu_top").
-TOP_OPS = {"add": 0, "act": 1, "rope": 2, "norm": 3, "softmax": 4, "aquant": 5, "kvquant": 6}
+TOP_OPS = {"add": 0, "act": 1, "rope": 2, "norm": 3, "softmax": 4, "aquant": 5, "kvquant": 6,
+           "xquant": 7}
 
 
 def on_top() -> bool:
@@ -107,7 +108,7 @@ async def run_op(dut, *, lanes: int, cfg: dict[str, int], stream: Stream,
                  out_ports: dict[str, int], n_out_beats: int, rng: random.Random,
                  p_valid: float = 1.0, p_ready: float = 1.0, abort_after: int | None = None,
                  scalars: tuple[str, ...] = (), max_cycles: int = 100000,
-                 port_map: PortMap | None = None) -> OpResult:
+                 port_map: PortMap | None = None, on_cycle=None) -> OpResult:
     """Start one operation and stream `stream` in, collecting `n_out_beats` output beats.
 
     Call on a falling edge with the block idle. p_valid / p_ready < 1 throttle the
@@ -115,6 +116,7 @@ async def run_op(dut, *, lanes: int, cfg: dict[str, int], stream: Stream,
     without finishing (for the reset-in-the-middle tests). `scalars` are output ports
     sampled in the cycle `done` is high. With sfu_top as toplevel, `port_map` renames the
     block's ports, selects the op, and every output lane is 32 bits (sign-extended).
+    `on_cycle(dut)` is called once per cycle in the ReadOnly phase (side-port monitors).
     """
     res = OpResult(outputs={p: [] for p in out_ports})
     pm = port_map or PortMap("")
@@ -148,6 +150,8 @@ async def run_op(dut, *, lanes: int, cfg: dict[str, int], stream: Stream,
                 getattr(dut, port).value = pack(bl[sent], width)
         dut.out_ready.value = int(rng.random() < p_ready)
         await ReadOnly()
+        if on_cycle is not None:
+            on_cycle(dut)
         if drive and int(dut.in_ready.value):
             sent += 1
         if int(dut.out_valid.value) and int(dut.out_ready.value):

@@ -23,6 +23,12 @@ def quantize_pow2(x, bits: int) -> tuple[list[int], int]:
     return q[0].tolist(), int(e[0])
 
 
+def quantize_blocks(x, bits: int, group: int) -> tuple[list[int], list[int]]:
+    """GEMV input quantizer: one exponent per block of `group` elements (numerics.quantize_activation)."""
+    q, e = nm.quantize_activation(np.asarray(x, dtype=np.int64)[None, :], bits, group)
+    return q[0].tolist(), e[0].tolist()
+
+
 def rope_rotate(x0, x1, cos, sin) -> tuple[list[int], list[int]]:
     """Golden rope() on one token, one head of head_dim = 2n: x = [x0 | x1], table row = (cos, sin)."""
     n = len(x0)

@@ -77,9 +77,13 @@ def _id(p: dict) -> str:
 # ---- every block on its own (Icarus) ---------------------------------------------------------
 BLOCK_CASES = [
     ("add", "sfu_add", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
-    ("quant", "sfu_quant", [{"SFU_LANES": 1, "QBITS": 4, "QW": 8},
-                            {"SFU_LANES": 4, "QBITS": 8, "QW": 8},
-                            {"SFU_LANES": 3, "QBITS": 16, "QW": 16}]),
+    # block exponents: lanes < GROUP, lanes > GROUP (several blocks close per beat), and lane
+    # counts that are not powers of two (a beat straddles a block boundary)
+    ("quant", "sfu_quant", [{"SFU_LANES": 1, "QBITS": 4, "QW": 8, "GROUP": 4},
+                            {"SFU_LANES": 4, "QBITS": 8, "QW": 8, "GROUP": 32},
+                            {"SFU_LANES": 3, "QBITS": 16, "QW": 16, "GROUP": 4},
+                            {"SFU_LANES": 8, "QBITS": 8, "QW": 8, "GROUP": 2},
+                            {"SFU_LANES": 6, "QBITS": 4, "QW": 8, "GROUP": 4}]),
     ("rope", "sfu_rope", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
     ("swiglu", "sfu_swiglu", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
     ("softmax", "sfu_softmax", [{"SFU_LANES": 1}, {"SFU_LANES": 4}]),
@@ -99,9 +103,10 @@ def test_sfu_block_icarus(block, top, params, tmp_path):
 # One build per simulator: Verilator at 4 lanes (its build is the expensive part), Icarus at 1 lane
 # (and the blocks on their own above); every block module runs against the shared build.
 TOP_BLOCKS = ["add", "quant", "rope", "swiglu", "softmax", "rmsnorm"]
+# GROUP is the XQUANT block size: lanes > GROUP on Verilator, lanes < GROUP on Icarus.
 TOP_PARAMS = {
-    "verilator": {"SFU_LANES": 4, "ABITS": 4, "KVBITS": 8},
-    "icarus": {"SFU_LANES": 1, "ABITS": 8, "KVBITS": 4},
+    "verilator": {"SFU_LANES": 4, "ABITS": 4, "KVBITS": 8, "GROUP": 2},
+    "icarus": {"SFU_LANES": 1, "ABITS": 8, "KVBITS": 4, "GROUP": 4},
 }
 _BUILDS: dict = {}
 

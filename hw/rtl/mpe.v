@@ -4,17 +4,22 @@
 // COLS activations (ABITS signed, shared by all rows) and a ROWS x COLS weight tile
 // (WBITS each). Numerics (docs/NUMERICS.md, GEMV):
 //   per group g:  acc_g = sum_{c in g} (w - z) * x_q           exact, GACC_W bits
-//   per row:      total = sum_g acc_g * scale_g                int64 (wraps past 64 bits)
+//   per row:      total = sum_g wrap64((acc_g * scale_g) << rel_g)   int64, two's-complement wrap
+//                 (bits shifted or carried past bit 63 are dropped, as numerics.gemv_q's int64)
 //   output:       y = shift_round_sat32(total, sh)   (numerics.py): sh > 0: sat32((total + 2^(sh-1)) >>> sh)
 //                 (round half up); sh <= 0: total << -sh, saturated to int32 (never wraps)
 // z = 0 when ZP = 0 (symmetric, signed W-bit weights); with ZP = 1 weights and zero points
-// are unsigned W-bit. scale_g is an unsigned SCALE_BITS-bit mantissa (the per-tensor shift and
-// the activation exponent are folded into cfg_shift by the compiler).
+// are unsigned W-bit. scale_g is an unsigned SCALE_BITS-bit mantissa. Activations carry one
+// power-of-two exponent e_g per block of GROUP inputs (= per weight group, MX-style):
+// rel_g = e_g - e0 >= 0 (e0 = min over the token's real blocks) is the group's relative exponent
+// (REL_BITS unsigned; e_g <= 32 - (ABITS-1) <= 29 for ABITS >= 4, so 5 bits hold every value), and
+// sh = Instr.shift - e0 (per-tensor weight shift and e0 folded in by the sequencer).
+// Blocks that lie wholly in the zero padding past the real k have acc_g = 0: any rel_g will do.
 //
 // Groups and beats: SUB = min(COLS, GROUP) lanes form one group slice; a beat carries
 // NSUB = COLS / SUB group slices; a group spans BPG = GROUP / SUB beats. One of COLS, GROUP
 // must divide the other (emit-rtl checks). Scales/zero points of the NSUB groups in flight
-// ride along every beat of the group (in_scale, in_zero); they are used on its last beat.
+// ride along every beat of the group (in_scale, in_zero, in_rel); they are used on its last beat.
 // cfg_k must be a multiple of COLS and GROUP: the mover zero-pads x (and w) past the
 // real k, which leaves every sum unchanged.
 //
@@ -31,6 +36,7 @@ module mpe #(
     parameter integer GROUP = 32,
     parameter integer SCALE_BITS = 16,
     parameter integer ZP = 0,
+    parameter integer REL_BITS = 5,
     // derived (do not override): group slices per beat
     parameter integer NSUB = (COLS < GROUP) ? 1 : COLS / GROUP
 ) (
@@ -44,6 +50,7 @@ module mpe #(
     input  wire [ROWS*COLS*WBITS-1:0]     in_w,       // row r, col c at [(r*COLS+c)*WBITS +: WBITS]
     input  wire [ROWS*NSUB*SCALE_BITS-1:0] in_scale,  // row r, slice j at [(r*NSUB+j)*SCALE_BITS +: ...]
     input  wire [ROWS*NSUB*WBITS-1:0]     in_zero,
+    input  wire [NSUB*REL_BITS-1:0]       in_rel,     // slice j at [j*REL_BITS +: REL_BITS] (all rows)
     output reg                            out_valid,
     input  wire                           out_ready,
     output reg  [ROWS*32-1:0]             out_data,
@@ -67,6 +74,7 @@ module mpe #(
     // ---------------------------------------------------------------- stage 1: products, slice sums
     reg  signed [GACC_W-1:0] s1_sum [0:ROWS*NSUB-1];
     reg  [ROWS*NSUB*SCALE_BITS-1:0] s1_scale;
+    reg  [NSUB*REL_BITS-1:0] s1_rel;
     reg  s1_valid, s1_gend, s1_last;
 
     integer r, j, c;
@@ -86,6 +94,7 @@ module mpe #(
                 beat  <= last_beat ? 32'd0 : beat + 1;
                 gbeat <= (group_end | last_beat) ? 32'd0 : gbeat + 1;
                 s1_scale <= in_scale;
+                s1_rel <= in_rel;
                 for (r = 0; r < ROWS; r = r + 1)
                     for (j = 0; j < NSUB; j = j + 1) begin
                         t = 0;
@@ -110,7 +119,7 @@ module mpe #(
     reg s2_valid;
     integer r2, j2;
     reg signed [GACC_W-1:0] g;
-    reg signed [63:0] acc;
+    reg signed [63:0] acc, prod;
     always @(posedge clk) begin
         if (!rst_n) begin
             s2_valid <= 1'b0;
@@ -124,7 +133,10 @@ module mpe #(
                     for (j2 = 0; j2 < NSUB; j2 = j2 + 1) begin
                         g = gacc[r2*NSUB + j2] + s1_sum[r2*NSUB + j2];
                         if (s1_gend) begin
-                            acc = acc + g * $signed({1'b0, s1_scale[(r2*NSUB + j2)*SCALE_BITS +: SCALE_BITS]});
+                            // group close: the scaled group sum, moved to the token's common
+                            // exponent e0 (barrel shift by rel_g), wraps at 64 bits
+                            prod = g * $signed({1'b0, s1_scale[(r2*NSUB + j2)*SCALE_BITS +: SCALE_BITS]});
+                            acc = acc + (prod <<< s1_rel[j2*REL_BITS +: REL_BITS]);
                             gacc[r2*NSUB + j2] <= 0;
                         end else
                             gacc[r2*NSUB + j2] <= g;
