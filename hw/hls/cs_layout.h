@@ -18,6 +18,8 @@ static inline int round_up(int v, int step) { return (v + step - 1) / step * ste
 static const int KSTEP = cfg::COLS > cfg::GROUP ? cfg::COLS : cfg::GROUP;
 static const int BEAT_BITS = cfg::ROWS * cfg::COLS * cfg::WBITS;
 static const int BEAT_BYTES = (BEAT_BITS + 7) / 8;
+// stored zero point: uint8 for W <= 8, uint16 for W = 16 (codesign.quant.pack.zero_bytes)
+static const int ZERO_BYTES = cfg::WBITS <= 8 ? 1 : 2;
 
 struct WeightTile {
     uint64_t scales, zeros, beats, bytes;
@@ -29,7 +31,7 @@ static inline WeightTile weight_tile(int k) {
     WeightTile t;
     t.scales = 0;
     const uint64_t sb = pad64(2 * ng * cfg::ROWS);
-    const uint64_t zb = cfg::ZERO_POINT ? pad64(ng * cfg::ROWS) : 0;
+    const uint64_t zb = cfg::ZERO_POINT ? pad64(ng * cfg::ROWS * ZERO_BYTES) : 0;
     t.zeros = sb;
     t.beats = sb + zb;
     t.bytes = sb + zb + pad64((uint64_t)(kp / cfg::COLS) * BEAT_BYTES);

@@ -9,7 +9,7 @@
 //   mpe::array -- the ROWS x COLS lanes, one beat per cycle (PIPELINE II=1, lanes unrolled);
 //   mpe::store -- writes each finished row tile of ROWS results into the activation buffer.
 // Weight image of one matrix: docs/NUMERICS.md "Packed weight matrix" (cs_layout.h): per row
-// tile of ROWS rows, the uint16 scales [group][row], the uint8 zero points (ZERO_POINT only),
+// tile of ROWS rows, the uint16 scales [group][row], the zero points (ZERO_POINT only; uint8, W16: uint16),
 // then K'/COLS beats of ROWS x COLS W-bit weights (row r, column c at bit (r*COLS + c)*W).
 // k is padded (by the writer) to a multiple of KSTEP = max(COLS, GROUP) with w - z = 0.
 #ifndef CS_MPE_H
@@ -75,7 +75,7 @@ inline void load(const word_t* gmem_w, uint64_t addr, int n, int k, hls::stream<
         BitReader<cfg::PORT_BITS> zr(gmem_w, base + tile.zeros);
         BitReader<cfg::PORT_BITS> wr(gmem_w, base + tile.beats);
         scale_t scale[ROWS][NSUB];
-        ap_uint<8> zero[ROWS][NSUB];
+        ap_uint<8 * layout::ZERO_BYTES> zero[ROWS][NSUB];
 #pragma HLS ARRAY_PARTITION variable=scale complete dim=0
 #pragma HLS ARRAY_PARTITION variable=zero complete dim=0
         for (int b = 0; b < kbeats; ++b) {
@@ -85,7 +85,8 @@ inline void load(const word_t* gmem_w, uint64_t addr, int n, int k, hls::stream<
                 for (int j = 0; j < NSUB; ++j)
                     for (int r = 0; r < ROWS; ++r) {
                         scale[r][j] = sr.pop<cfg::SCALE_BITS>();
-                        zero[r][j] = cfg::ZERO_POINT ? zr.pop<8>() : ap_uint<8>(0);
+                        zero[r][j] = cfg::ZERO_POINT ? zr.pop<8 * layout::ZERO_BYTES>()
+                                                     : ap_uint<8 * layout::ZERO_BYTES>(0);
                     }
             }
             Beat beat;
