@@ -91,7 +91,12 @@ module codesign_core #(
                      OP_KVSTORE = 5, OP_ATTN = 6, OP_ACT = 7, OP_ADD = 8;
     // sfu_top ops (hw/rtl/sfu/README.md)
     localparam [2:0] SF_ADD = 0, SF_ACT = 1, SF_ROPE = 2, SF_NORM = 3, SF_SOFTMAX = 4,
-                     SF_AQUANT = 5, SF_KVQUANT = 6;
+                     SF_AQUANT = 5, SF_KVQUANT = 6, SF_XQUANT = 7;
+    // block exponents the SFU's XQUANT can close per beat (sfu_top / sfu_quant NS)
+    localparam integer SF_NS = (GROUP % SFU_LANES == 0) ? 1 :
+                               (SFU_LANES % GROUP == 0) ? SFU_LANES / GROUP :
+                               (SFU_LANES + GROUP - 2) / GROUP + 1;
+    localparam integer REL_BITS = 5;   // MPE relative exponent (mpe.v header: e_g - e0 <= 29)
 
     // ------------------------------------------------------------------ golden helpers
     // numerics.shift_round_sat32 of one int64 value (rounding in 65 bits)
@@ -123,6 +128,7 @@ module codesign_core #(
     // ------------------------------------------------------------------ buffers
     reg signed [31:0] abuf [0:ABUF_DEPTH-1];        // activations (int32, ACT_FRAC)
     reg [ABITS-1:0]   xq   [0:ABUF_DEPTH-1];        // GEMV input, quantized
+    reg [5:0]         xe   [0:MAXG-1];              // its exponent per block of GROUP inputs
     reg [15:0]        pbuf [0:ABUF_DEPTH-1];        // gamma (NORM) / cos,sin row (ROPE)
     reg [15:0]        sbuf [0:MAXG*ROWS-1];         // weight scales of the current row tile [g][r]
     reg [7:0]         zbuf [0:MAXG*ROWS-1];         // zero points [g][r]
@@ -251,15 +257,20 @@ module codesign_core #(
     reg         sf_in_valid;
     reg  [L*32-1:0] sf_a, sf_b;
     reg  [L*16-1:0] sf_c, sf_d;
+    reg  [L*6-1:0]  sf_ein;                          // XQUANT pass 2: each lane's block exponent
+    wire [SF_NS-1:0]   sf_ev;                        // XQUANT pass 1: block sf_eidx + s -> sf_eo[s]
+    wire [31:0]        sf_eidx;
+    wire [SF_NS*6-1:0] sf_eo;
     wire        sf_out_ready;
     wire [L*32-1:0] sf_oa, sf_ob;
     wire [5:0]  sf_shift;
-    sfu_top #(.SFU_LANES(L), .ABITS(ABITS), .KVBITS(KVBITS)) u_sfu (
+    sfu_top #(.SFU_LANES(L), .ABITS(ABITS), .KVBITS(KVBITS), .GROUP(GROUP)) u_sfu (
         .clk(clk), .rst_n(rst_n), .start(sf_start), .cfg_op(sf_op), .cfg_n(sf_n), .cfg_arg(sf_arg),
         .cfg_imm(i_imm), .cfg_shift(i_shift),
         .idle(sf_idle), .done(sf_done), .in_valid(sf_in_valid), .in_ready(sf_in_ready),
-        .in_a(sf_a), .in_b(sf_b), .in_c(sf_c), .in_d(sf_d), .out_valid(sf_out_valid),
-        .out_ready(sf_out_ready), .out_a(sf_oa), .out_b(sf_ob), .out_shift(sf_shift));
+        .in_a(sf_a), .in_b(sf_b), .in_c(sf_c), .in_d(sf_d), .in_e(sf_ein), .out_valid(sf_out_valid),
+        .out_ready(sf_out_ready), .out_a(sf_oa), .out_b(sf_ob), .out_shift(sf_shift),
+        .out_e_valid(sf_ev), .out_e_idx(sf_eidx), .out_e(sf_eo));
 
     // ------------------------------------------------------------------ MPE
     reg         mp_in_valid;
@@ -267,6 +278,7 @@ module codesign_core #(
     reg  [COLS*ABITS-1:0]           mp_x;
     reg  [ROWS*NSUB*SCALE_BITS-1:0] mp_scale;
     reg  [ROWS*NSUB*WBITS-1:0]      mp_zero;
+    reg  [NSUB*REL_BITS-1:0]        mp_rel;
     wire [ROWS*32-1:0]              mp_out;
     reg  [31:0] mp_k;
     reg  signed [7:0] mp_shift;
@@ -274,7 +286,7 @@ module codesign_core #(
           .SCALE_BITS(SCALE_BITS), .ZP(ZP)) u_mpe (
         .clk(clk), .rst_n(rst_n), .cfg_k(mp_k), .cfg_shift(mp_shift), .in_valid(mp_in_valid),
         .in_ready(mp_in_ready), .in_x(mp_x), .in_w(w_u[ROWS*COLS*WBITS-1:0]), .in_scale(mp_scale),
-        .in_zero(mp_zero), .out_valid(mp_out_valid), .out_ready(1'b1), .out_data(mp_out),
+        .in_zero(mp_zero), .in_rel(mp_rel), .out_valid(mp_out_valid), .out_ready(1'b1), .out_data(mp_out),
         .busy(mp_busy));
 
     // ------------------------------------------------------------------ sequencer state
@@ -290,7 +302,7 @@ module codesign_core #(
     reg [31:0] jj;                // ATTN: query head within the KV group
     reg [3:0]  step;              // op-specific sub-step
     reg        which;             // KVSTORE: 0 = K, 1 = V
-    reg [5:0]  e_cap;             // exponent captured from the quantizer
+    reg [5:0]  e_cap;             // exponent captured from the quantizer (XQUANT: e0, min over blocks)
     reg        rd_started;
     assign idle = (st == S_IDLE);
 
@@ -329,10 +341,11 @@ module codesign_core #(
     reg [31:0] idx, idx2, g;
     // feed data (combinational from the buffers)
     always @(*) begin
-        sf_a = 0; sf_b = 0; sf_c = 0; sf_d = 0;
+        sf_a = 0; sf_b = 0; sf_c = 0; sf_d = 0; sf_ein = 0;
         for (i = 0; i < L; i = i + 1) begin
             idx = fb * L + i;
             if (idx < jn) begin
+                if (jdst == D_XQ) sf_ein[i*6 +: 6] = xe[idx / GROUP];
                 if (jb_scores) sf_a[i*32 +: 32] = scb[ja + idx];
                 else begin
                     sf_a[i*32 +: 32] = abuf[ja + idx];
@@ -353,7 +366,7 @@ module codesign_core #(
     reg [2:0]  gph;              // parse phase: 0 scales, 1 scale pad, 2 zeros, 3 zero pad, 4 beats, 5 beat pad
     reg [31:0] gcnt;             // entries (phase 0/2) or bits (pads) done in the phase
     always @(*) begin
-        mp_x = 0; mp_scale = 0; mp_zero = 0;
+        mp_x = 0; mp_scale = 0; mp_zero = 0; mp_rel = 0;
         for (c = 0; c < COLS; c = c + 1) begin
             idx2 = gb * COLS + c;
             if (idx2 < i_k) mp_x[c*ABITS +: ABITS] = xq[idx2];
@@ -364,6 +377,12 @@ module codesign_core #(
                 mp_scale[(r*NSUB + j)*SCALE_BITS +: SCALE_BITS] = sbuf[g * ROWS + r];
                 mp_zero[(r*NSUB + j)*WBITS +: WBITS] = zbuf[g * ROWS + r][WBITS-1:0];
             end
+        // each group slice's activation exponent relative to the token's e0 (blocks wholly in
+        // the padding past k: 0, their inputs are 0)
+        for (j = 0; j < NSUB; j = j + 1) begin
+            g = (gb * COLS + j * SUB) / GROUP;
+            if (g * GROUP < i_k) mp_rel[j*REL_BITS +: REL_BITS] = xe[g] - e_cap;
+        end
         mp_in_valid = (st == S_GEMV) && (gph == 3'd4) && (w_avail >= BEAT_BITS);
     end
 
@@ -519,6 +538,10 @@ module codesign_core #(
                     end
                     ob <= ob + 1;
                 end
+                // XQUANT pass 1: the block exponents into the exponent buffer
+                if (jdst == D_XQ)
+                    for (i = 0; i < SF_NS; i = i + 1)
+                        if (sf_ev[i]) xe[sf_eidx + i] <= sf_eo[i*6 +: 6];
                 if (sf_done) begin
                     jb_busy <= 1'b0;
                     jb_done <= 1'b1;
@@ -581,7 +604,7 @@ module codesign_core #(
                     OP_GEMV: begin
                         if (i_slot != 0 || i_func != 0) begin err <= 1'b1; err_code <= 16'd1 + i_op; st <= S_FINISH; end
                         else begin
-                            start_job(SF_AQUANT, i_k, 2, i_src, 0, 0, 0, D_XQ, C_NONE, 0, 1'b0);
+                            start_job(SF_XQUANT, i_k, 2, i_src, 0, 0, 0, D_XQ, C_NONE, 0, 1'b0);
                             st <= S_SFU;
                         end
                     end
@@ -652,7 +675,8 @@ module codesign_core #(
                         end else st <= S_RETIRE;
                     end
                     OP_GEMV: begin
-                        // the token's activations are quantized (e_cap): stream the matrix
+                        // the token's activations are quantized (xq, block exponents xe, e0 = e_cap):
+                        // stream the matrix; the MPE gets shift - e0 and e_g - e0 per group
                         mp_k <= kpad;
                         mp_shift <= i_shift - $signed({10'd0, e_cap});
                         w_rcmd_v <= 1'b1; w_rcmd_a <= w_base + i_addr; w_rcmd_n <= tiles * tile_bytes;
@@ -779,7 +803,7 @@ module codesign_core #(
                 if (!w_uclr && !w_rcmd_v && gtile == tiles && gout == tiles && !mp_busy && w_rcmd_rdy) begin
                     if (tok + 1 < i_m) begin
                         tok <= tok + 1;
-                        start_job(SF_AQUANT, i_k, 2, i_src + (tok + 1) * i_k, 0, 0, 0, D_XQ, C_NONE, 0, 1'b0);
+                        start_job(SF_XQUANT, i_k, 2, i_src + (tok + 1) * i_k, 0, 0, 0, D_XQ, C_NONE, 0, 1'b0);
                         st <= S_SFU;
                     end else st <= S_RETIRE;
                 end
