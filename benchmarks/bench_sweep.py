@@ -1,13 +1,15 @@
 """Sweep throughput: design points evaluated per second (issue 3: >= 1,000,000/s on 2 cores).
 
-Measures, on the default LLaMA-2-7B / U280 space (repeated as needed):
-  model    codesign.model.evaluate_batch alone, one process
-  sweep    the full per-chunk pipeline (grid indexing, model, accuracy, constraints,
-           streaming Pareto front, histograms; no CSV), one process and --jobs workers
-  csv      the same plus formatting every point as points.csv rows
-and where the time goes inside the model (cProfile, top functions).
+Measures, on the default LLaMA-2-7B / U280 space (repeated as needed), each the fastest of
+--repeat runs, as points/s wall AND CPU time per point (this process + its workers), so that a
+machine other jobs are loading still gives a meaningful figure:
+  model      codesign.model.evaluate_batch alone, one process (parameter arrays / grid factors)
+  sweep      the full per-chunk pipeline (grid indexing, model, accuracy, constraints,
+             streaming Pareto front, best per weight width, histograms; no CSV), 1 and --jobs processes
+  sweep+csv  the same plus formatting every point as points.csv rows
+and, with --profile, where the pipeline's time goes (cProfile, top functions).
 
-    python benchmarks/bench_sweep.py [--points N] [--jobs J] [--chunk C] [--profile]
+    python benchmarks/bench_sweep.py [--points N] [--jobs J] [--chunk C] [--repeat R] [--profile]
     python benchmarks/bench_sweep.py --huge   # a 100,000,000-point space: memory stays flat
 """
 
@@ -61,6 +63,11 @@ def timed(fn) -> tuple[float, float]:
     return time.perf_counter() - w, cpu_all() - c
 
 
+def best_of(repeat: int, fn) -> tuple[float, float]:
+    """(wall, CPU) of the fastest of ``repeat`` runs: other users' jobs only ever slow a run down."""
+    return min((timed(fn) for _ in range(repeat)), key=lambda wc: wc[0])
+
+
 def tasks_for(n: int, size: int, chunk: int, mode: str) -> list:
     # grid slices cycling through the space until n points are covered
     out, done = [], 0
@@ -81,52 +88,81 @@ def run_pipeline(sw, n, chunk, workers, mode):
     return state
 
 
+class Report:
+    """One row per measurement: wall-clock rate (needs idle CPUs) and CPU time per point (does not)."""
+
+    def __init__(self):
+        print(f"{'stage':<10} {'processes':>9} {'points':>11} {'wall s':>7} {'points/s wall':>14} "
+              f"{'CPU s':>7} {'CPU us/point':>12} {'points/CPU-s':>13}")
+        self.rows = {}
+
+    def add(self, stage: str, procs: int, n: int, wall: float, cpu: float) -> None:
+        self.rows[(stage, procs)] = (n / wall, cpu / n)
+        print(f"{stage:<10} {procs:>9} {n:>11,} {wall:>7.2f} {n / wall:>14,.0f} {cpu:>7.2f} "
+              f"{cpu / n * 1e6:>12.3f} {n / cpu:>13,.0f}", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=1_000_000)
     ap.add_argument("--jobs", type=int, default=default_workers())
     ap.add_argument("--chunk", type=int, default=1 << 16)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the fastest is reported")
     ap.add_argument("--profile", action="store_true", help="cProfile the model on one chunk")
     ap.add_argument("--huge", action="store_true", help="100M-point space for --seconds: RSS must stay flat")
     ap.add_argument("--seconds", type=float, default=60.0)
     a = ap.parse_args()
 
     sw = make_sweeper()
-    print(f"default space: {sw.space.size:,} points (llama2-7b on u280); {os.cpu_count()} CPUs visible, "
-          f"jobs={a.jobs}, chunk={a.chunk:,}")
+    print(f"default space: {sw.space.size:,} points (llama2-7b on u280, no constraints: every feasible point "
+          f"enters the Pareto filter); {os.cpu_count()} CPUs visible, jobs={a.jobs}, chunk={a.chunk:,}, "
+          f"best of {a.repeat}")
     sw.chunk_result(0, min(a.chunk, sw.space.size), "none")  # warm-up: imports, program compilation caches
 
     if a.huge:
         return huge(a)
 
     n = a.points
-    idx = np.arange(min(a.chunk, sw.space.size))
-    p = sw.space.params_at(idx)
-    reps = max(1, n // len(idx))
+    load0 = os.getloadavg()[0]
+    rep = Report()
     from codesign.model import evaluate_batch
-    w, c = timed(lambda: [evaluate_batch(sw.cfg, sw.device, sw.workload, p) for _ in range(reps)])
-    print(f"model    evaluate_batch, 1 process : {reps * len(idx) / w:>12,.0f} points/s wall "
-          f"({reps * len(idx) / c:,.0f} per CPU-second)")
+    idx = np.arange(min(a.chunk, sw.space.size))
+    reps = max(1, n // len(idx))
+    p = sw.space.params_at(idx)
+    w, c = best_of(a.repeat, lambda: [evaluate_batch(sw.cfg, sw.device, sw.workload, p) for _ in range(reps)])
+    rep.add("model[a]", 1, reps * len(idx), w, c)
+    w, c = best_of(a.repeat, lambda: [evaluate_batch(sw.cfg, sw.device, sw.workload, sw.space.factors(idx))
+                                      for _ in range(reps)])
+    rep.add("model[g]", 1, reps * len(idx), w, c)
     for workers in sorted({1, a.jobs}):
-        w, c = timed(lambda: run_pipeline(sw, n, a.chunk, workers, "none"))
-        print(f"sweep    pipeline, {workers} process(es)  : {n / w:>12,.0f} points/s wall "
-              f"({n:,} points in {w:.2f} s; {n / c:,.0f} per CPU-second)")
-    w, c = timed(lambda: run_pipeline(sw, n, a.chunk, a.jobs, "all"))
-    print(f"csv      pipeline + points.csv rows: {n / w:>12,.0f} points/s wall ({a.jobs} process(es); "
-          f"{n / c:,.0f} per CPU-second)")
-    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
-          "(wall figures assume the CPUs are free)")
+        w, c = best_of(a.repeat, lambda: run_pipeline(sw, n, a.chunk, workers, "none"))
+        rep.add("sweep", workers, n, w, c)
+    for workers in sorted({1, a.jobs}):
+        w, c = best_of(a.repeat, lambda: run_pipeline(sw, n, a.chunk, workers, "all"))
+        rep.add("sweep+csv", workers, n, w, c)
+    print("  model[a]: codesign.model.evaluate_batch on parameter arrays; model[g]: on grid factors (what the\n"
+          "  sweep passes); sweep: the full per-chunk pipeline (grid slice -> model -> accuracy -> constraints\n"
+          "  -> chunk Pareto front -> best per W -> histograms; folded in order, workers forked); sweep+csv:\n"
+          "  the same plus every point formatted as a points.csv row. CPU = this process + its workers.")
+    load1 = os.getloadavg()[0]
+    print(f"load average: {load0:.1f} before, {load1:.1f} after, on {os.cpu_count()} CPUs "
+          "(wall figures assume idle CPUs; CPU us/point holds on a loaded machine)")
+    rate, cpu_pt = rep.rows[("sweep", a.jobs)]
+    ideal = min(a.jobs, os.cpu_count() or 1) / cpu_pt
+    verdict = "met" if rate >= 1e6 else "NOT met"
+    print(f"issue 3 goal (>= 1,000,000 points/s, full pipeline, {a.jobs} processes): {verdict} at {rate:,.0f} "
+          f"points/s wall; {cpu_pt * 1e6:.3f} CPU-us per point = {ideal:,.0f} points/s on {a.jobs} idle CPUs")
     print(f"peak RSS: {rss_mb():.0f} MB this process, {children_rss_mb():.0f} MB largest worker")
     if a.profile:
         import cProfile
         import pstats
         pr = cProfile.Profile()
         pr.enable()
-        for _ in range(3):
-            evaluate_batch(sw.cfg, sw.device, sw.workload, p)
+        for s0 in range(0, 3 * a.chunk, a.chunk):
+            sw.chunk_result(s0 % sw.space.size, min(s0 % sw.space.size + a.chunk, sw.space.size), "none")
         pr.disable()
-        print("\nwhere the model spends its time (3 chunks, by own time):")
-        pstats.Stats(pr, stream=sys.stdout).sort_stats("tottime").print_stats(12)
+        print("\nwhere one process spends its time (3 chunks of the pipeline, by own time):")
+        pstats.Stats(pr, stream=sys.stdout).sort_stats("tottime").print_stats(15)
     return 0
 
 

@@ -42,8 +42,11 @@ def _brute_force_check(costs, kept):
         assert dom or dup, f"dropped point {i} is undominated"
 
 
+@pytest.mark.parametrize("dense_max", [0, 10_000])   # the head elimination, then all pairs at once
 @pytest.mark.parametrize("seed", range(6))
-def test_random_property(seed):
+def test_random_property(seed, dense_max, monkeypatch):
+    import codesign.search.pareto as P
+    monkeypatch.setattr(P, "DENSE_MAX", dense_max)
     rng = np.random.default_rng(seed)
     n, d = int(rng.integers(50, 300)), int(rng.integers(2, 6))
     # small integer grid -> many ties and partial ties, the hard cases
@@ -71,7 +74,9 @@ def test_streaming_equals_global_for_any_chunking(seed):
         assert sorted(front.ids.tolist()) == expected.tolist()
 
 
-def test_dominated_head_on_an_exact_score_tie_is_dropped():
+def test_dominated_head_on_an_exact_score_tie_is_dropped(monkeypatch):
+    import codesign.search.pareto as P
+    monkeypatch.setattr(P, "DENSE_MAX", 0)   # the head elimination (few rows go all-pairs)
     # row 0 is dominated by row 1, but their scaled-sum scores round to the same value
     # (1e-20 vanishes next to 0.5) and row 0 comes first: it is picked as a head, then dropped.
     costs = np.array([[1.0, 0.5], [0.0, 0.5], [1e20, 0.0], [0.0, 1.0]])
@@ -99,6 +104,7 @@ def test_prefiltered_path_matches_brute_force(seed, monkeypatch):
     import codesign.search.pareto as P
     rng = np.random.default_rng(300 + seed)
     monkeypatch.setattr(P, "PREFILTER_MIN", 16)
+    monkeypatch.setattr(P, "DENSE_MAX", 8)
     monkeypatch.setattr(P, "SAMPLE", int(rng.integers(2, 64)))
     n, d = int(rng.integers(16, 700)), int(rng.integers(1, 6))
     costs = rng.integers(0, 5, size=(n, d)).astype(float) if seed % 2 else rng.normal(size=(n, d)).round(1)

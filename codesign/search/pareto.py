@@ -16,6 +16,8 @@ import numpy as np
 # Above this many rows, a sample's front first removes most dominated rows (see _prefilter).
 PREFILTER_MIN = 4096
 SAMPLE = 1024
+# Up to this many rows, every pair is compared at once (n^2 booleans per objective).
+DENSE_MAX = 768
 
 
 def pareto_indices(costs: np.ndarray, ids: np.ndarray | None = None) -> np.ndarray:
@@ -38,6 +40,9 @@ def pareto_indices(costs: np.ndarray, ids: np.ndarray | None = None) -> np.ndarr
     in_order = n < 2 or bool(np.all(ids[1:] > ids[:-1]))
     order = np.arange(n) if in_order else np.argsort(ids, kind="stable")
     c = costs if in_order else costs[order]
+    if n <= DENSE_MAX:
+        kept_pos = order[~_dominated_dense([c[:, j] for j in range(c.shape[1])])]
+        return kept_pos[np.argsort(ids[kept_pos], kind="stable")]
     rows = _prefilter(c) if n >= PREFILTER_MIN else np.arange(n)
     cr = c[rows]
     score = _monotone_score(cr)
@@ -57,6 +62,20 @@ def pareto_indices(costs: np.ndarray, ids: np.ndarray | None = None) -> np.ndarr
         dominated[members] = np.any(le & lt, axis=0)
     kept_pos = order[kept[~dominated]]
     return kept_pos[np.argsort(ids[kept_pos], kind="stable")]
+
+
+def _dominated_dense(cols: list) -> np.ndarray:
+    """Rows (in id order) dominated by another row or equal to a row with a smaller id: all pairs
+    at once, objective by objective (few rows: cheaper than one Python step per front member).
+    ``cols``: one array per objective."""
+    n = len(cols[0])
+    le = np.ones((n, n), dtype=bool)       # [j, i]: row j <= row i in every objective
+    lt = np.zeros((n, n), dtype=bool)      # [j, i]: row j < row i in some objective
+    for x in cols:
+        le &= x[:, None] <= x[None, :]
+        lt |= x[:, None] < x[None, :]
+    lt |= np.tri(n, k=-1, dtype=bool).T    # j < i: an equal row with a smaller id also removes i
+    return np.any(le & lt, axis=0)
 
 
 def _ge_all(cols: list, head, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
