@@ -36,6 +36,11 @@ def test_hls4ml_swiglu_block(tmp_path):
     # the W8A8 golden block is close to float; hls4ml's per-tensor 8-bit weights/inputs are coarser
     assert err["golden_vs_float"]["rel_rms"] < 0.1
     assert err["hls4ml_vs_float"]["rel_rms"] < 0.3
+    # hls4ml's static per-tensor types cannot hold the golden's per-block run-time exponents: the golden
+    # block stays well closer to float (measured ~4x), and hls4ml is not bit-exact with it
+    assert err["golden_vs_float"]["rel_rms"] < 0.5 * err["hls4ml_vs_float"]["rel_rms"]
+    assert err["hls4ml_vs_golden"]["max_abs"] > 0
+    assert "per block of 32 inputs" in report["numerics"]["golden"]
     saved = json.loads((tmp_path / "ffn" / "report.json").read_text())
     assert saved["error"] == err
     assert (tmp_path / "ffn" / "hls4ml_prj" / "firmware").is_dir()

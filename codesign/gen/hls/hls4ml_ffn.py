@@ -4,15 +4,21 @@ For blocks small enough to sit fully on chip. The block is written only with ope
 PyTorch frontend accepts (ARCHITECTURE.md): Linear on a 1-D input, sigmoid and element-wise
 multiply for SiLU (silu(g) = g * sigmoid(g)):  y = down((gate(x) * sigmoid(gate(x))) * up(x)).
 
-Per-layer precisions come from design.json (hls4ml has no group-wise scales and no per-token dynamic
-activation exponent, so the mapping is per tensor):
+Per-layer precisions come from design.json. hls4ml's precisions are static ap_fixed types, one per
+layer tensor: it cannot express group-wise weight scales nor the processor's data-dependent
+activation exponents (one power-of-two exponent per block of GROUP inputs, per token, chosen at run
+time from the block's max |x|: numerics.quantize_activation). So this path models a static per-tensor
+mapping, calibrated on the block's sample inputs:
   * gate/up/down weights: ap_fixed<wbits, I> with I the integer bits of the layer's max |w|;
   * the block input x: ap_fixed<abits, I> with I the integer bits of the sample's max |x|;
   * Linear accumulators ap_fixed<48, 24>; Linear, multiply results ap_fixed<32, 16> -- the golden
     model's int32 activations with ACT_FRAC = 16 fractional bits; sigmoid ap_fixed<18, 2> (Q.16, SIG_FRAC).
+Only the block input is quantized to ``abits``: the down projection's input (the SwiGLU product)
+stays ap_fixed<32,16>, where the processor re-quantizes it to ``abits`` with block exponents.
 The block is C-simulated through hls4ml ``compile()``/``predict()`` (g++), and its error is reported
-against the float block and against the golden integer FFN (codesign.quant.numerics: gemv, swiglu)
-on the same inputs. A layer hls4ml cannot express is a CodesignError naming the layer.
+against the float block and against the golden integer FFN (codesign.quant.numerics: gemv with its
+per-block activation exponents, swiglu) on the same inputs: the comparison measures what the static
+per-tensor mapping costs against the processor's arithmetic, not a bit-exact match. A layer hls4ml cannot express is a CodesignError naming the layer.
 """
 
 from __future__ import annotations
@@ -214,6 +220,12 @@ def emit_hls4ml_ffn(design: Design, out, force: bool = False, dims: tuple[int, i
                       "layers": [(l.name, l.class_name) for l in hm.get_layers()]},
             "precisions": {n: v["Precision"] for n, v in cfg["LayerName"].items()},
             "part": part, "samples": int(data["x"].shape[0]),
+            "numerics": {
+                "hls4ml": f"static per-tensor ap_fixed: weights {design.quant.wbits}-bit per layer, block input "
+                          f"{design.quant.abits}-bit, SwiGLU product (down input) {ACT_PRECISION}",
+                "golden": f"W{design.quant.wbits} group {design.quant.group} scales; every GEMV input "
+                          f"A{design.quant.abits} with one power-of-two exponent per block of "
+                          f"{design.quant.group} inputs (numerics.gemv)"},
             "error": {"hls4ml_vs_float": _errors(y_hls, y_float), "hls4ml_vs_golden": _errors(y_hls, y_gold),
                       "golden_vs_float": _errors(y_gold, y_float)},
         }
