@@ -40,11 +40,6 @@ def _check_board_matches_device(design: Design, board: Board) -> None:
         raise CodesignError(f"design.json was chosen for device '{design.device}', not '{board.name}'; "
                             f"allowed: --board {design.device} (or re-run the sweep for {board.name})",
                             field="--board")
-    from ..devices import get_device
-    part = get_device(design.device).part
-    if part.lower() != board.part.lower():
-        raise CodesignError(f"part mismatch: device database says {part}, export table says {board.part}",
-                            field="--board")
 
 
 def export_project(design: Design, board_name: str, out: str | Path, force: bool = False,
