@@ -26,13 +26,15 @@ import numpy as np
 SIG = 8
 BLOCK = 32768  # rows formatted at a time (bounds the byte matrices to ~10 MB)
 _ZERO = ord("0")
+_POW10_OFF = 400
+with np.errstate(over="ignore"):
+    _POW10 = np.power(10.0, np.arange(-_POW10_OFF, _POW10_OFF + 1).astype(np.float64))
 
 
 # "0000".."9999" as a (10000, 4) byte table: digits come from base-10^4 limbs
 _LUT4 = np.array([list(f"{i:04d}".encode()) for i in range(10000)], dtype=np.uint8)
 _DIGIT_BYTES = np.ascontiguousarray(_LUT4).view(np.uint32).ravel()  # 4 ASCII digits per uint32
-# trailing zeros of a 4-digit limb (0 -> 4)
-_TRAILING_ZEROS = np.array([4] + [len(str(i)) - len(str(i).rstrip("0")) for i in range(1, 10000)], dtype=np.int64)
+
 
 
 def _digits(x: np.ndarray, width: int) -> np.ndarray:
@@ -87,69 +89,76 @@ def format_labels(codes: np.ndarray, labels: Sequence[str]) -> np.ndarray:
 
 
 def format_float(x: np.ndarray) -> np.ndarray:
-    """Like '%.8g' (NaN -> empty). Built column by column, no per-row gather."""
+    """Like '%.8g' (NaN -> empty): (n, 27) bytes, NUL where a notation leaves a slot unused.
+    Built one character position at a time (contiguous rows of a (27, n) array, small ints):
+      [-] [0 . 0 0 0] D0 s0 D1 s1 ... D7 s7 [e +/- h t u]
+    prefix "0.000" only for -4 <= e < 0 (with 3 - (-e-1) of its zeros blanked), the point in
+    slot s_e (fixed) or s_0 (scientific), the exponent only for scientific."""
     x = np.asarray(x, dtype=np.float64)
     n = x.size
     sig = SIG
-    assert sig == 8, "the digit split below assumes 8 significant digits"
     finite = np.isfinite(x)
     nonzero = finite & (x != 0)
     ax = np.where(nonzero, np.abs(x), 1.0)
-    e = np.floor(np.log10(ax)).astype(np.int64)
-    m = np.rint(ax * np.power(10.0, (sig - 1 - e).astype(np.float64))).astype(np.int64)
+    e = np.floor(np.log10(ax)).astype(np.int32)
+    # x * 10^(7-e) rounded: 8 significant digits (10^k from a table: the same values as np.power)
+    m = np.rint(ax * _POW10[(sig - 1 + _POW10_OFF) - e]).astype(np.int64)
     # log10 rounding can put m one decade off; fix both directions
     lo, hi = 10 ** (sig - 1), 10 ** sig
     for off, sel in ((-1, m < lo), (1, m >= hi)):
         if sel.any():
             e[sel] += off
-            m[sel] = np.rint(ax[sel] * np.power(10.0, (sig - 1 - e[sel]).astype(np.float64))).astype(np.int64)
-    m = np.clip(m, lo, hi - 1)
-    hi4, lo4 = np.divmod(m, 10000)
-    d = np.stack([_DIGIT_BYTES[hi4], _DIGIT_BYTES[lo4]], axis=1).view(np.uint8)  # (n, 8) ASCII
+            m[sel] = np.rint(ax[sel] * _POW10[(sig - 1 + _POW10_OFF) - e[sel]]).astype(np.int64)
+    r = np.clip(m, lo, hi - 1).astype(np.int32)
+    # decimal digits, least significant first, and the mantissa's trailing zeros
+    digits = [None] * sig
+    tz = np.zeros(n, dtype=np.int32)
+    run = np.ones(n, dtype=bool)
+    for k in range(sig - 1, -1, -1):
+        q = r // 10
+        d = r - q * 10
+        r = q
+        if k:
+            run &= d == 0
+            tz += run
+        digits[k] = d.astype(np.uint8) + np.uint8(_ZERO)
     # drop trailing zeros of the mantissa, except in the integer part of fixed notation
-    tz = np.where(lo4 == 0, 4 + _TRAILING_ZEROS[hi4], _TRAILING_ZEROS[lo4])
     fixed_pos = (e >= 0) & (e < sig)
     fixed_neg = (e < 0) & (e >= -4)
     sci = ~(fixed_pos | fixed_neg)
-    keep_from = np.where(fixed_pos, e + 1, np.where(fixed_neg, 0, 1))
+    keep_from = np.where(fixed_pos, e + 1, np.where(fixed_neg, 0, 1)).astype(np.int32)
     first_blank = np.maximum(sig - tz, keep_from)
-    d = np.where(np.arange(sig)[None, :] >= first_blank[:, None], np.uint8(0), d)
     has_frac = first_blank > keep_from
-    # One fixed column layout for all three notations; characters a notation does
-    # not use are NUL and vanish when the row is joined:
-    #   [0 . 0 0 0] D0 s0 D1 s1 ... D7 s7 [e +/- h t u]
-    # prefix "0.000" only for -4 <= e < 0 (with 3 - (-e-1) of its zeros blanked),
-    # the point goes in slot s_e (fixed) or s_0 (scientific), suffix only for scientific.
-    out_w = 5 + 2 * sig + 5
-    body = np.zeros((n, out_w), dtype=np.uint8)
-    body[:, 0] = np.where(fixed_neg, _ZERO, 0)
-    body[:, 1] = np.where(fixed_neg, ord("."), 0)
-    nz = np.where(fixed_neg, -e - 1, 0)  # leading zeros after the point
+    out_w = 1 + 5 + 2 * sig + 5
+    body = np.zeros((out_w, n), dtype=np.uint8)     # one row per character position (contiguous writes)
+    body[0] = (x < 0) & nonzero
+    body[0] *= np.uint8(ord("-"))
+    body[1] = fixed_neg * np.uint8(_ZERO)
+    body[2] = fixed_neg * np.uint8(ord("."))
+    nz = np.where(fixed_neg, -e - 1, 0)
     for z in range(3):
-        body[:, 2 + z] = np.where(nz > z, _ZERO, 0)
-    body[:, 5:5 + 2 * sig:2] = d
-    dot_slot = np.where(has_frac, np.where(fixed_pos, e, np.where(fixed_neg, -1, 0)), -1)
-    dot_slot = np.where(fixed_neg, -1, dot_slot)
+        body[3 + z] = (nz > z) * np.uint8(_ZERO)
+    for k in range(sig):
+        body[6 + 2 * k] = digits[k] * (first_blank > k)
+    dot_slot = np.where(has_frac & ~fixed_neg, np.where(fixed_pos, e, 0), -1)
     for c in range(sig):
-        body[:, 6 + 2 * c] = np.where(dot_slot == c, ord("."), 0)
+        body[7 + 2 * c] = (dot_slot == c) * np.uint8(ord("."))
     ae = np.abs(e)
-    t = 5 + 2 * sig
-    body[:, t] = np.where(sci, ord("e"), 0)
-    body[:, t + 1] = np.where(sci, np.where(e < 0, ord("-"), ord("+")), 0)
-    body[:, t + 2] = np.where(sci & (ae >= 100), ae // 100 + _ZERO, 0)
-    body[:, t + 3] = np.where(sci, (ae // 10) % 10 + _ZERO, 0)
-    body[:, t + 4] = np.where(sci, ae % 10 + _ZERO, 0)
-    sign = np.where((x < 0) & nonzero, ord("-"), 0).astype(np.uint8)[:, None]
-    out = np.concatenate([sign, body], axis=1)
+    t = 6 + 2 * sig
+    body[t] = sci * np.uint8(ord("e"))
+    body[t + 1] = np.where(e < 0, np.uint8(ord("-")), np.uint8(ord("+"))) * sci
+    body[t + 2] = (ae // 100 + _ZERO) * (sci & (ae >= 100))
+    body[t + 3] = ((ae // 10) % 10 + _ZERO) * sci
+    body[t + 4] = (ae % 10 + _ZERO) * sci
     special = ~nonzero
     if special.any():
-        out[special] = 0
-        out[finite & (x == 0), 0] = _ZERO
+        body[:, special] = 0
+        body[1, finite & (x == 0)] = _ZERO
         for val, txt in ((np.inf, b"inf"), (-np.inf, b"-inf")):
             sel = x == val
             if sel.any():
-                out[sel, :len(txt)] = np.frombuffer(txt, dtype=np.uint8)
-    return out  # NaN rows stay all-NUL: an empty field
+                body[:len(txt), sel] = np.frombuffer(txt, dtype=np.uint8)[:, None]
+    return body.T  # NaN rows stay all-NUL: an empty field
 
 
 def format_block(columns: Sequence[tuple[str, np.ndarray, object]]) -> bytes:
