@@ -93,7 +93,8 @@ def format_float(x: np.ndarray) -> np.ndarray:
     Built one character position at a time (contiguous rows of a (27, n) array, small ints):
       [-] [0 . 0 0 0] D0 s0 D1 s1 ... D7 s7 [e +/- h t u]
     prefix "0.000" only for -4 <= e < 0 (with 3 - (-e-1) of its zeros blanked), the point in
-    slot s_e (fixed) or s_0 (scientific), the exponent only for scientific."""
+    slot s_e (fixed) or s_0 (scientific), the exponent only for scientific; a slot group no value
+    of the block uses is left out."""
     x = np.asarray(x, dtype=np.float64)
     n = x.size
     sig = SIG
@@ -129,36 +130,41 @@ def format_float(x: np.ndarray) -> np.ndarray:
     keep_from = np.where(fixed_pos, e + 1, np.where(fixed_neg, 0, 1)).astype(np.int32)
     first_blank = np.maximum(sig - tz, keep_from)
     has_frac = first_blank > keep_from
-    out_w = 1 + 5 + 2 * sig + 5
-    body = np.zeros((out_w, n), dtype=np.uint8)     # one row per character position (contiguous writes)
-    body[0] = (x < 0) & nonzero
-    body[0] *= np.uint8(ord("-"))
-    body[1] = fixed_neg * np.uint8(_ZERO)
-    body[2] = fixed_neg * np.uint8(ord("."))
-    nz = np.where(fixed_neg, -e - 1, 0)
-    for z in range(3):
-        body[3 + z] = (nz > z) * np.uint8(_ZERO)
+    # only the slots some row of this block uses (the text is the same; fewer NULs to drop)
+    neg = (x < 0) & nonzero
+    sign_w, prefix_w, exp_w = int(neg.any()), 5 * int(fixed_neg.any()), 5 * int(sci.any())
+    d0 = sign_w + prefix_w                       # first digit slot; D_k at d0 + 2k, s_k after it
+    t = d0 + 2 * sig - 1                         # s7 is never a point (e = 7 has no fraction)
+    body = np.zeros((n, t + exp_w), dtype=np.uint8).T   # (position, row) view of the row-major text
+    if sign_w:
+        body[0] = neg * np.uint8(ord("-"))
+    if prefix_w:
+        body[sign_w] = fixed_neg * np.uint8(_ZERO)
+        body[sign_w + 1] = fixed_neg * np.uint8(ord("."))
+        nz = np.where(fixed_neg, -e - 1, 0)
+        for z in range(3):
+            body[sign_w + 2 + z] = (nz > z) * np.uint8(_ZERO)
     for k in range(sig):
-        body[6 + 2 * k] = digits[k] * (first_blank > k)
+        body[d0 + 2 * k] = digits[k] * (first_blank > k)
     dot_slot = np.where(has_frac & ~fixed_neg, np.where(fixed_pos, e, 0), -1)
-    for c in range(sig):
-        body[7 + 2 * c] = (dot_slot == c) * np.uint8(ord("."))
-    ae = np.abs(e)
-    t = 6 + 2 * sig
-    body[t] = sci * np.uint8(ord("e"))
-    body[t + 1] = np.where(e < 0, np.uint8(ord("-")), np.uint8(ord("+"))) * sci
-    body[t + 2] = (ae // 100 + _ZERO) * (sci & (ae >= 100))
-    body[t + 3] = ((ae // 10) % 10 + _ZERO) * sci
-    body[t + 4] = (ae % 10 + _ZERO) * sci
+    for c in range(sig - 1):
+        body[d0 + 2 * c + 1] = (dot_slot == c) * np.uint8(ord("."))
+    if exp_w:
+        ae = np.abs(e)
+        body[t] = sci * np.uint8(ord("e"))
+        body[t + 1] = np.where(e < 0, np.uint8(ord("-")), np.uint8(ord("+"))) * sci
+        body[t + 2] = (ae // 100 + _ZERO) * (sci & (ae >= 100))
+        body[t + 3] = ((ae // 10) % 10 + _ZERO) * sci
+        body[t + 4] = (ae % 10 + _ZERO) * sci
     special = ~nonzero
     if special.any():
         body[:, special] = 0
-        body[1, finite & (x == 0)] = _ZERO
+        body[0, finite & (x == 0)] = _ZERO
         for val, txt in ((np.inf, b"inf"), (-np.inf, b"-inf")):
             sel = x == val
             if sel.any():
                 body[:len(txt), sel] = np.frombuffer(txt, dtype=np.uint8)[:, None]
-    return body.T  # NaN rows stay all-NUL: an empty field
+    return body.T  # (n, width), C-contiguous; NaN rows stay all-NUL: an empty field
 
 
 def format_block(columns: Sequence[tuple[str, np.ndarray, object]]) -> bytes:
