@@ -36,3 +36,11 @@ def test_blocks_do_not_change_bytes(monkeypatch):
     whole = csvfast.format_csv_rows(cols)
     monkeypatch.setattr(csvfast, "BLOCK", 7)
     assert csvfast.format_csv_rows(cols) == whole
+
+
+def test_small_range_ints_formatted_per_value_give_the_same_text():
+    rng = np.random.default_rng(2)
+    n = 4 * csvfast._SMALL_RANGE + 10          # large enough for the per-value path
+    for x in (rng.integers(-50, 3000, n), rng.choice([8, 16, 1024], n), np.full(n, -7)):
+        out = csvfast.format_csv_rows([("int", x, None)]).decode().split("\n")[:-1]
+        assert out == [str(v) for v in x.tolist()]

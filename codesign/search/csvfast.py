@@ -26,6 +26,7 @@ import numpy as np
 SIG = 8
 BLOCK = 32768  # rows formatted at a time (bounds the byte matrices to ~10 MB)
 _ZERO = ord("0")
+_SMALL_RANGE = 4096   # an int column spanning fewer values is formatted per value, then gathered
 _POW10_OFF = 400
 with np.errstate(over="ignore"):
     _POW10 = np.power(10.0, np.arange(-_POW10_OFF, _POW10_OFF + 1).astype(np.float64))
@@ -51,6 +52,10 @@ def _digits(x: np.ndarray, width: int) -> np.ndarray:
 
 def format_int(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.int64)
+    if x.size > 4 * _SMALL_RANGE:
+        lo, hi = int(x.min()), int(x.max())
+        if hi - lo < _SMALL_RANGE:   # few values (design parameters): format each once, gather rows
+            return format_int(np.arange(lo, hi + 1))[x - lo]
     ax = np.abs(x)
     width = max(1, len(str(int(ax.max())))) if x.size else 1
     digits = _digits(ax, width)
