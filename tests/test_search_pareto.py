@@ -124,3 +124,14 @@ def test_large_input_uses_the_prefilter_and_stays_exact():
     costs = np.column_stack([rng.integers(0, 40, n), rng.normal(size=n).round(2)])
     want = np.flatnonzero(~_dominated_mask(costs))
     assert pareto_indices(np.asfortranarray(costs)).tolist() == want.tolist()
+
+
+def test_streaming_front_adding_the_same_points_again_changes_nothing():
+    rng = np.random.default_rng(9)
+    costs = rng.integers(0, 6, size=(500, 3)).astype(float)
+    front = StreamingFront(3)
+    for _ in range(3):
+        for s in range(0, 500, 64):
+            front.add(np.arange(s, min(s + 64, 500)), costs[s:s + 64])
+        assert front.ids.tolist() == pareto_indices(costs).tolist()
+        assert np.array_equal(front.costs, costs[front.ids])

@@ -78,6 +78,22 @@ def _dominated_dense(cols: list) -> np.ndarray:
     return np.any(le & lt, axis=0)
 
 
+def _removed_by(a_costs: np.ndarray, a_ids: np.ndarray, ids: np.ndarray, costs: np.ndarray,
+                same_id_removes: bool) -> np.ndarray:
+    """Rows of (ids, costs) that a row of (a_ids, a_costs) dominates, or equals with a smaller id
+    (or the same id, with ``same_id_removes``)."""
+    if len(ids) == 0 or len(a_ids) == 0:
+        return np.zeros(len(ids), dtype=bool)
+    le = np.ones((len(a_ids), len(ids)), dtype=bool)     # [j, i]: a_j <= row i everywhere
+    # [j, i]: a_j < row i somewhere, or an equal row with a smaller id wins
+    lt = (a_ids[:, None] <= ids[None, :]) if same_id_removes else (a_ids[:, None] < ids[None, :])
+    for j in range(costs.shape[1]):
+        x, y = a_costs[:, j], costs[:, j]
+        le &= x[:, None] <= y[None, :]
+        lt |= x[:, None] < y[None, :]
+    return np.any(le & lt, axis=0)
+
+
 def _ge_all(cols: list, head, out: np.ndarray, tmp: np.ndarray) -> np.ndarray:
     """out = every column >= the head's value (column by column: contiguous, no (n, d) temporaries)."""
     np.greater_equal(cols[0], head[0], out=out)
@@ -202,12 +218,18 @@ class StreamingFront:
         costs = np.asarray(costs, dtype=np.float64).reshape(len(ids), self.costs.shape[1])
         if ids.size == 0:
             return
-        # Pre-filter the batch on its own (usually far smaller afterwards).
+        # The batch's own front first (usually far smaller), then the two fronts against each
+        # other: a row of one is dropped if a row of the other removes it; within each, nothing
+        # does (a row that removes a front row is never itself removed by the same front).
+        # (A point already held, added again, stays once: equal rows with equal ids go.)
         keep = pareto_indices(costs, ids)
-        all_ids = np.concatenate([self.ids, ids[keep]])
-        all_costs = np.concatenate([self.costs, costs[keep]])
-        keep = pareto_indices(all_costs, all_ids)
-        self.ids, self.costs = all_ids[keep], all_costs[keep]
+        ids, costs = ids[keep], costs[keep]
+        keep_batch = ~_removed_by(self.costs, self.ids, ids, costs, same_id_removes=True)
+        keep_front = ~_removed_by(costs, ids, self.ids, self.costs, same_id_removes=False)
+        all_ids = np.concatenate([self.ids[keep_front], ids[keep_batch]])
+        order = np.argsort(all_ids, kind="stable")
+        self.ids = all_ids[order]
+        self.costs = np.concatenate([self.costs[keep_front], costs[keep_batch]])[order]
 
     def __len__(self) -> int:
         return int(self.ids.size)
