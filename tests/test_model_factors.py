@@ -106,3 +106,22 @@ def test_formulas_declare_every_parameter_they_read():
     assert set(PARAM_NAMES) == set(sp.as_dict())
     r = evaluate_batch(LLAMA, U280, Workload(), sp.factors(np.arange(0, sp.size, 7)))
     assert np.isfinite(r["decode_tokens_per_s"]).all()
+
+
+def test_points_spread_over_every_parameter_are_evaluated_per_point():
+    """Random points over every parameter (thousands of clocks, channel counts, ...) have far more
+    combinations than points: the tables fall back to one entry per point, same results."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    p = {"wbits": rng.choice([2, 3, 4, 8, 16], n), "abits": rng.choice([4, 8, 16], n),
+         "kvbits": rng.choice([4, 8, 16], n), "group": rng.choice([32, 64, 128, 256], n),
+         "zero_point": rng.random(n) < 0.5, "rows": rng.integers(1, 1025, n), "cols": rng.integers(1, 1025, n),
+         "sfu_lanes": rng.integers(1, 257, n), "wbuf_depth": rng.integers(2, 65537, n),
+         "abuf_depth": rng.integers(64, 1 << 20, n), "kvbuf_depth": rng.integers(16, 1 << 20, n),
+         "weight_channels": rng.integers(1, 65, n), "kv_channels": rng.integers(1, 65, n),
+         "port_bits": rng.choice([64, 128, 256, 512], n), "freq_mhz": rng.integers(50, 801, n)}
+    whole = evaluate_batch(LLAMA, U280, Workload(), p)
+    for i in rng.choice(n, 5, replace=False):
+        one = evaluate_batch(LLAMA, U280, Workload(), {k: v[i:i + 1] for k, v in p.items()})
+        for k in whole:
+            assert np.array_equal(one[k], whole[k][i:i + 1]), k

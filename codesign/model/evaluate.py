@@ -29,6 +29,9 @@ SWEEP_DTYPE = np.float32
 # Points per block of the per-point roll-up: a block's arrays (float32) stay in the 512 KiB L2 of
 # this box's cores and their memory is recycled from block to block (benchmarks/bench_sweep.py)
 BLOCK = 8192
+# A formula's table covers every combination of its parameters' present values; past this many
+# (and 4 per point) it is evaluated per point instead (the same formula, element by element).
+TABLE_MAX = 1 << 18
 VIOLATION_DTYPE = np.int32   # per-point masks while they are built (VIOLATIONS has < 31 bits)
 PARAMS = tuple(f.name for f in fields(Quant)) + tuple(f.name for f in fields(Hardware))
 
@@ -101,6 +104,9 @@ def _per_instruction(prog, p, device):
 CYCLE_CLASSES = (("GEMV",), ("LOAD", "STORE", "NORM", "ROPE", "KVSTORE", "ATTN", "ACT", "ADD"))
 
 
+IDENTITY = "identity"   # a key meaning: the table has one entry per point, in point order
+
+
 class _Lookup:
     """A table over the combinations of some parameters and each point's key into it."""
 
@@ -110,9 +116,11 @@ class _Lookup:
         self.key, self.table = key, table
 
     def at(self, sl: slice, n: int) -> np.ndarray:
-        """Values of the points ``sl`` (``n`` of them)."""
+        """Values of the points ``sl`` (``n`` of them), a new array."""
         if self.key is None:
             return np.full(n, self.table[0], dtype=self.table.dtype)
+        if self.key is IDENTITY:
+            return self.table[sl].copy()
         return np.take(self.table, self.key[sl])
 
 
@@ -122,6 +130,7 @@ class _Tables:
     def __init__(self, fac: Factors, dtype):
         self.fac, self.dtype = fac, dtype
         self._keys: dict = {}
+        self._columns: dict = {}
 
     def key(self, names):
         """(key per point or None, grid: the combinations from the smallest to the largest key
@@ -129,6 +138,14 @@ class _Tables:
         parameters only some values: the formulas run on that span, not on every combination."""
         names = self.fac.ordered(names)
         if names not in self._keys:
+            combos = 1
+            for k in names:
+                combos *= self.fac.radix(k)
+            if combos > max(TABLE_MAX, 4 * self.fac.n):
+                # points spread over too many combinations (e.g. random points): one entry per point
+                grid = {k: self.column_values(k) for k in names}
+                self._keys[names] = (IDENTITY, grid, 0)
+                return self._keys[names]
             key, grid = self.fac.key(names)
             lo = 0
             if key is not None and key.size:
@@ -140,10 +157,18 @@ class _Tables:
     def grid(self, names):
         return self.key(names)[1]
 
+    def column_values(self, name) -> np.ndarray:
+        """A parameter's value at every point, in the model's dtype (converted once)."""
+        if name not in self._columns:
+            self._columns[name] = self.fac.column(name).astype(self.dtype)
+        return self._columns[name]
+
     def lookup(self, names, table) -> _Lookup:
         """Per-point access to ``table`` (computed on ``grid(names)``)."""
         key, _, lo = self.key(names)
         table = np.asarray(table).reshape(-1)
+        if key is IDENTITY:
+            table = np.broadcast_to(table, (self.fac.n,))
         if lo:   # keys count from the first combination of the whole grid
             table = np.concatenate([np.zeros(lo, dtype=table.dtype), table])
         return _Lookup(key, table)
@@ -175,8 +200,13 @@ def _phase_tables(tables: _Tables, prog, device, sums) -> dict:
     out: dict = {name: [] for name in sums}
     for ops in CYCLE_CLASSES:
         names = formula_params(ops)
-        pc = {k: v.reshape(1, -1) for k, v in effective_channels(tables.grid(names), device).items()}
-        tot = program_totals(prog.op, col, count, pc, device, ops=ops)
+        grid = effective_channels(tables.grid(names), device)
+        size = len(grid[names[0]])
+        blocks = []   # large grids (points spread over many combinations) in cache-sized blocks
+        for a in range(0, size, BLOCK):
+            pc = {k: v[a:a + BLOCK].reshape(1, -1) for k, v in grid.items()}
+            blocks.append(program_totals(prog.op, col, count, pc, device, ops=ops))
+        tot = blocks[0] if len(blocks) == 1 else {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
         for name in sums:
             parts = [tot[k] for k in PHASE_SUMS[name] if k in tot]   # the keys this class produces
             if parts:
