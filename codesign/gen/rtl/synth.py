@@ -101,9 +101,9 @@ def synth_mpe(params: dict, max_lanes: int = 128, workdir: Path | None = None) -
 
 
 def synth_sfu(params: dict, workdir: Path | None = None) -> SynthResult:
-    """The SFU helper's sfu_top at the design's lanes and bits."""
+    """The SFU helper's sfu_top at the design's lanes, bits and block size (XQUANT's GROUP)."""
     _need_yosys()
-    p = {k: params[k] for k in ("SFU_LANES", "ABITS", "KVBITS")}
+    p = {k: params[k] for k in ("SFU_LANES", "ABITS", "KVBITS", "GROUP") if k in params}
     try:
         c = _sfu_report().synth_block("sfu_top", p, workdir)
     except RuntimeError as e:

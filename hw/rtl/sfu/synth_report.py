@@ -20,15 +20,15 @@ from pathlib import Path
 SFU_DIR = Path(__file__).resolve().parent
 
 # Block -> HDL parameters besides SFU_LANES (defaults of the design space:
-# W4A8, KV8, as codesign/design.py's Quant defaults).
+# W4A8, KV8, group 128, as codesign/design.py's Quant defaults).
 BLOCKS: dict[str, dict[str, int]] = {
     "sfu_add": {},
-    "sfu_quant": {"QBITS": 8, "QW": 8},
+    "sfu_quant": {"QBITS": 8, "QW": 8, "GROUP": 128},
     "sfu_rope": {},
     "sfu_swiglu": {},
     "sfu_softmax": {},
     "sfu_rmsnorm": {},
-    "sfu_top": {"ABITS": 8, "KVBITS": 8},
+    "sfu_top": {"ABITS": 8, "KVBITS": 8, "GROUP": 128},
 }
 
 
