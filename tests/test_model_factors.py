@@ -47,7 +47,7 @@ def test_grid_keys_and_columns_match_the_mixed_radix_digits(seed):
         assert np.array_equal(fac.column(n), np.asarray(values[j])[digits[j]])
     for _ in range(10):
         subset = tuple(n for n in names if rng.random() < 0.5) or names[:1]
-        key, grid = fac.key(subset)
+        key, grid = fac.key(subset), fac.grid(subset)
         want = np.zeros(len(index), dtype=np.int64)
         for j, n in enumerate(names):
             if n in subset:
@@ -56,6 +56,9 @@ def test_grid_keys_and_columns_match_the_mixed_radix_digits(seed):
         for j, n in enumerate(names):   # the grid row of a point's key holds that point's values
             if n in subset:
                 assert np.array_equal(grid[n][want], np.asarray(values[j], dtype=float)[digits[j]])
+        lo, hi = int(want.min()), int(want.max())      # a span of the grid: the same rows
+        part = fac.grid(subset, lo, hi)
+        assert all(np.array_equal(part[n], grid[n][lo:hi + 1]) for n in part)
 
 
 def test_array_codes_round_trip_any_values():
@@ -63,7 +66,7 @@ def test_array_codes_round_trip_any_values():
     p = {"a": rng.choice([3, 7, 1000], 500), "b": rng.normal(size=500).round(1), "c": np.full(500, 5.0),
          "d": rng.choice([1.5, np.nan], 500)}
     fac = ArrayFactors(p, tuple(p))
-    key, grid = fac.key(tuple(p))
+    key, grid = fac.key(tuple(p)), fac.grid(tuple(p))
     for k, v in p.items():
         assert np.array_equal(grid[k][key], v, equal_nan=True), k
         assert np.all(np.diff(fac.values(k)[~np.isnan(fac.values(k))]) > 0)

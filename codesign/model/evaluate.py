@@ -29,8 +29,9 @@ SWEEP_DTYPE = np.float32
 # Points per block of the per-point roll-up: a block's arrays (float32) stay in the 512 KiB L2 of
 # this box's cores and their memory is recycled from block to block (benchmarks/bench_sweep.py)
 BLOCK = 8192
-# A formula's table covers every combination of its parameters' present values; past this many
-# (and 4 per point) it is evaluated per point instead (the same formula, element by element).
+# A formula's table spans the combinations of its parameters between the smallest and largest
+# present; past this many (or half the points) it is evaluated per point instead (the same
+# formula, element by element).
 TABLE_MAX = 1 << 18
 VIOLATION_DTYPE = np.int32   # per-point masks while they are built (VIOLATIONS has < 31 bits)
 PARAMS = tuple(f.name for f in fields(Quant)) + tuple(f.name for f in fields(Hardware))
@@ -87,8 +88,7 @@ def _as_arrays(params: Mapping[str, np.ndarray]) -> tuple[dict, int]:
     n = {a.shape[0] for a in arrs.values()}
     if len(n) != 1:
         raise CodesignError(f"parameter arrays differ in length: {sorted(n)}", field="params")
-    p = {k: v.astype(np.float64) for k, v in arrs.items()}
-    return p, n.pop()
+    return arrs, n.pop()
 
 
 def _per_instruction(prog, p, device):
@@ -133,25 +133,27 @@ class _Tables:
         self._columns: dict = {}
 
     def key(self, names):
-        """(key per point or None, grid: the combinations from the smallest to the largest key
-        present, first key). A sweep chunk covers a slice of the grid, so of the most significant
-        parameters only some values: the formulas run on that span, not on every combination."""
+        """(key per point, None (all fixed) or IDENTITY; grid: the parameter values of the
+        combinations from the smallest to the largest key present; that smallest key). A sweep
+        chunk covers a slice of the grid, so of the most significant parameters only some values:
+        the formulas run on that span, not on every combination. Points spread over more
+        combinations than that (TABLE_MAX, or half the points), e.g. random points: one entry per
+        point (the same formulas, element by element)."""
         names = self.fac.ordered(names)
         if names not in self._keys:
-            combos = 1
-            for k in names:
-                combos *= self.fac.radix(k)
-            if combos > max(TABLE_MAX, 4 * self.fac.n):
-                # points spread over too many combinations (e.g. random points): one entry per point
-                grid = {k: self.column_values(k) for k in names}
-                self._keys[names] = (IDENTITY, grid, 0)
-                return self._keys[names]
-            key, grid = self.fac.key(names)
-            lo = 0
-            if key is not None and key.size:
+            limit = max(1024, min(TABLE_MAX, self.fac.n // 2))   # a table pays when it is smaller
+            combos = self.fac.combinations(names)
+            # a grid slice's keys span few combinations even when the grid has many: compute them
+            narrow = combos <= limit or (self.fac.slices_grid and combos < (1 << 62))
+            key = self.fac.key(names) if narrow else IDENTITY
+            lo = hi = 0
+            if key is not IDENTITY and key is not None and key.size:
                 lo, hi = int(key.min()), int(key.max())
-                grid = {k: v[lo:hi + 1] for k, v in grid.items()}
-            self._keys[names] = (key, {k: v.astype(self.dtype) for k, v in grid.items()}, lo)
+            if key is IDENTITY or hi - lo >= limit:
+                self._keys[names] = (IDENTITY, {k: self.column_values(k) for k in names}, 0)
+            else:
+                grid = self.fac.grid(names, lo, hi)
+                self._keys[names] = (key, {k: v.astype(self.dtype) for k, v in grid.items()}, lo)
         return self._keys[names]
 
     def grid(self, names):

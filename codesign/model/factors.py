@@ -4,9 +4,9 @@ Most model quantities depend on a few parameters only: a GEMV's cycles do not de
 the weights' storage on neither the clock nor the array shape, a DSP count on the bit-widths and
 the array shape alone. ``Factors`` describes N points by, per parameter, its distinct values and
 each point's code into them. ``key(names)`` numbers the combinations of ``names`` (mixed radix,
-parameters in ``PARAMS`` order, the first most significant) and gives the value grid of every
-combination, so a formula runs once per combination (a few thousand) instead of once per point
-and its result reaches the points by one gather. Same formula, same inputs, same result per
+parameters in ``PARAMS`` order, the first most significant) and ``grid(names, lo, hi)`` gives the
+parameter values of combinations lo..hi, so a formula runs once per combination (a few thousand)
+instead of once per point and its result reaches the points by one gather. Same formula, same inputs, same result per
 point: only the number of times it is computed changes.
 
 Two ways in:
@@ -34,6 +34,7 @@ class Factors:
 
     names: tuple[str, ...]
     n: int
+    slices_grid = False   # True: the points are (usually contiguous) indices of one grid
 
     def values(self, name: str) -> np.ndarray:
         raise NotImplementedError
@@ -41,10 +42,18 @@ class Factors:
     def radix(self, name: str) -> int:
         return len(self.values(name))
 
-    def key(self, names: Sequence[str]) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
-        """(combination number per point, or None when every one of ``names`` is fixed;
-        the grid: per name, a (K,) array with its value in each of the K combinations)."""
+    def key(self, names: Sequence[str]) -> np.ndarray | None:
+        """Each point's combination number of ``names`` (mixed radix over their values, the first
+        most significant), or None when every one of them is fixed. Call only when
+        ``combinations(names)`` fits an int64."""
         raise NotImplementedError
+
+    def combinations(self, names: Sequence[str]) -> int:
+        """How many combinations of the values of ``names`` there are (exact, a Python int)."""
+        k = 1
+        for n in self.ordered(names):
+            k *= self.radix(n)
+        return k
 
     def column(self, name: str) -> np.ndarray:
         """The parameter's value at every point, (N,) float64."""
@@ -57,66 +66,79 @@ class Factors:
             raise KeyError(f"unknown parameter(s) {sorted(unknown)}")
         return tuple(n for n in self.names if n in wanted)
 
-    def grid(self, names: Sequence[str]) -> dict[str, np.ndarray]:
-        """Cartesian product of the values of ``names`` (first most significant), each (K,)."""
+    def grid(self, names: Sequence[str], lo: int = 0, hi: int | None = None) -> dict[str, np.ndarray]:
+        """Per name, its value in each combination numbered ``lo`` .. ``hi`` (default: all)."""
         names = self.ordered(names)
-        radices = [self.radix(n) for n in names]
-        size = int(np.prod(radices, dtype=np.int64)) if radices else 1
-        out, inner = {}, size
-        for name, r in zip(names, radices):
-            inner //= r
-            out[name] = np.tile(np.repeat(self.values(name), inner), size // (inner * r))
-        return out
+        hi = self.combinations(names) - 1 if hi is None else hi
+        rest = np.arange(lo, hi + 1, dtype=np.int64)
+        out = {}
+        for name in reversed(names):       # least significant digit first
+            r = self.radix(name)
+            out[name] = self.values(name)[rest % r] if r > 1 else np.full(rest.size, self.values(name)[0])
+            rest = rest // r
+        return {n: out[n] for n in names}
 
 
 def _codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """(sorted distinct values, code per element or None when all equal)."""
+    """(sorted distinct values as float64, code per element or None when all are equal)."""
     if x.size == 0:
         return np.zeros(1), None
+    if x.dtype == np.bool_:
+        x = x.view(np.uint8)
     lo, hi = x.min(), x.max()
     if lo == hi:
         return np.array([float(lo)]), None
-    if np.isfinite(lo) and np.isfinite(hi) and hi - lo < _COUNTING_SPAN and np.all(x == np.floor(x)):
+    integral = x.dtype.kind in "iu" or (np.isfinite(lo) and np.isfinite(hi) and bool(np.all(x == np.floor(x))))
+    if integral and hi - lo < _COUNTING_SPAN:
         off = (x - lo).astype(np.intp)
         present = np.zeros(int(hi - lo) + 1, dtype=bool)
         present[off] = True
         rank = np.cumsum(present, dtype=np.intp) - 1
-        return np.flatnonzero(present).astype(np.float64) + lo, rank[off]
+        return np.flatnonzero(present).astype(np.float64) + float(lo), rank[off]
     vals, inv = np.unique(x, return_inverse=True)
     return vals.astype(np.float64), inv.reshape(-1).astype(np.intp)
 
 
 class ArrayFactors(Factors):
-    """Factors of explicit parameter arrays (all the same length)."""
+    """Factors of explicit parameter arrays (all the same length). Codes and float64 columns are
+    made on first use: points spread over many combinations need only the columns."""
 
     def __init__(self, params: Mapping[str, np.ndarray], names: Sequence[str]):
         self.names = tuple(names)
-        self._cols = {k: np.asarray(params[k], dtype=np.float64).reshape(-1) for k in self.names}
-        self.n = len(next(iter(self._cols.values()))) if self._cols else 0
-        self._vals, self._code = {}, {}
-        for k, x in self._cols.items():
-            self._vals[k], self._code[k] = _codes(x)
+        self._raw = {k: np.asarray(params[k]).reshape(-1) for k in self.names}
+        self.n = len(next(iter(self._raw.values()))) if self._raw else 0
+        self._codes: dict = {}
+        self._cols: dict = {}
+
+    def _coded(self, name):
+        if name not in self._codes:
+            self._codes[name] = _codes(self._raw[name])
+        return self._codes[name]
 
     def values(self, name):
-        return self._vals[name]
+        return self._coded(name)[0]
 
     def column(self, name):
+        if name not in self._cols:
+            self._cols[name] = self._raw[name].astype(np.float64)
         return self._cols[name]
 
     def key(self, names):
         names = self.ordered(names)
         key = None
         for name in names:
-            c = self._code[name]
+            c = self._coded(name)[1]
             if c is None:
                 continue
             key = c.copy() if key is None else key * self.radix(name) + c
-        return key, self.grid(names)
+        return key
 
 
 class GridFactors(Factors):
     """Factors of points of a mixed-radix grid given by their indices: parameter ``names[j]``
     takes ``values[j][digit_j]``, the last parameter being the least significant digit."""
+
+    slices_grid = True
 
     def __init__(self, names: Sequence[str], values: Sequence[Sequence[float]], index: np.ndarray):
         self.names = tuple(names)
@@ -183,4 +205,4 @@ class GridFactors(Factors):
                 d = self._run_digit(last, run)
                 key = d if key is None else key * run + d
             run, last = 1, None
-        return key, self.grid(names)
+        return key

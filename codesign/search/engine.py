@@ -248,7 +248,7 @@ class Sweeper:
         cols.update({k: np.asarray(v) for k, v in res.items()})
         cols["feasible"] = np.asarray(res["feasible"], dtype=bool)
         cols["violations"] = np.asarray(res["violations"], dtype=np.int64)
-        key, grid = fac.key(ACCURACY_PARAMS)
+        key, grid = fac.key(ACCURACY_PARAMS), fac.grid(ACCURACY_PARAMS)
         loss = self.accuracy.loss_pct(grid)            # one lookup per (W, A, KV, group) combination
         cols["accuracy_loss_pct"] = np.full(index.size, loss[0]) if key is None else np.take(loss, key)
         masks = constraint_masks(self.constraints, cols, self.accuracy.known)
