@@ -112,25 +112,27 @@ def _eliminate(cols: list, pos: np.ndarray) -> np.ndarray:
     alive = np.ones(n, dtype=bool)
     m, t = np.empty(n, dtype=bool), np.empty(n, dtype=bool)
     kept = []
-    i = 0
+    i, steps = 0, 0
     while True:
-        nz = np.flatnonzero(alive[i:])
-        if nz.size == 0:
-            break
-        i += int(nz[0])
-        kept.append(pos[i])
         size = len(pos)
+        if i >= size:
+            break
+        i += int(alive[i:size].argmax())       # the first row still alive (argmax: first True)
+        if not alive[i]:
+            break
+        kept.append(pos[i])
         mm = _ge_all(cols, [x[i] for x in cols], m[:size], t[:size])
         mm[:i + 1] = False
-        alive[:size] &= ~mm
+        np.greater(alive[:size], mm, out=alive[:size])   # alive and not removed
         i += 1
-        left = int(np.count_nonzero(alive[i:size]))
-        if left == 0:
-            break
-        if left < 0.6 * (size - i):
-            keep = np.flatnonzero(alive[i:size]) + i
-            cols, pos = [x[keep] for x in cols], pos[keep]
-            alive, i = np.ones(len(pos), dtype=bool), 0
+        steps += 1
+        if steps % 8 == 0:   # compact once enough rows have died (checked now and then: a full scan)
+            left = int(np.count_nonzero(alive[i:size]))
+            if left < 0.6 * (size - i):
+                keep = np.flatnonzero(alive[i:size]) + i
+                cols, pos = [x[keep] for x in cols], pos[keep]
+                alive[:len(pos)] = True
+                i = 0
     return np.asarray(kept, dtype=np.int64)
 
 
