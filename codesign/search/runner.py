@@ -132,8 +132,8 @@ def keep_freed_memory() -> None:
 
     A chunk allocates and frees the same few hundred KB-sized arrays again and again; by default
     glibc serves those with mmap/munmap (or trims the heap), so every new array costs fresh page
-    faults. Keeping them cuts the model's time per point by roughly a third on this machine
-    (benchmarks/bench_sweep.py); memory stays bounded by a chunk's peak. No-op elsewhere.
+    faults. Keeping them saved 1-25% of the pipeline's CPU time per point on this machine (A/B
+    runs of chunk_result, 2026-11-23); memory stays bounded by a chunk's peak. No-op elsewhere.
     """
     global _MALLOC_TUNED
     if _MALLOC_TUNED:
