@@ -58,7 +58,7 @@ module sfu_quant #(
     // state: 0 idle, 1 pass 1 (max), 2 e0, 3 pass 2 (quantize), 4 drain
     reg [2:0] state;
     reg [31:0] maxabs;        // max|x| of the open block (started in an earlier beat)
-    reg [31:0] off;           // element offset of lane 0 inside its block (blocked mode)
+    reg [LG-1:0] off;         // element offset of lane 0 inside its block (blocked mode)
     reg [31:0] blk;           // block index of lane 0
     reg blocked;
     reg out_last;
@@ -92,7 +92,7 @@ module sfu_quant #(
     endgenerate
 
     // ---------------------------------------------------------------- pass 1: block maxima
-    function integer slot_of(input integer lane, input [31:0] o);
+    function integer slot_of(input integer lane, input [LG-1:0] o);
         begin
             if (SLOT_MODE == 0) slot_of = 0;
             else if (SLOT_MODE == 1) slot_of = lane / GROUP;
@@ -136,7 +136,7 @@ module sfu_quant #(
 
     // exponents of the blocks that closed in the previous cycle's beat
     reg [NS-1:0] ev_q;
-    reg [NS*32-1:0] emax_q;
+    reg [NS*6-1:0] e_q;
     reg [31:0] eblk_q;
     reg [5:0] emin;           // min of the exponents emitted so far
     function [5:0] exp_of(input [31:0] m);
@@ -149,18 +149,18 @@ module sfu_quant #(
             exp_of = (bl > QBITS - 1) ? (bl - (QBITS - 1)) : 6'd0;
         end
     endfunction
-    reg [NS*6-1:0] e_now;
+    reg [NS*6-1:0] e_beat;    // leading-one detectors of this beat's slot maxima
     reg [5:0] emin_next;
     always @(*) begin
         emin_next = emin;
         for (s = 0; s < NS; s = s + 1) begin
-            e_now[s*6 +: 6] = exp_of(emax_q[s*32 +: 32]);
-            if (ev_q[s] && e_now[s*6 +: 6] < emin_next) emin_next = e_now[s*6 +: 6];
+            e_beat[s*6 +: 6] = exp_of(ms[s*32 +: 32]);
+            if (ev_q[s] && e_q[s*6 +: 6] < emin_next) emin_next = e_q[s*6 +: 6];
         end
     end
     assign out_e_valid = ev_q;
     assign out_e_idx = eblk_q;
-    assign out_e = e_now;
+    assign out_e = e_q;
 
     // ---------------------------------------------------------------- pass 2: quantize
     // round half away from zero of x / 2^e (e: the lane's block exponent, or e0), clamp to +-QMAX
@@ -183,20 +183,20 @@ module sfu_quant #(
     always @(posedge clk) begin
         if (!rst_n) begin
             state <= 3'd0; maxabs <= 32'd0; out_shift <= 6'd0; blocked <= 1'b0;
-            off <= 32'd0; blk <= 32'd0; ev_q <= {NS{1'b0}}; emax_q <= {NS*32{1'b0}};
+            off <= {LG{1'b0}}; blk <= 32'd0; ev_q <= {NS{1'b0}}; e_q <= {NS*6{1'b0}};
             eblk_q <= 32'd0; emin <= 6'd63;
             out_valid <= 1'b0; out_last <= 1'b0; out_data <= {L*QW{1'b0}};
         end else begin
             ev_q <= take1 ? closes : {NS{1'b0}};
             if (take1) begin
-                emax_q <= ms;
+                e_q <= e_beat;
                 eblk_q <= blk;
             end
             emin <= emin_next;
             case (state)
                 3'd0: if (start) begin
                           state <= 3'd1; maxabs <= 32'd0; blocked <= cfg_blocked && (BLOCKS != 0);
-                          off <= 32'd0; blk <= 32'd0; emin <= 6'd63;
+                          off <= {LG{1'b0}}; blk <= 32'd0; emin <= 6'd63;
                       end
                 3'd1: if (take) begin
                           maxabs <= m_open;
