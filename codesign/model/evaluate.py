@@ -1,9 +1,12 @@
 """``evaluate_batch`` (N design points at once, pure numpy) and ``evaluate_design`` (one, JSON-able).
 
 Per-model quantities (the instruction lists of a decode step and of the prefill, deduplicated) are
-built once per (model, workload) and cached; each point then costs a few array operations per
-unique instruction shape. ``evaluate_design`` calls ``evaluate_batch`` with N = 1: there is one
-copy of every formula.
+built once per (model, workload) and cached. Each formula (cycles per opcode class, each resource,
+each feasibility check) runs once per combination of the parameters it reads present among the N
+points (factors.py: a sweep chunk of 65k points has ~8k GEMV combinations, ~150 for the other
+opcodes); the points gather their values from those small tables, and only the roll-up (speed,
+power, energy, cost, limits) runs per point, in cache-sized blocks. ``evaluate_design`` calls the
+same code with N = 1: there is one copy of every formula.
 """
 
 from __future__ import annotations
