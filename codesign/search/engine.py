@@ -149,8 +149,8 @@ class ChunkResult:
     n_accuracy_unmeasured: int
     violation_counts: np.ndarray
     constraint_fail: np.ndarray
-    hist_feasible: np.ndarray | None
-    hist_ok: np.ndarray | None
+    hist_feasible: tuple | None      # (occupied cells, their counts): a few hundred of 40,000
+    hist_ok: tuple | None
     front_ids: np.ndarray
     front_costs: np.ndarray
     rows: bytes
@@ -165,10 +165,9 @@ class ChunkResult:
         state.n_accuracy_unmeasured += self.n_accuracy_unmeasured
         state.violation_counts += self.violation_counts
         state.constraint_fail += self.constraint_fail
-        if self.hist_feasible is not None:
-            state.hist_feasible += self.hist_feasible
-        if self.hist_ok is not None:
-            state.hist_ok += self.hist_ok
+        for hist, add in ((state.hist_feasible, self.hist_feasible), (state.hist_ok, self.hist_ok)):
+            if add is not None:
+                hist.reshape(-1)[add[0]] += add[1]     # cells are distinct
         state.front.add(self.front_ids, self.front_costs)
         if self.wbits_best_j is not None:
             # strictly better, or equal at a lower grid index (chunks arrive in grid order)
@@ -207,8 +206,11 @@ def _bit_counts(bits: np.ndarray, n_bits: int) -> np.ndarray:
     return out
 
 
-def _hist_count(cells: np.ndarray) -> np.ndarray:
-    return np.bincount(cells, minlength=HIST_BINS * HIST_BINS).reshape(HIST_BINS, HIST_BINS)
+def _hist_count(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(occupied cells, counts): what a chunk sends back instead of the whole histogram."""
+    counts = np.bincount(cells, minlength=HIST_BINS * HIST_BINS)
+    occupied = np.flatnonzero(counts)
+    return occupied, counts[occupied]
 
 
 class Sweeper:
