@@ -90,7 +90,7 @@ def _codes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         return np.array([float(lo)]), None
     integral = x.dtype.kind in "iu" or (np.isfinite(lo) and np.isfinite(hi) and bool(np.all(x == np.floor(x))))
     if integral and hi - lo < _COUNTING_SPAN:
-        off = (x - lo).astype(np.intp)
+        off = (x - lo).astype(np.intp, copy=False)
         present = np.zeros(int(hi - lo) + 1, dtype=bool)
         present[off] = True
         rank = np.cumsum(present, dtype=np.intp) - 1
