@@ -32,6 +32,7 @@ SWEEP_DTYPE = np.float32
 # Points per block of the per-point roll-up: a block's arrays (float32) stay in the 512 KiB L2 of
 # this box's cores and their memory is recycled from block to block (benchmarks/bench_sweep.py)
 BLOCK = 8192
+TABLE_BLOCK = 32768   # combinations per block of the cycle formulas ((instructions x block) arrays)
 # A formula's table spans the combinations of its parameters between the smallest and largest
 # present; past this many (or half the points) it is evaluated per point instead (the same
 # formula, element by element).
@@ -208,8 +209,8 @@ def _phase_tables(tables: _Tables, prog, device, sums) -> dict:
         grid = effective_channels(tables.grid(names), device)
         size = len(grid[names[0]])
         blocks = []   # large grids (points spread over many combinations) in cache-sized blocks
-        for a in range(0, size, BLOCK):
-            pc = {k: v[a:a + BLOCK].reshape(1, -1) for k, v in grid.items()}
+        for a in range(0, size, TABLE_BLOCK):
+            pc = {k: v[a:a + TABLE_BLOCK].reshape(1, -1) for k, v in grid.items()}
             blocks.append(program_totals(prog.op, col, count, pc, device, ops=ops))
         tot = blocks[0] if len(blocks) == 1 else {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
         for name in sums:
