@@ -89,3 +89,28 @@ def test_verify_command_on_emitted_rtl(tmp_path):
     ops = {row["op"]: row for row in out["cycle_table"]}
     assert set(ops) == {"LOAD", "NORM", "GEMV", "ROPE", "KVSTORE", "ATTN", "ADD", "ACT", "STORE"}
     assert ops["GEMV"]["count"] == 7 and ops["GEMV"]["rtl"] > 0
+
+
+def test_verify_caches_follow_their_sources(tmp_path, monkeypatch):
+    """Cached golden vectors and emitted RTL are keyed by the sources they come from: after a
+    numerics or RTL change (e.g. the per-block activation exponents) verify never reuses them."""
+    from codesign.gen.rtl import verify
+
+    golden = tmp_path / "numerics.py"
+    golden.write_text("ACT_FRAC = 16\n")
+    monkeypatch.setenv("CODESIGN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(verify, "GOLDEN_SOURCES", [golden])
+    d = _design()
+    first = verify.vectors_for(d, 4, random_dims=SMALL)
+    assert verify.vectors_for(d, 4, random_dims=SMALL) == first          # unchanged sources: reused
+    golden.write_text("ACT_FRAC = 16  # edited\n")
+    second = verify.vectors_for(d, 4, random_dims=SMALL)
+    assert second != first and (second / "manifest.json").is_file()
+
+    rtl = tmp_path / "mpe.v"
+    rtl.write_text("module mpe; endmodule\n")
+    monkeypatch.setattr(verify, "rtl_sources", lambda: [rtl])
+    a = verify.rtl_folder(d, None).root
+    rtl.write_text("module mpe; wire rel; endmodule\n")
+    b = verify.rtl_folder(d, None).root
+    assert a != b and (b / "manifest.json").is_file()

@@ -34,6 +34,31 @@ def _key(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# What the cached artefacts are made from: a cache entry is reused only while these sources are
+# byte for byte the ones it was made with (a numerics or RTL change must never meet stale vectors
+# or a stale RTL copy, e.g. the per-block activation exponents of 2026-11-23).
+GOLDEN_SOURCES = [ROOT / "codesign" / "quant" / f for f in ("numerics.py", "pack.py", "golden.py",
+                                                             "vectors.py", "real_layer.py")] + \
+    [ROOT / "codesign" / "isa" / f for f in ("compiler.py", "encoding.py", "executor.py", "instr.py",
+                                             "memimage.py")]
+
+
+def source_digest(paths) -> str:
+    """sha256 over the names and contents of `paths` (absent files count as empty)."""
+    h = hashlib.sha256()
+    for p in sorted(Path(p) for p in paths):
+        h.update(p.name.encode() + b"\0")
+        h.update(p.read_bytes() if p.is_file() else b"")
+    return h.hexdigest()[:16]
+
+
+def rtl_sources() -> list[Path]:
+    sys.path.insert(0, str(ROOT / "sim"))
+    import rtl_build
+
+    return rtl_build.core_sources()
+
+
 def vectors_for(design: Design, context: int, model: str = VERIFY_MODEL, layer: int = 0,
                 random_dims: str | None = None, seed: int = 0, folder: Path | None = None) -> Path:
     """The golden vector folder for this design (weights packed for its ROWS x COLS), cached."""
@@ -41,7 +66,8 @@ def vectors_for(design: Design, context: int, model: str = VERIFY_MODEL, layer: 
 
     q, hw = design.quant, design.hw
     key = _key({"quant": vars(q), "rows": hw.rows, "cols": hw.cols, "model": model, "layer": layer,
-                "context": context, "random": random_dims, "seed": seed, "v": 1})
+                "context": context, "random": random_dims, "seed": seed, "v": 1,
+                "golden": source_digest(GOLDEN_SOURCES)})
     folder = folder or cache_dir() / "rtl_vectors" / key
     if (folder / "manifest.json").is_file():
         try:
@@ -68,7 +94,7 @@ def rtl_folder(design: Design, rtl_dir: str | None) -> RtlFolder:
     from .emit import emit_rtl
 
     if rtl_dir is None:
-        folder = cache_dir() / "rtl_emit" / _key(core_params(design))
+        folder = cache_dir() / "rtl_emit" / _key([core_params(design), source_digest(rtl_sources())])
         if not (folder / "manifest.json").is_file():
             folder.parent.mkdir(parents=True, exist_ok=True)
             emit_rtl(design, folder, force=True)
