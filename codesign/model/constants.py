@@ -101,6 +101,11 @@ def products_per_dsp(dsp_kind: str, wbits, abits):
 LUT_PER_LANE_BIT = 1.0
 FF_PER_LANE_BIT = 0.0
 LUT_PER_ROW = 350          # group-scale multiply-add, int64 accumulate, requantize per MPE row
+# The block activation exponent (docs/NUMERICS.md): one 64-bit left barrel shifter by e_g - e0 per
+# (MPE row, group slice of a beat). Yosys 0.23 synth_xilinx on hw/rtl/mpe.v, before/after the change
+# (docs/RTL.md, 2026-11-23): +129 to +291 LUT per (row x slice), i.e. 130-160 LUT6 per shifter; a mux
+# tree, so fabric in any tool (unlike the adder trees above).
+LUT_PER_EXP_SHIFTER = 145
 FF_PER_ROW = 270
 DSP_PER_ROW = 1            # scale_g x acc_g
 LUT_PER_SFU_LANE = 900     # norm/softmax/SiLU/RoPE/quantizer datapath per lane

@@ -1,7 +1,8 @@
 """FPGA resources of the LLM processor template, vectorised over design points.
 
 MPE: rows x cols MAC lanes packed into DSP slices by operand width (constants.products_per_dsp),
-plus a scale multiply per row; the adder trees, accumulators and requantizers in fabric. SFU:
+plus a scale multiply per row; the adder trees, accumulators, block-exponent shifters (one per row and
+group slice) and requantizers in fabric. SFU:
 sfu_lanes lanes. MEM: one AXI mover per memory port (weight, KV and one I/O port). Buffers: the
 weight ping-pong buffer (2 x wbuf_depth tiles of rows x cols W-bit weights + their group scales) in
 URAM where the device has it, the activation buffer (abuf_depth int32 elements) and the KV tile
@@ -36,7 +37,9 @@ def _ports(p):
 
 def _lut(p, device, head_dim, kv_scale_bits):
     rows = p["rows"]
+    slices = np.maximum(1, p["cols"] // p["group"])     # group slices per MPE beat: one shifter each per row
     return (rows * p["cols"] * C.LUT_PER_LANE_BIT * (p["wbits"] + p["abits"]) + rows * C.LUT_PER_ROW
+            + rows * slices * C.LUT_PER_EXP_SHIFTER
             + p["sfu_lanes"] * C.LUT_PER_SFU_LANE + _ports(p) * p["port_bits"] * C.LUT_PER_PORT_BIT + C.CONTROL_LUT)
 
 
@@ -78,7 +81,7 @@ _PORT_PARAMS = ("weight_channels", "kv_channels", "port_bits")
 # another raises KeyError.
 FORMULAS = {
     "dsp": (_dsp, ("rows", "cols", "sfu_lanes", "wbits", "abits")),
-    "lut": (_lut, ("rows", "cols", "sfu_lanes", "wbits", "abits") + _PORT_PARAMS),
+    "lut": (_lut, ("rows", "cols", "sfu_lanes", "wbits", "abits", "group") + _PORT_PARAMS),
     "ff": (_ff, ("rows", "cols", "sfu_lanes", "wbits", "abits") + _PORT_PARAMS),
     "bram36": (_bram36, ("cols", "abuf_depth", "kvbits", "kvbuf_depth") + _PORT_PARAMS + _WBUF_PARAMS),
     "uram": (_uram, _WBUF_PARAMS),
