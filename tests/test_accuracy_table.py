@@ -28,6 +28,27 @@ def test_round_trip(tmp_path):
     assert d["schema"] == at.SCHEMA and {r["wbits"] for r in d["results"]} == {2, 4, 8}
 
 
+def test_zero_point_rows_are_their_own_configurations(tmp_path):
+    t = _table()
+    t.results_zp[(4, 8, 8, 128)] = 20.4
+    p = tmp_path / "t.json"
+    at.write_table(p, t)
+    t = at.read_table(p)
+    assert t.results[(4, 8, 8, 128)] == 22.0 and t.results_zp == {(4, 8, 8, 128): 20.4}
+    loss = t.loss_pct([4, 4, 8, 8], 8, 8, 128, [False, True, False, True])
+    assert np.allclose(loss[:3], [10.0, 2.0, 0.5]) and np.isnan(loss[3])   # W8 zp not measured: NaN, not W8's value
+    # a table written before the zero-point rows reads as symmetric
+    d = json.loads(p.read_text())
+    for r in d["results"]:
+        r.pop("zero_point")
+    p.write_text(json.dumps(d))
+    assert at.read_table(p).results_zp == {} and at.read_table(p).results[(4, 8, 8, 128)] == 20.4
+    d["results"][0]["zero_point"] = "yes"
+    p.write_text(json.dumps(d))
+    with pytest.raises(CodesignError, match="zero_point"):
+        at.read_table(p)
+
+
 def test_loss_pct_vectorised_with_nan_for_unmeasured():
     t = _table()
     w = np.array([8, 4, 2, 3, 4, 16])
@@ -66,6 +87,7 @@ def test_packaged_table_is_consistent():
     t = at.read_table(p)
     from codesign.quant.llm.sweep import grid
     assert set(grid()) <= set(t.results), "the committed copy holds the full 108-configuration grid"
+    assert set(grid()) <= set(t.results_zp), "... and the same grid with weight zero points"
     # the measured arithmetic is the current one (block activation exponents), and it meets issue 4's bar
     assert "block of `group` inputs" in t.meta["numerics"]["activations"]
     assert np.all(t.loss_pct(8, 8, 8, [32, 64, 128]) < 1.0)
@@ -85,6 +107,9 @@ def test_command_errors(tmp_path, monkeypatch, capsys):
     assert main(["accuracy", "--wbits", "5"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("codesign accuracy: error: --wbits:") and "{2, 3, 4, 8}" in err and "\n" not in err
+    assert main(["accuracy", "--zero-point", "maybe"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("codesign accuracy: error: --zero-point:") and "{false, true}" in err
     assert main(["accuracy", "--model", str(tmp_path / "none.gguf")]) == 2
     assert "not found" in capsys.readouterr().err
     assert main(["accuracy", "--model", "other", "--show"]) == 2
@@ -118,7 +143,7 @@ def test_merge_runs(tmp_path, monkeypatch, capsys):
     assert len(t.results) == 5 and t.results[(3, 8, 8, 128)] == 30.0
     assert [r["command"] for r in t.meta["provenance"]["runs"]] == ["codesign accuracy --wbits 8",
                                                                   "codesign accuracy --wbits 3"]
-    assert t.meta["configs_measured"].startswith("5 of the 108")
+    assert t.meta["configs_measured"].startswith("symmetric: 5 of the 108")
     b.meta["sample"] = {"n_windows": 8}
     at.write_table(tmp_path / "b.json", b)
     assert main(["accuracy", "--merge", str(tmp_path / "b.json")]) == 2

@@ -16,6 +16,7 @@ space:
   abits: [8]
   kvbits: [8]
   group: [128]
+  zero_point: [false]
   rows: [16, 64]
   cols: [64, 256]
   weight_channels: [16, 28]

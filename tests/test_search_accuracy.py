@@ -21,7 +21,7 @@ class TableOnAGrid:
     baseline_ppl = 12.5
     LOSS = {(3, 64): 9.0, (3, 128): 12.0, (4, 64): 2.0, (4, 128): 3.0, (8, 64): 0.2, (8, 128): 0.3}
 
-    def loss_pct(self, wbits, abits, kvbits, group):
+    def loss_pct(self, wbits, abits, kvbits, group, zero_point=False):
         w, g = np.broadcast_arrays(np.asarray(wbits), np.asarray(group))
         return np.array([self.LOSS.get((int(a), int(b)), np.nan) for a, b in zip(w.ravel(), g.ravel())])
 

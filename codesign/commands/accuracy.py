@@ -30,6 +30,14 @@ def _int_list(name: str, allowed: tuple):
     return parse
 
 
+def _zero_points(text: str) -> list[bool]:
+    from ..errors import CodesignError
+    words = [v.strip().lower() for v in text.split(",") if v.strip()]
+    if not words or any(w not in ("false", "true") for w in words):
+        raise CodesignError(f"got {text!r}; allowed: comma-separated values from {{false, true}}", field="--zero-point")
+    return sorted({w == "true" for w in words})
+
+
 def add_arguments(p) -> None:
     from ..quant.llm.axes import AXES, DEFAULT_WINDOWS
 
@@ -38,6 +46,8 @@ def add_arguments(p) -> None:
     for ax in ("wbits", "abits", "kvbits", "group"):
         p.add_argument(f"--{ax}", type=str, default=",".join(map(str, AXES[ax])),
                        help=f"comma-separated {ax} values to measure, from {{{', '.join(map(str, AXES[ax]))}}}")
+    p.add_argument("--zero-point", type=str, default="false,true",
+                   help="comma-separated weight zero-point settings to measure, from {false, true}")
     p.add_argument("--sample", type=int, default=DEFAULT_WINDOWS, help="perplexity windows of 256 tokens")
     p.add_argument("--calibration", type=int, default=8, help="smoothing calibration windows (disjoint from the sample)")
     p.add_argument("--alpha", type=float, default=0.5, help="SmoothQuant migration strength; negative = no smoothing")
@@ -61,34 +71,38 @@ def _print_table(table, console) -> None:
     import numpy as np
     console.print(f"[bold]{table.measured_on}[/bold]: baseline perplexity {table.baseline_ppl:.3f} "
                   f"({table.meta.get('sample', {}).get('scored_tokens', '?')} tokens)")
-    res = table.results
+    res = {**{k + (False,): v for k, v in table.results.items()},
+           **{k + (True,): v for k, v in table.results_zp.items()}}
     groups = sorted({k[3] for k in res})
-    t = Table(title="perplexity (increase vs baseline, %) by W / A / KV bits and group")
+    t = Table(title="perplexity (increase vs baseline, %) by W / A / KV bits and group; zp: weights with zero points")
     for c in ("W", "A", "KV"):
         t.add_column(c, justify="right")
     for g in groups:
         t.add_column(f"g{g}", justify="right")
-    for w, a, kv in sorted({k[:3] for k in res}, key=lambda x: (-x[0], -x[1], -x[2])):
+    for w, a, kv, zp in sorted({(k[0], k[1], k[2], k[4]) for k in res}, key=lambda x: (x[3], -x[0], -x[1], -x[2])):
         cells = []
         for g in groups:
-            p = res.get((w, a, kv, g))
+            p = res.get((w, a, kv, g, zp))
             if p is None:
                 cells.append("-")
             elif not np.isfinite(p):
                 cells.append("diverged")
             else:
                 cells.append(f"{p:.2f} ({(p / table.baseline_ppl - 1) * 100:+.1f}%)")
-        t.add_row(str(w), str(a), str(kv), *cells)
+        t.add_row(f"{w} zp" if zp else str(w), str(a), str(kv), *cells)
     console.print(t)
 
 
-def _coverage(results) -> str:
+def _coverage(results, results_zp) -> str:
     from ..quant.llm.sweep import grid
 
-    if set(grid()) <= set(results):
-        return "full grid W{2,3,4,8} x A{4,8,16} x KV{4,8,16} x group{32,64,128}"
-    return (f"{len(set(grid()) & set(results))} of the 108-configuration grid (priority: W8A8KV8, W x group at "
-            "A8 KV8, A and KV sweeps, then the rest); unmeasured ones read as NaN")
+    full = set(grid())
+    parts = []
+    for name, res in (("symmetric", results), ("zero point", results_zp)):
+        got = len(full & set(res))
+        parts.append(f"{name}: " + ("full grid W{2,3,4,8} x A{4,8,16} x KV{4,8,16} x group{32,64,128}"
+                                    if got == len(full) else f"{got} of the 108-configuration grid"))
+    return "; ".join(parts) + " (unmeasured ones read as NaN)"
 
 
 def run(args) -> int:
@@ -112,7 +126,7 @@ def run(args) -> int:
         tables = ([at.read_table(at.cache_path(model))] if at.cache_path(model).is_file() else []) + \
             [at.read_table(f) for f in args.merge]
         merged = at.merge_tables(tables)
-        merged.meta["configs_measured"] = _coverage(merged.results)
+        merged.meta["configs_measured"] = _coverage(merged.results, merged.results_zp)
         at.write_table(at.cache_path(model), merged)
         args.show = True
     if args.show:
@@ -123,6 +137,7 @@ def run(args) -> int:
         print(dumps_json(table.to_dict()), end="") if args.json else _print_table(table, console)
         return 0
     axes = {ax: _int_list(f"--{ax}", AXES[ax])(getattr(args, ax)) for ax in AXES}
+    zero_points = _zero_points(args.zero_point)
     if args.threads < 1:
         raise CodesignError(f"got {args.threads}; allowed: >= 1", field="--threads")
     torch.set_num_threads(args.threads)
@@ -134,7 +149,7 @@ def run(args) -> int:
     cfg, weights = load_checkpoint(path)
     tok = tokenizer_from_gguf(path)
     sample, calib = build_sample(tok, args.sample, calibration=args.calibration if alpha is not None else 0)
-    settings = {"sample": sample.describe(), "numerics": describe_numerics(alpha, False, calib.shape[0]),
+    settings = {"sample": sample.describe(), "numerics": describe_numerics(alpha, calib.shape[0]),
                 "checkpoint": {"file": path.name, "config": cfg}}
     cache = at.cache_path(model)
     done, baseline, prior_runs = {}, None, []
@@ -144,8 +159,8 @@ def run(args) -> int:
             baseline = old.baseline_ppl
             prov = old.meta.get("provenance", {})
             prior_runs = prov.get("runs", [prov] if prov else [])
-            done = {key(k): {"wbits": k[0], "abits": k[1], "kvbits": k[2], "group": k[3], "ppl": v}
-                    for k, v in old.results.items()}
+            done = {key(k, zp): {"wbits": k[0], "abits": k[1], "kvbits": k[2], "group": k[3], "zero_point": zp, "ppl": v}
+                    for zp, res in ((False, old.results), (True, old.results_zp)) for k, v in res.items()}
             console.print(f"reusing {len(done)} configuration(s) from {cache}")
         else:
             console.print(f"[yellow]{cache} was measured with other settings; re-measuring (old file replaced)")
@@ -154,27 +169,31 @@ def run(args) -> int:
     cmd = "codesign accuracy " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["accuracy"] else sys.argv[1:])
 
     def save(base, results):
-        res = {(r["wbits"], r["abits"], r["kvbits"], r["group"]): (float("nan") if r["ppl"] is None else r["ppl"])
-               for r in results.values()}
+        res, res_zp = {}, {}
+        for r in results.values():
+            (res_zp if r.get("zero_point") else res)[(r["wbits"], r["abits"], r["kvbits"], r["group"])] = \
+                float("nan") if r["ppl"] is None else r["ppl"]
         this_run = {"command": cmd, "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
                     timespec="seconds"), "torch": torch.__version__, "python": sys.version.split()[0],
                     "threads": args.threads, "seconds_this_run": round(time.time() - start, 1)}
-        meta = {**settings, "configs_measured": _coverage(res),
+        meta = {**settings, "configs_measured": _coverage(res, res_zp),
                 "provenance": {**this_run, "runs": prior_runs + [this_run]}}
-        at.write_table(cache, at.AccuracyTable(model, base, res, meta))
+        at.write_table(cache, at.AccuracyTable(model, base, res, meta, res_zp))
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as prog:
-        task = prog.add_task("baseline", total=len(configs))
-        n_done = [sum(1 for c in configs if key(c) in done)]
-        prog.update(task, completed=n_done[0])
+        task = prog.add_task("baseline", total=len(configs) * len(zero_points))
+        runs = [(c, zp) for zp in zero_points for c in configs]
+        prog.update(task, completed=sum(1 for c, zp in runs if key(c, zp) in done))
 
         def on_result(base, results):
             save(base, results)
-            prog.update(task, completed=sum(1 for c in configs if key(c) in results))
+            prog.update(task, completed=sum(1 for c, zp in runs if key(c, zp) in results))
 
-        measure(cfg, weights, sample.windows, configs, calib, alpha, done=done, baseline=baseline,
-                on_result=on_result, on_progress=lambda k: prog.update(task, description=k))
+        for zp in zero_points:   # symmetric first: the table the sweep has always read
+            baseline, done = measure(cfg, weights, sample.windows, configs, calib, alpha, zero_point=zp, done=done,
+                                     baseline=baseline, on_result=on_result,
+                                     on_progress=lambda k: prog.update(task, description=k))
     table = at.read_table(cache)
     if args.json:
         print(json.dumps(table.to_dict(), indent=2, sort_keys=True))

@@ -36,44 +36,56 @@ def packaged_path(model: str) -> Path:
     return DATA_DIR / f"accuracy_{model}.json"
 
 
+def _lookup(results: dict, w, a, kv, g) -> np.ndarray:
+    """Vectorised results[(w, a, kv, g)] (NaN where absent) for broadcast int64 arrays."""
+    out = np.full(w.shape, np.nan)
+    if not results:
+        return out
+    keys = np.array(sorted(results), dtype=np.int64)                      # [n, 4]
+    vals = np.array([results[tuple(k)] for k in keys.tolist()], dtype=np.float64)
+
+    # encode each 4-tuple as one integer (every field < 2^16) and look it up by binary search
+    def code(arr4):
+        return ((arr4[..., 0] * 65536 + arr4[..., 1]) * 65536 + arr4[..., 2]) * 65536 + arr4[..., 3]
+    kc = code(keys)
+    order = np.argsort(kc)
+    kc, vals = kc[order], vals[order]
+    q = code(np.stack([w, a, kv, g], axis=-1))
+    idx = np.clip(np.searchsorted(kc, q), 0, len(kc) - 1)
+    hit = kc[idx] == q
+    out[hit] = vals[idx[hit]]
+    return out
+
+
 @dataclass
 class AccuracyTable:
     measured_on: str
     baseline_ppl: float
-    results: dict[tuple[int, int, int, int], float]   # (wbits, abits, kvbits, group) -> ppl (nan: diverged)
+    results: dict[tuple[int, int, int, int], float]   # symmetric weights: (wbits, abits, kvbits, group) -> ppl (nan: diverged)
     meta: dict = field(default_factory=dict)
+    results_zp: dict[tuple[int, int, int, int], float] = field(default_factory=dict)   # weights with zero points
 
-    def ppl(self, wbits, abits, kvbits, group) -> np.ndarray:
+    def ppl(self, wbits, abits, kvbits, group, zero_point=False) -> np.ndarray:
         """Perplexity per configuration (vectorised, broadcasting); NaN where not measured."""
-        w, a, kv, g = np.broadcast_arrays(*(np.asarray(v, dtype=np.int64) for v in (wbits, abits, kvbits, group)))
-        out = np.full(w.shape, np.nan)
-        if not self.results:
-            return out
-        keys = np.array(sorted(self.results), dtype=np.int64)              # [n, 4]
-        vals = np.array([self.results[tuple(k)] for k in keys.tolist()], dtype=np.float64)
-        # encode each 4-tuple as one integer (every field < 2^16) and look it up by binary search
-        def code(arr4):
-            return ((arr4[..., 0] * 65536 + arr4[..., 1]) * 65536 + arr4[..., 2]) * 65536 + arr4[..., 3]
-        kc = code(keys)
-        order = np.argsort(kc)
-        kc, vals = kc[order], vals[order]
-        q = code(np.stack([w, a, kv, g], axis=-1))
-        idx = np.clip(np.searchsorted(kc, q), 0, len(kc) - 1)
-        hit = kc[idx] == q
-        out[hit] = vals[idx[hit]]
-        return out
+        w, a, kv, g, z = np.broadcast_arrays(*(np.asarray(v, dtype=np.int64)
+                                               for v in (wbits, abits, kvbits, group, zero_point)))
+        sym = _lookup(self.results, w, a, kv, g)
+        if not z.any():
+            return sym
+        return np.where(z != 0, _lookup(self.results_zp, w, a, kv, g), sym)
 
-    def loss_pct(self, wbits, abits, kvbits, group) -> np.ndarray:
+    def loss_pct(self, wbits, abits, kvbits, group, zero_point=False) -> np.ndarray:
         """Relative perplexity increase in % vs the unquantized baseline; NaN where not measured."""
-        return (self.ppl(wbits, abits, kvbits, group) / self.baseline_ppl - 1.0) * 100.0
+        return (self.ppl(wbits, abits, kvbits, group, zero_point) / self.baseline_ppl - 1.0) * 100.0
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict:
         rows = []
-        for (w, a, kv, g), p in sorted(self.results.items()):
-            rows.append({"wbits": w, "abits": a, "kvbits": kv, "group": g,
-                         "ppl": None if not math.isfinite(p) else round(p, 6),
-                         "loss_pct": None if not math.isfinite(p) else round((p / self.baseline_ppl - 1) * 100, 4)})
+        for zp, res in ((False, self.results), (True, self.results_zp)):
+            for (w, a, kv, g), p in sorted(res.items()):
+                rows.append({"wbits": w, "abits": a, "kvbits": kv, "group": g, "zero_point": zp,
+                             "ppl": None if not math.isfinite(p) else round(p, 6),
+                             "loss_pct": None if not math.isfinite(p) else round((p / self.baseline_ppl - 1) * 100, 4)})
         return {**self.meta, "schema": SCHEMA, "measured_on": self.measured_on,
                 "baseline_ppl": round(self.baseline_ppl, 6), "results": rows}
 
@@ -82,13 +94,16 @@ class AccuracyTable:
         if not isinstance(d, dict) or d.get("schema") != SCHEMA:
             raise CodesignError(f"{where}: not a {SCHEMA} table", field="accuracy")
         try:
-            results = {}
+            results, results_zp = {}, {}
             for r in d["results"]:
                 p = r["ppl"]
-                results[(int(r["wbits"]), int(r["abits"]), int(r["kvbits"]), int(r["group"]))] = \
+                zp = r.get("zero_point", False)      # tables written before the zero-point rows: symmetric
+                if not isinstance(zp, bool):
+                    raise TypeError(f"zero_point must be true or false, got {zp!r}")
+                (results_zp if zp else results)[(int(r["wbits"]), int(r["abits"]), int(r["kvbits"]), int(r["group"]))] = \
                     float("nan") if p is None else float(p)
             meta = {k: v for k, v in d.items() if k not in ("schema", "measured_on", "baseline_ppl", "results")}
-            return cls(str(d["measured_on"]), float(d["baseline_ppl"]), results, meta)
+            return cls(str(d["measured_on"]), float(d["baseline_ppl"]), results, meta, results_zp)
         except (KeyError, TypeError, ValueError) as e:
             raise CodesignError(f"{where}: malformed ({type(e).__name__}: {e})", field="accuracy") from None
 
@@ -115,7 +130,9 @@ def merge_tables(tables: list[AccuracyTable]) -> AccuracyTable:
         raise CodesignError("nothing to merge", field="--merge")
     first = tables[0]
     results: dict = {}
-    runs = []
+    results_zp: dict = {}
+    runs: list = []
+    notes: list = []
     for t in tables:
         for k in ("sample", "numerics"):
             if t.meta.get(k) != first.meta.get(k):
@@ -123,11 +140,18 @@ def merge_tables(tables: list[AccuracyTable]) -> AccuracyTable:
         if t.measured_on != first.measured_on or abs(t.baseline_ppl / first.baseline_ppl - 1) > 1e-6:
             raise CodesignError("cannot merge: different model or baseline perplexity", field="--merge")
         results.update(t.results)
+        results_zp.update(t.results_zp)
         prov = t.meta.get("provenance", {})
-        runs += prov.get("runs", [prov]) if prov else []
+        for run in (prov.get("runs", [prov]) if prov else []):
+            if run not in runs:          # tables resumed from one cache share their earlier runs
+                runs.append(run)
+        if prov.get("note") and prov["note"] not in notes:
+            notes.append(prov["note"])
     meta = dict(first.meta)
-    meta["provenance"] = {**(runs[0] if runs else {}), "runs": runs}
-    return AccuracyTable(first.measured_on, first.baseline_ppl, results, meta)
+    meta["provenance"] = {**{k: v for k, v in (runs[0] if runs else {}).items() if k != "note"}, "runs": runs}
+    if notes:
+        meta["provenance"]["note"] = "; ".join(notes)
+    return AccuracyTable(first.measured_on, first.baseline_ppl, results, meta, results_zp)
 
 
 def load_accuracy_table(model: str | None = None) -> AccuracyTable | None:

@@ -30,13 +30,14 @@ class AccuracySource:
     def loss_pct(self, params: dict[str, np.ndarray]) -> np.ndarray:
         """Relative perplexity increase in % per point; NaN where not measured.
 
-        The table is indexed by (wbits, abits, kvbits, group); it does not vary
-        the zero point, so both zero_point settings read the same entry.
+        The table is indexed by (wbits, abits, kvbits, group, zero_point); a point whose
+        configuration it does not hold reads NaN (never a neighbour's value).
         """
         n = len(params["wbits"])
         if self.table is None:
             return np.full(n, np.nan)
-        loss = self.table.loss_pct(params["wbits"], params["abits"], params["kvbits"], params["group"])
+        zp = params.get("zero_point", np.zeros(n, dtype=bool))
+        loss = self.table.loss_pct(params["wbits"], params["abits"], params["kvbits"], params["group"], zp)
         return np.asarray(loss, dtype=np.float64).reshape(n)
 
     def describe(self) -> str:
@@ -51,7 +52,6 @@ class AccuracySource:
         if self.known:
             d["measured_on"] = self.measured_on
             d["baseline_ppl"] = self.baseline_ppl
-            d["zero_point"] = "the table does not vary the zero point; both settings use its entry"
         return d
 
 

@@ -19,14 +19,15 @@ from ..design import Hardware
 from .space import HW_FIELDS, Space
 
 # Quantization choices: those the accuracy table measures (codesign/quant, issue 4:
-# W in {2,3,4,8}, group in {32,64,128}, A and KV in {4,8,16}); the user's space
-# file can add W16 or group 256, whose accuracy then shows as not measured.
+# W in {2,3,4,8}, group in {32,64,128}, A and KV in {4,8,16}, symmetric or with zero
+# points); the user's space file can add W16 or group 256, whose accuracy then shows
+# as not measured.
 DEFAULT_QUANT = {
     "wbits": [2, 3, 4, 8],
     "abits": [4, 8, 16],
     "kvbits": [4, 8, 16],
     "group": [32, 64, 128],
-    "zero_point": [False],   # the accuracy table does not vary it; add true in a space file
+    "zero_point": [False, True],
 }
 
 # MPE array shape and SFU width (powers of two).

@@ -60,7 +60,7 @@ PARETO_COLUMNS = KEY_COLUMNS + FLOAT_COLUMNS
 # background without keeping the points. Values outside the range land in the
 # edge bins.
 # the accuracy table's axes (codesign.quant.accuracy_table)
-ACCURACY_PARAMS = ("wbits", "abits", "kvbits", "group")
+ACCURACY_PARAMS = ("wbits", "abits", "kvbits", "group", "zero_point")
 
 HIST_BINS = 200
 HIST_RANGE = ((-2.0, 5.0), (-4.0, 3.0))
@@ -90,7 +90,7 @@ class SweepState:
     next_start: int = 0
     n_feasible: int = 0
     n_ok: int = 0                     # feasible and meeting every applied constraint
-    n_accuracy_unmeasured: int = 0    # feasible points whose (W, A, KV, group) is not in the table
+    n_accuracy_unmeasured: int = 0    # feasible points whose (W, A, KV, group, zero point) is not in the table
     violation_counts: np.ndarray = None  # type: ignore[assignment]
     constraint_fail: np.ndarray = None   # type: ignore[assignment]  # per CONSTRAINT_FIELDS, among feasible
     hist_feasible: np.ndarray = None     # type: ignore[assignment]
@@ -251,7 +251,7 @@ class Sweeper:
         cols["feasible"] = np.asarray(res["feasible"], dtype=bool)
         cols["violations"] = np.asarray(res["violations"], dtype=np.int64)
         key, grid = fac.key(ACCURACY_PARAMS), fac.grid(ACCURACY_PARAMS)
-        loss = self.accuracy.loss_pct(grid)            # one lookup per (W, A, KV, group) combination
+        loss = self.accuracy.loss_pct(grid)            # one lookup per (W, A, KV, group, zero point) combination
         cols["accuracy_loss_pct"] = np.full(index.size, loss[0]) if key is None else np.take(loss, key)
         masks = constraint_masks(self.constraints, cols, self.accuracy.known)
         ok = cols["feasible"].copy()

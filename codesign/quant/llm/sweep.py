@@ -45,8 +45,8 @@ def priority_order(configs: list[tuple]) -> list[tuple]:
     return sorted(configs, key=lambda c: (rank(c), -c[0], -c[3], -c[1], -c[2]))
 
 
-def key(c: tuple) -> str:
-    return "w{}a{}kv{}g{}".format(*c)
+def key(c: tuple, zero_point: bool = False) -> str:
+    return "w{}a{}kv{}g{}".format(*c) + ("z" if zero_point else "")
 
 
 def _finite(x: float) -> float | None:
@@ -67,7 +67,7 @@ def measure(cfg: dict, weights: dict[str, torch.Tensor], windows: torch.Tensor, 
         baseline = perplexity(LlamaLM(cfg, weights), windows)
         if on_result:
             on_result(baseline, results)
-    todo = [c for c in configs if key(c) not in results]
+    todo = [c for c in configs if key(c, zero_point) not in results]
     if not todo:
         return baseline, results
     base_w = weights
@@ -93,27 +93,26 @@ def measure(cfg: dict, weights: dict[str, torch.Tensor], windows: torch.Tensor, 
         for c in cs:
             t0 = time.time()
             if on_progress:
-                on_progress(key(c))
+                on_progress(key(c, zero_point))
             scheme = QuantScheme(c[0], c[1], c[2], c[3], zero_point)
             ppl = perplexity(LlamaLM(cfg, qw, PrequantizedWeights(scheme)), windows)
-            results[key(c)] = {"wbits": c[0], "abits": c[1], "kvbits": c[2], "group": c[3],
-                               "ppl": _finite(ppl), "seconds": round(time.time() - t0, 1)}
+            results[key(c, zero_point)] = {"wbits": c[0], "abits": c[1], "kvbits": c[2], "group": c[3],
+                                           "zero_point": zero_point, "ppl": _finite(ppl), "seconds": round(time.time() - t0, 1)}
             if on_result:
                 on_result(baseline, results)
     return baseline, results
 
 
-def describe_numerics(alpha: float | None, zero_point: bool, n_calibration: int) -> dict:
+def describe_numerics(alpha: float | None, n_calibration: int) -> dict:
     return {
         "quantizers": numerics_source(),
-        "weights": "group-wise INT-W along in-features, " + ("asymmetric (W-bit zero point)" if zero_point else
-                                                              "symmetric") + ", 16-bit scale mantissa + per-tensor shift",
+        "weights": "group-wise INT-W along in-features, symmetric (rows with zero_point false) or with a W-bit "
+                   "zero point (zero_point true), 16-bit scale mantissa + per-tensor shift",
         "activations": "per-token dynamic INT-A with one power-of-two exponent per block of `group` inputs "
                        "(the weight group) at the input of every decoder linear layer; per token-head on the "
                        "query heads",
         "kv_cache": "K (after RoPE) and V per token-head, power-of-two INT-KV",
         "float_parts": "embeddings, LM head, RMSNorm, RoPE, softmax, SiLU (integer versions bounded in docs/NUMERICS.md)",
-        "zero_point": zero_point,
         "smoothing": None if alpha is None else {
             "method": "SmoothQuant (Xiao et al., ICML 2023, Eq. 4) folded into norm gains / weights, incl. K vs Q",
             "alpha": alpha, "calibration_windows": n_calibration},
