@@ -56,3 +56,26 @@ def test_float_and_quantized_perplexity(smol):
     assert b2 == base
     assert abs(w8 / base - 1) < 0.10, (w8, base)   # one 64-token window: noisier than the table
     assert w2 > 2 * base, (w2, base)
+
+
+def test_command_measures_caches_then_reuses_committed_table(tmp_path, monkeypatch, capsys):
+    """One configuration measured on one window into the cache; that table committed as package
+    data; with an empty cache the command reuses it (measures nothing) and prints it."""
+    from codesign.cli import main
+    from codesign.quant import accuracy_table as at
+
+    one = ["accuracy", "--model", "smollm2-135m", "--wbits", "8", "--abits", "8", "--kvbits", "8",
+           "--group", "128", "--zero-point", "false", "--sample", "1", "--calibration", "1"]
+    monkeypatch.setenv("CODESIGN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(at, "DATA_DIR", tmp_path / "pkg")
+    assert main(one) == 0
+    measured = at.read_table(at.cache_path("smollm2-135m"))
+    assert list(measured.results) == [(8, 8, 8, 128)] and measured.results_zp == {}
+    capsys.readouterr()
+    at.packaged_path("smollm2-135m").parent.mkdir()
+    at.cache_path("smollm2-135m").rename(at.packaged_path("smollm2-135m"))
+    assert main(one) == 0
+    out = capsys.readouterr().out
+    assert "reusing 1 configuration(s)" in out and "the committed table" in out
+    assert not at.cache_path("smollm2-135m").exists()           # nothing measured, nothing cached
+    assert f"{measured.results[(8, 8, 8, 128)]:.2f}" in out
