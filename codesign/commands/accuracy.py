@@ -71,8 +71,7 @@ def _print_table(table, console) -> None:
     import numpy as np
     console.print(f"[bold]{table.measured_on}[/bold]: baseline perplexity {table.baseline_ppl:.3f} "
                   f"({table.meta.get('sample', {}).get('scored_tokens', '?')} tokens)")
-    res = {**{k + (False,): v for k, v in table.results.items()},
-           **{k + (True,): v for k, v in table.results_zp.items()}}
+    res = {k + (zp,): p for k, zp, p in table.entries()}
     groups = sorted({k[3] for k in res})
     t = Table(title="perplexity (increase vs baseline, %) by W / A / KV bits and group; zp: weights with zero points")
     for c in ("W", "A", "KV"):
@@ -163,7 +162,7 @@ def run(args) -> int:
             prov = old.meta.get("provenance", {})
             prior_runs = prov.get("runs", [prov] if prov else [])
             done = {key(k, zp): {"wbits": k[0], "abits": k[1], "kvbits": k[2], "group": k[3], "zero_point": zp, "ppl": v}
-                    for zp, res in ((False, old.results), (True, old.results_zp)) for k, v in res.items()}
+                    for k, zp, v in old.entries()}
             console.print(f"reusing {len(done)} configuration(s) from {source}" +
                           ("" if source == cache else " (the committed table; --force re-measures)"))
         elif source == cache:

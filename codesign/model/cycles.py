@@ -43,13 +43,6 @@ def stream_bytes_per_cycle(device, channels, port_bits, freq_mhz):
     return channels * np.minimum(port_bits / 8.0, per_channel_dram)
 
 
-def gemv_weight_bytes(n, k, wbits, group, zero_point):
-    """Bytes of an n x k weight matrix incl. group scales / zero points (workload.ops.weight_bytes)."""
-    quantized = n * k * wbits / 8 + n * _ceil(k, group) * (SCALE_BITS + zero_point * wbits) / 8
-    per_channel16 = n * k * 2 + n * SCALE_BITS / 8
-    return np.where(wbits == 16, per_channel16, quantized)
-
-
 KEYS = ("cycles", "compute", "memory", "fill", "weight_bytes", "kv_read", "kv_write", "io_bytes", "macs")
 
 

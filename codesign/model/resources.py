@@ -101,11 +101,6 @@ def estimate_one(name: str, p: dict, device, head_dim: int, kv_scale_bits: int =
     return FORMULAS[name][0](p, device, head_dim, kv_scale_bits)
 
 
-def estimate(p: dict, device, head_dim: int, kv_scale_bits: int = 8) -> dict:
-    """Resources used by the design points ``p`` (dict of 1-D arrays) on ``device``."""
-    return {r: estimate_one(r, p, device, head_dim, kv_scale_bits) for r in RESOURCES}
-
-
 def utilization(used: dict, device, resources=RESOURCES) -> dict:
     """Used / available-to-kernels (after the shell) per resource."""
     out = {}

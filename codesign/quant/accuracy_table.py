@@ -74,18 +74,23 @@ class AccuracyTable:
             return sym
         return np.where(z != 0, _lookup(self.results_zp, w, a, kv, g), sym)
 
+    def entries(self):
+        """Every measured configuration as ((wbits, abits, kvbits, group), zero_point, ppl): symmetric
+        rows first, each kind in key order."""
+        for zp, res in ((False, self.results), (True, self.results_zp)):
+            for k, p in sorted(res.items()):
+                yield k, zp, p
+
     def loss_pct(self, wbits, abits, kvbits, group, zero_point=False) -> np.ndarray:
         """Relative perplexity increase in % vs the unquantized baseline; NaN where not measured."""
         return (self.ppl(wbits, abits, kvbits, group, zero_point) / self.baseline_ppl - 1.0) * 100.0
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict:
-        rows = []
-        for zp, res in ((False, self.results), (True, self.results_zp)):
-            for (w, a, kv, g), p in sorted(res.items()):
-                rows.append({"wbits": w, "abits": a, "kvbits": kv, "group": g, "zero_point": zp,
-                             "ppl": None if not math.isfinite(p) else round(p, 6),
-                             "loss_pct": None if not math.isfinite(p) else round((p / self.baseline_ppl - 1) * 100, 4)})
+        rows = [{"wbits": w, "abits": a, "kvbits": kv, "group": g, "zero_point": zp,
+                 "ppl": None if not math.isfinite(p) else round(p, 6),
+                 "loss_pct": None if not math.isfinite(p) else round((p / self.baseline_ppl - 1) * 100, 4)}
+                for (w, a, kv, g), zp, p in self.entries()]
         return {**self.meta, "schema": SCHEMA, "measured_on": self.measured_on,
                 "baseline_ppl": round(self.baseline_ppl, 6), "results": rows}
 

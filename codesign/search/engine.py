@@ -22,7 +22,7 @@ from . import csvfast
 from .accuracy import AccuracySource
 from .constraints import CONSTRAINT_FIELDS, Constraints, constraint_masks
 from .pareto import StreamingFront, pareto_indices
-from .space import HW_FIELDS, PARAM_NAMES, Space
+from .space import PARAM_NAMES, Space
 
 
 @dataclass(frozen=True)
@@ -360,6 +360,3 @@ class Sweeper:
         order = np.lexsort((ids, costs[:, cols["decode_tokens_per_s"]], costs[:, cols["energy_per_token_j"]]))
         return ids[order]
 
-
-def hw_dict(cols: Mapping[str, np.ndarray], i: int) -> dict[str, int]:
-    return {n: int(cols[n][i]) for n in HW_FIELDS}

@@ -27,7 +27,6 @@ import contextlib
 import io
 import math
 import os
-from pathlib import Path
 
 import numpy as np
 

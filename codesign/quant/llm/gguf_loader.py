@@ -122,8 +122,6 @@ def dequantized_tensor(path, t, name: str, cfg: dict) -> np.ndarray:
 
 def load_gguf(path: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
     """(config, weights) from a llama GGUF; weights are float32 with canonical names."""
-    from gguf.quants import dequantize
-
     path = Path(path)
     reader = open_gguf(path)
     cfg = gguf_metadata(reader, path)

@@ -34,12 +34,9 @@ def numerics_source() -> str:
 
 
 def quantize_rows(x: torch.Tensor, bits: int) -> torch.Tensor:
-    """Per-row (last dim) dynamic power-of-two INT-``bits`` quantization, as float32 values."""
-    if _numerics is None:
-        return fake_quant.quantize_activation(x, bits)
-    xi = _numerics.to_fixed(x.detach().numpy())
-    q, e = _numerics.quantize_pow2(xi, bits)
-    return torch.from_numpy(_numerics.from_fixed(_numerics.dequantize_pow2(q, e)).astype(np.float32))
+    """Per-row (last dim) dynamic power-of-two INT-``bits`` quantization, as float32 values: one
+    block spanning the whole row."""
+    return quantize_blocks(x, bits, x.shape[-1])
 
 
 def quantize_blocks(x: torch.Tensor, bits: int, group: int) -> torch.Tensor:
