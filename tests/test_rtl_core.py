@@ -168,7 +168,6 @@ def test_planted_weight_fault_is_caught(verilator_point):
 def smollm2_vectors(tmp_path_factory):
     from codesign.quant.vectors import real_source
 
-    pytest.importorskip("gguf")
     source = real_source("smollm2-135m", 0, SMOL_CONTEXT)
     design = design_of(SMOL_POINT)
     return design, _vectors(design, tmp_path_factory.mktemp("smol"), SMOL_CONTEXT, source=source)
