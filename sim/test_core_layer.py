@@ -1,5 +1,5 @@
 """Full-layer regression of codesign_top: a decoder layer's instruction list from the golden vectors
-(codesign.quant.vectors) runs on the processor, memory modelled by three cocotbext-axi AxiRam
+(codesign.vectors) runs on the processor, memory modelled by three cocotbext-axi AxiRam
 (gmem_w, gmem_kv, gmem_io), control through AXI4-Lite exactly as a host drives a Vitis kernel.
 
 After EVERY instruction (the core's `retire` pulse) the result is compared with the golden
@@ -35,7 +35,7 @@ from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from codesign.quant.vectors import read_vectors  # noqa: E402
+from codesign.vectors import read_vectors  # noqa: E402
 
 CLK_NS = 4
 BASES = {"gmem_w": 0x1000, "gmem_kv": 0x2040, "gmem_io": 0x40}   # 64-byte aligned, not zero

@@ -31,7 +31,7 @@ def _design(device: str, wch: int, kvch: int, freq: int = 225) -> Design:
 @pytest.fixture(scope="module")
 def vectors(tmp_path_factory):
     """SmolLM2-135M layer-0 decode-step golden vectors, written once and shipped by every export."""
-    from codesign.quant.vectors import write_vectors
+    from codesign.vectors import write_vectors
     out = tmp_path_factory.mktemp("vec") / "golden"
     write_vectors(_design("u280", 8, 2), "smollm2-135m", 0, out, context=16)
     return out

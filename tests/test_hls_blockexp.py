@@ -22,7 +22,7 @@ from codesign.gen.hls.project import emit_project
 from codesign.isa.encoding import decode
 from codesign.quant import numerics as N
 from codesign.quant import pack
-from codesign.quant.vectors import read_vectors
+from codesign.vectors import read_vectors
 
 POINTS = {
     # 48 SFU lanes over 32-wide blocks: beats at offsets 0 and 16 of a block, each touching two blocks;

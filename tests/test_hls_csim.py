@@ -116,7 +116,7 @@ def test_prefill_chunk_csim_bit_exact(tmp_path):
     """A prefill chunk (m = 10 tokens at positions 4..13): the GEMM path (two MPE token chunks of
     up to TM = 8 tokens sharing one weight stream), RoPE/KVSTORE over several tokens, causal ATTN
     with per-token key counts."""
-    from codesign.quant.vectors import write_vectors
+    from codesign.vectors import write_vectors
 
     d = Design("smollm2-135m", "u280", quant=Quant(4, 8, 8, 32), hw=Hardware(rows=8, cols=16, sfu_lanes=4,
                                                                                abuf_depth=4096))

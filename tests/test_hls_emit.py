@@ -101,7 +101,7 @@ def test_vectors_option_checks_hash_and_design(tmp_path):
 
 
 def test_moe_vectors_refused_with_clear_error(tmp_path):
-    from codesign.quant.vectors import write_vectors
+    from codesign.vectors import write_vectors
 
     d = Design("smollm2-135m", "u280", quant=Quant(4, 8, 8, 32), hw=Hardware(rows=8, cols=8))
     write_vectors(d, None, 0, tmp_path / "moe", context=4, seed=2,

@@ -3,7 +3,6 @@ the accuracy sweep uses; and the power-of-two activation quantizer keeps its con
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 

@@ -7,7 +7,7 @@ from codesign.design import Design, Hardware, Quant, Workload
 from codesign.devices import get_device
 from codesign.isa.instr import Instr
 from codesign.model import OUTPUT_KEYS, VIOLATIONS, evaluate_batch, evaluate_design, instruction_cycles
-from codesign.model.evaluate import design_params
+from codesign.model import design_params
 from codesign.workload import load_model_config
 
 LLAMA = load_model_config("llama2-7b")

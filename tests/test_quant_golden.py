@@ -9,7 +9,7 @@ from codesign.quant import numerics as N
 from codesign.quant.float_ref import error_metrics
 from codesign.quant.golden import prepare_layer, random_layer_weights
 from codesign.quant.layer_error import compare_layer
-from codesign.quant.vectors import random_config
+from codesign.vectors import random_config
 
 
 @pytest.mark.parametrize("spec", ["d_model=64,n_heads=4,n_kv_heads=2,head_dim=16,d_ffn=96",

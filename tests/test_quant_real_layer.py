@@ -9,7 +9,7 @@ from codesign.design import Design, Quant
 from codesign.errors import CodesignError
 from codesign.quant.layer_error import FLOAT_BOUNDS, compare_layer
 from codesign.quant.real_layer import load_layers, real_token_ids
-from codesign.quant.vectors import LayerSource, read_vectors, replay, write_vectors
+from codesign.vectors import LayerSource, read_vectors, replay, write_vectors
 
 CONTEXT = 64
 

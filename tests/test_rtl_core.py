@@ -58,7 +58,7 @@ def design_of(point) -> Design:
 
 
 def _vectors(design: Design, folder: Path, context: int, random_dims: str | None = None, source=None) -> Path:
-    from codesign.quant.vectors import write_vectors
+    from codesign.vectors import write_vectors
 
     if not (folder / "manifest.json").is_file():
         write_vectors(design, None if (random_dims or source) else "smollm2-135m", 0, folder, context=context,
@@ -166,7 +166,7 @@ def test_planted_weight_fault_is_caught(verilator_point):
 
 @pytest.fixture(scope="module")
 def smollm2_vectors(tmp_path_factory):
-    from codesign.quant.vectors import real_source
+    from codesign.vectors import real_source
 
     source = real_source("smollm2-135m", 0, SMOL_CONTEXT)
     design = design_of(SMOL_POINT)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from importlib import util
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 

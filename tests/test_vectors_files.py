@@ -7,7 +7,7 @@ import pytest
 
 from codesign.design import Design, Hardware, Quant
 from codesign.errors import CodesignError
-from codesign.quant.vectors import random_config, read_vectors, replay, write_vectors
+from codesign.vectors import random_config, read_vectors, replay, write_vectors
 
 
 @pytest.fixture(scope="module")

@@ -59,11 +59,7 @@ def ratios(fpga: dict, gpu: dict) -> dict:
 
 
 def fpga_figures(design: Design) -> dict:
-    try:
-        from ..model import evaluate_design
-    except ImportError:
-        raise CodesignError("the FPGA model (codesign.model.evaluate_design) is not available in this checkout",
-                            field="--design") from None
+    from ..model import evaluate_design
     res = evaluate_design(design)
     if not res.get("feasible", True):
         raise CodesignError(f"the design is infeasible on {design.device}: {'; '.join(res.get('violations', []))}",

@@ -19,18 +19,14 @@ class GpuExtra:
     sources: dict
 
 
-# DRAM energy per bit, used only when codesign.model.constants (which owns these figures for FPGA and
-# GPU alike) cannot be imported. HBM2: 3.9 pJ/bit (O'Connor et al., "Fine-Grained DRAM", MICRO 2017);
-# GDDR6/6X: 7.5 pJ/bit (Micron TN-ED-04, GDDR6 design guide) -- the values the model states.
-_FALLBACK_PJ_PER_BIT = {"HBM": 3.9, "GDDR": 7.5}
-
-
 def mem_pj_per_bit(dev) -> float:
-    try:
-        from ..model.constants import MEM_PJ_PER_BIT
-        return float(MEM_PJ_PER_BIT[dev.mem_kind])
-    except (ImportError, KeyError):
-        return _FALLBACK_PJ_PER_BIT["HBM" if is_hbm(dev) else "GDDR"]
+    """DRAM energy per bit of the GPU's memory: codesign.model.constants owns these figures for FPGA
+    and GPU alike (one table, each entry sourced there)."""
+    from ..model.constants import MEM_PJ_PER_BIT
+    if dev.mem_kind not in MEM_PJ_PER_BIT:
+        raise CodesignError(f"{dev.name}: mem_kind {dev.mem_kind!r} has no energy per bit in "
+                            f"codesign.model.constants; known: {', '.join(MEM_PJ_PER_BIT)}", field="mem_kind")
+    return float(MEM_PJ_PER_BIT[dev.mem_kind])
 
 
 GPU_EXTRA: dict[str, GpuExtra] = {

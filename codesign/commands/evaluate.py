@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 
 NAME = "evaluate"
 HELP = "evaluate one design point: latency, resources, power, J/token, $/Mtoken, roofline, per-op breakdown"

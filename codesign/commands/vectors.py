@@ -50,7 +50,7 @@ def _print_report(rep: dict) -> None:
 def run(args) -> int:
     from ..design import load_design
     from ..errors import CodesignError
-    from ..quant.vectors import read_vectors, replay, write_vectors
+    from ..vectors import read_vectors, replay, write_vectors
 
     if args.check:
         vec = read_vectors(args.check)
@@ -66,7 +66,7 @@ def run(args) -> int:
     design = load_design(args.design)
     src = None
     if args.report:   # load the layer once for both the vectors and the report
-        from ..quant.vectors import random_config, random_source, real_source
+        from ..vectors import random_config, random_source, real_source
         src = (random_source(random_config(args.random), args.context, args.seed) if args.random
                else real_source(args.model or design.model, args.layer, args.context))
     man = write_vectors(design, args.model, args.layer, args.out, context=args.context, tokens=args.tokens,

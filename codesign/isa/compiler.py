@@ -14,12 +14,11 @@ from ..design import Hardware, Quant
 from ..errors import CodesignError
 from ..quant import numerics as N
 from ..quant.pack import align, kv_region_bytes, matrix_bytes
-from .encoding import WORDS_PER_INSTR
+from .encoding import INSTR_BYTES
 from .instr import (FUNC_ACT_GELU, FUNC_ACT_RELU, FUNC_ACT_SWIGLU, FUNC_GEMV_ROUTER, FUNC_NORM_LAYER,
                     FUNC_NORM_RMS, Instr)
 
 PHASES = ("decode", "prefill")
-INSTR_BYTES = 4 * WORDS_PER_INSTR
 
 
 @dataclass

@@ -11,6 +11,7 @@ from ..errors import CodesignError
 from .instr import LAYER_OPS, OPCODES, Instr
 
 WORDS_PER_INSTR = 16
+INSTR_BYTES = 4 * WORDS_PER_INSTR   # one instruction as fetched from gmem_io (docs/ISA.md)
 
 # (word, lsb, width, field, signed). Unlisted bits are reserved and must be zero.
 WORDS = (

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..quant import pack
-from ..quant.golden import IntLayer, KVCache
+from ..quant.golden import IntLayer
 from .compiler import LayerPlan
 from .encoding import encode
 

@@ -49,7 +49,6 @@ SFU_SOFTMAX_LAT = 40   # sfu_softmax 3B + 40 (divider 34, sum drain 2, pass swit
 # Sequencer of hw/rtl/codesign_core.v. Structure from the state machine; the small constants are
 # the cycles it spends between phases, read off tests/data/rtl_cycles/smollm2_l0_best_verilator.json
 # (Verilator, default sweep's best design) and checked on the other recorded points.
-INSTR_BYTES = 64       # one instruction = 64 bytes fetched from gmem_io (docs/ISA.md)
 FETCH_FIXED = 4        # S_FETCH command + S_DISPATCH + S_RETIRE + S_ADVANCE, beside the read round trip
 RETIRE_EXTRA = 1       # S_NEXT -> S_RETIRE after the last phase
 SFU_JOB_OVERHEAD = 2   # start_job -> S_SFU -> jb_done -> S_NEXT around each SFU job
@@ -57,7 +56,6 @@ READ_DRAIN_IO = 2      # gmem_io read: S_DRAIN_IO until the mover is idle
 READ_DRAIN = 4         # gmem_kv read phase of ATTN: S_DRAIN_KV + S_NEXT + command setup
 KV_WRITE_FIXED = 2     # KVSTORE: flush + B handshake around the two write round trips per row
 ATTN_OUT_CYCLES = 1    # S_AT_OUT: write the group's P.V outputs
-STREAM_BLOCK_BYTES = 64  # GEMV stream blocks (scales, zero points, beats) padded to 64 B (quant.vectors pack)
 
 # ----------------------------------------------------------------------------- calibration (shared)
 # Extra latency of an off-chip read through the AXI/NoC fabric and the read mover, on top of the DRAM

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..workload.ops import KV_SCALE_BITS, SCALE_BITS
+from ..isa.encoding import INSTR_BYTES
+from ..quant.numerics import KV_EXP_BITS
+from ..quant.pack import stream_geometry
 from . import constants as C
 from .program import OP_INDEX
 
@@ -74,7 +76,7 @@ class _Shared:
         self.lat_next = np.zeros_like(self.lat) if overlapped else self.lat
         # fetch 64 instruction bytes from gmem_io, dispatch, retire (codesign_core.v S_FETCH ..
         # S_ADVANCE): a read round trip plus FETCH_FIXED cycles of the sequencer
-        self.issue = C.FETCH_FIXED + self.lat + _ceil(C.INSTR_BYTES, self.pb)
+        self.issue = C.FETCH_FIXED + self.lat + _ceil(INSTR_BYTES, self.pb)
 
 
 def _job(sfu_cycles):
@@ -83,19 +85,11 @@ def _job(sfu_cycles):
 
 
 def gemv_stream_bytes(n, k, wbits, group, zero_point, rows, cols):
-    """Bytes of an n x k matrix as the RTL streams it (codesign_core.v, quant.vectors pack): per
-    tile of ``rows`` outputs, the scale block, the zero-point block and the weight beats, each padded
-    to 64 bytes; k padded to a multiple of max(cols, group). Returns (tiles, per-tile header bytes,
-    per-tile beat bytes, beats per tile)."""
-    kpad = _ceil(k, np.maximum(cols, group)) * np.maximum(cols, group)
-    tiles = _ceil(n, rows)
-    groups = np.where(wbits == 16, 1.0, kpad / group)
-    pad = C.STREAM_BLOCK_BYTES
-    scale = _ceil(rows * groups * SCALE_BITS / 8, pad) * pad
-    zero = zero_point * _ceil(rows * groups, pad) * pad
-    beats = kpad / cols
-    beat_bytes = _ceil(beats * _ceil(rows * cols * wbits, 8), pad) * pad
-    return tiles, scale + zero, beat_bytes, beats
+    """Bytes of an n x k matrix as the RTL streams it: the packer's layout (quant.pack.stream_geometry,
+    the one definition). Returns (tiles, per-tile header bytes (scale + zero-point blocks), per-tile
+    beat bytes, beats per tile)."""
+    g = stream_geometry(n, k, wbits, group, zero_point, rows, cols)
+    return g["tiles"], g["scale_bytes"] + g["zero_bytes"], g["weight_bytes"], g["beats"]
 
 
 def _gemv(c, s):
@@ -139,7 +133,7 @@ def _attn(c, s):
     q_quant = heads * m * _job(2 * _ceil(hd, p["sfu_lanes"]) + C.SFU_QUANT_LAT)
     softmax = heads * m * _job(3 * _ceil(ctx, p["sfu_lanes"]) + C.SFU_SOFTMAX_LAT)
     row_bytes = _ceil(hd * p["kvbits"], 8)
-    kv_read = ctx * 2 * kvh * (hd * p["kvbits"] + KV_SCALE_BITS) / 8
+    kv_read = ctx * 2 * kvh * (hd * p["kvbits"] + KV_EXP_BITS) / 8
     # one head's K (or V) run per channel; shorter than a burst -> cross-channel efficiency
     run = ctx * row_bytes / s.kv_ports
     kv_eff = np.where(run >= BURST_BYTES, 1.0, C.CROSS_CHANNEL_RATIO)
@@ -163,7 +157,7 @@ def _kvstore(c, s):
     p = s.p
     m, kvh, hd = c["m"], c["kv_heads"], c["head_dim"]
     rows = m * 2 * kvh
-    kv_write = rows * (hd * p["kvbits"] + KV_SCALE_BITS) / 8
+    kv_write = rows * (hd * p["kvbits"] + KV_EXP_BITS) / 8
     quant = rows * _job(2 * _ceil(hd, p["sfu_lanes"]) + C.SFU_QUANT_LAT)
     words = rows * _ceil(_ceil(hd * p["kvbits"], 8), s.pb)
     return {"compute": quant, "memory": words, "busy": quant + words,

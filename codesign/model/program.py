@@ -1,9 +1,9 @@
 """The instruction lists the analytical model times: one decoder layer per phase, plus the head.
 
 The model reads its cycles from the same instruction list the hardware runs:
-``codesign.isa.compiler.compile_layer`` (golden/ISA helper) when it is importable. Until then (and
-for the LM head, which the layer compiler does not emit) this module builds the list from the
-workload ops with the same ``Instr`` fields. ``Program`` deduplicates identical instructions into
+``codesign.isa.compiler.compile_layer``. For the LM head (which the layer compiler does not emit),
+batches above 1 and layouts the compiler refuses, this module builds the list from the workload
+ops with the same ``Instr`` fields. ``Program`` deduplicates identical instructions into
 column arrays with a repeat count, so the vectorised cycle model touches each shape once.
 """
 
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..design import Quant, Workload
+from ..errors import CodesignError
+from ..isa.compiler import compile_layer
 from ..isa.instr import Instr
 from ..workload.config import ModelConfig
 from ..workload.ops import experts_touched
@@ -22,14 +24,6 @@ from ..workload.ops import experts_touched
 FIELDS = ("m", "n", "k", "heads", "kv_heads", "head_dim", "ctx", "func", "slot")
 OPS = ("LOAD", "STORE", "GEMV", "NORM", "ROPE", "KVSTORE", "ATTN", "ACT", "ADD")
 OP_INDEX = {o: i for i, o in enumerate(OPS)}
-
-
-def _compiler():
-    try:
-        from ..isa.compiler import compile_layer  # the golden/ISA helper's compiler
-        return compile_layer
-    except ImportError:
-        return None
 
 
 def fallback_layer(cfg: ModelConfig, phase: str, tokens: int, context: int, batch: int = 1) -> list[Instr]:
@@ -87,9 +81,7 @@ def head_program(cfg: ModelConfig, phase: str, tokens: int, batch: int = 1) -> l
 def layer_program(cfg: ModelConfig, quant: Quant, phase: str, tokens: int, context: int,
                   batch: int = 1) -> tuple[list[Instr], str]:
     """(instructions of one decoder layer, where they came from)."""
-    compile_layer = _compiler()
-    if compile_layer is not None and batch == 1:
-        from ..errors import CodesignError
+    if batch == 1:
         try:
             instrs = compile_layer(cfg, quant, phase, tokens, context)
             return list(instrs), "codesign.isa.compiler.compile_layer"

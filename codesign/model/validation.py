@@ -2,8 +2,8 @@
 
 Each case sets the template parameters the publication states (model, device, bit-widths, clock,
 memory ports); what it does not state follows ONE shared rule for every case (below), never a
-per-case fudge. GPU rows come from ``codesign.baselines.gpu_validation.rows()`` (GPU helper) and are
-merged into the same table by ``codesign validate``.
+per-case fudge. GPU rows come from ``codesign.baselines.gpu_validation.rows()``; ``codesign validate``
+(the command layer) merges them into the same table.
 
 Shared rules for unstated parameters:
 - HBM designs drive the HBM controller's native 256-bit AXI ports at the kernel clock (PG276);
@@ -105,18 +105,6 @@ def fpga_rows() -> list[dict]:
                          "roofline_tokens_per_s": float(r["roofline_tokens_per_s"]),
                          "feasible": bool(r["feasible"])})
     return rows
-
-
-def gpu_rows() -> tuple[list[dict], str | None]:
-    """The GPU helper's published GPU measurements with predictions; (rows, None) or ([], why not)."""
-    try:
-        from ..baselines.gpu_validation import rows
-    except ImportError as e:
-        return [], f"codesign.baselines.gpu_validation not importable ({e})"
-    out = []
-    for r in rows():
-        out.append({**r, "kind": "gpu"})
-    return out, None
 
 
 def summary(rows: list[dict]) -> dict:

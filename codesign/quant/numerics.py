@@ -19,6 +19,7 @@ ACT_BITS = 32            # activations are int32, saturating
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 SCALE_BITS = 16          # weight group scale: unsigned mantissa bits (+ one per-tensor shift)
 ZERO_BITS = 8            # zero points are stored as uint8 (value < 2^W); W = 16: uint16
+KV_EXP_BITS = 8          # KV cache: one uint8 power-of-two exponent per (token, K/V head) row
 GAMMA_BITS = 16          # RMSNorm gain: int16 with a per-tensor fractional shift (Instr.shift)
 MEAN_FRAC = 32           # RMSNorm: mean of squares (and eps, Instr.imm) in Q.32
 RECIP_N_FRAC = 32        # RMSNorm mean: Instr.mult = round(2^32 / n)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numerics import SCALE_BITS, WeightQ
+from .numerics import SCALE_BITS, ZERO_BITS, WeightQ
 
 ALIGN = 64   # every region starts on a 512-bit boundary
 
@@ -33,26 +33,56 @@ def unpack_bits(data, count: int, width: int, signed: bool) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- weights
+def stream_geometry(n, k, bits, group, zero_point, rows, cols) -> dict:
+    """Sizes of one packed weight matrix for a ROWS x COLS MPE: THE definition of the weight-stream
+    layout (the packer below writes it, the analytical model prices it: model/cycles.py).
+
+    Array-capable: every argument may be a numpy array (broadcast together; float or int); the
+    result holds arrays of the broadcast shape. Per tile of ``rows`` outputs: the scale block
+    (``SCALE_BITS`` per row and group), the zero-point block (``zero_bytes(bits)`` per row and group,
+    only with zero points), then the weight beats (rows x cols weights each); each block padded to
+    ALIGN bytes. k is padded to a multiple of max(cols, group). W16 keeps its per-row scale
+    replicated in every group slot (numerics.quantize_weight_groups), so it has k_pad / group groups
+    like every width. No divisibility check here (``matrix_geometry`` checks one matrix; the model
+    flags such points as violations)."""
+    n, k, bits, group, zero_point, rows, cols = (_as_float(v) for v in (n, k, bits, group, zero_point, rows, cols))
+    span = np.maximum(cols, group)
+    kp = np.ceil(k / span) * span
+    tiles = np.ceil(n / rows)
+    ng = kp / group
+    beat = np.ceil(rows * cols * bits / 8)
+    scale_b = _align_arr(rows * ng * SCALE_BITS / 8)
+    zb = np.where(bits <= 8, ZERO_BITS // 8, 2).astype(bits.dtype)
+    zero_b = (zero_point != 0) * _align_arr(rows * ng * zb)
+    weight_b = _align_arr(beat * (kp / cols))
+    tile = scale_b + zero_b + weight_b
+    return {"k_pad": kp, "n_pad": tiles * rows, "groups": ng, "beats": kp / cols, "beat_bytes": beat,
+            "scale_bytes": scale_b, "zero_bytes": zero_b, "weight_bytes": weight_b, "tile_bytes": tile,
+            "tiles": tiles, "bytes": tile * tiles}
+
+
+def _as_float(v):
+    """Floats keep their dtype (the sweep runs in float32: every size here is an integer below 2^24,
+    exact in it); ints and bools become float64."""
+    a = np.asarray(v)
+    return a if a.dtype.kind == "f" else a.astype(np.float64)
+
+
+def _align_arr(n):
+    return np.ceil(n / ALIGN) * ALIGN
+
+
 def matrix_geometry(n: int, k: int, bits: int, group: int, zero_point: bool, rows: int, cols: int) -> dict:
-    """Sizes of one packed matrix for a ROWS x COLS MPE."""
+    """``stream_geometry`` of one matrix, as ints; raises when neither cols nor group divides the other."""
     if max(cols, group) % min(cols, group):
         raise ValueError(f"one of cols={cols}, group={group} must divide the other")
-    kp = -(-k // max(cols, group)) * max(cols, group)
-    npad = -(-n // rows) * rows
-    ng = kp // group
-    beat = -(-rows * cols * bits // 8)
-    scale_b = align(rows * ng * 2)
-    zero_b = align(rows * ng * zero_bytes(bits)) if zero_point else 0
-    weight_b = align(beat * (kp // cols))
-    tile = scale_b + zero_b + weight_b
-    return {"k_pad": kp, "n_pad": npad, "groups": ng, "beat_bytes": beat, "scale_bytes": scale_b,
-            "zero_bytes": zero_b, "weight_bytes": weight_b, "tile_bytes": tile, "tiles": npad // rows,
-            "bytes": tile * (npad // rows)}
+    return {key: int(v) for key, v in stream_geometry(n, k, bits, group, zero_point, rows, cols).items()}
 
 
 def zero_bytes(bits: int) -> int:
-    """Bytes per stored zero point: uint8 for W <= 8, uint16 for W = 16."""
-    return 1 if bits <= 8 else 2
+    """Bytes per stored zero point: numerics.ZERO_BITS (uint8) for W <= 8, uint16 for W = 16
+    (stream_geometry holds the same rule for arrays)."""
+    return ZERO_BITS // 8 if bits <= 8 else 2
 
 
 def matrix_bytes(n: int, k: int, bits: int, group: int, zero_point: bool, rows: int, cols: int) -> int:
@@ -188,6 +218,6 @@ def get_i16(image, addr: int, count: int) -> np.ndarray:
     return np.frombuffer(bytes(image[addr:addr + 2 * count]), dtype="<i2").astype(np.int64)
 
 
-__all__ = ["ALIGN", "SCALE_BITS", "align", "zero_bytes", "pack_bits", "unpack_bits", "matrix_geometry", "matrix_bytes",
+__all__ = ["ALIGN", "align", "stream_geometry", "zero_bytes", "pack_bits", "unpack_bits", "matrix_geometry", "matrix_bytes",
            "pack_matrix", "unpack_matrix", "kv_row_bytes", "kv_region_bytes", "kv_write", "kv_read",
            "put_i32", "get_i32", "put_i16", "get_i16"]

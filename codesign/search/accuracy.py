@@ -57,10 +57,7 @@ class AccuracySource:
 
 def load_accuracy(model: str) -> AccuracySource:
     """The table for ``model``, else any measured table as a labelled proxy, else none."""
-    try:
-        from ..quant.accuracy_table import load_accuracy_table
-    except ImportError:
-        return AccuracySource(None, NOT_MEASURED)
+    from ..quant.accuracy_table import load_accuracy_table
     table = load_accuracy_table(model)
     if table is None:
         table = load_accuracy_table(None)

@@ -9,7 +9,7 @@ Bytes follow the numerics contract (docs/NUMERICS.md): W-bit weights with one ``
 unsigned scale mantissa per group of ``group`` input features (plus a W-bit zero point when
 asymmetric; 16-bit weights are int16 with one scale per output channel); A-bit activations at the
 GEMV inputs, int32 (``RESIDUAL_BITS``) residual stream between units; the KV cache at KV bits with
-one 8-bit power-of-two shift per token per head (``KV_SCALE_BITS``); norm gammas int16.
+one 8-bit power-of-two shift per token per head (``KV_EXP_BITS``); norm gammas int16.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from ..design import Quant
 from ..errors import CodesignError
 from .config import ModelConfig
 
-SCALE_BITS = 16      # group-scale mantissa width; the same as hw/rtl/mpe.v SCALE_BITS and gen/rtl/params.py
-KV_SCALE_BITS = 8    # one power-of-two shift per token per K/V head (numerics contract: KV quantizer)
-GAMMA_BITS = 16      # RMSNorm/LayerNorm gamma (and beta), int16 fixed point (numerics contract)
-BIAS_BITS = 32       # biases are added in the int32 residual domain
-RESIDUAL_BITS = 32   # residual stream / unit outputs, int32 fixed point (numerics contract)
+# The widths come from the numerics contract (codesign.quant.numerics owns every one of them):
+# group-scale mantissa, KV row exponent, norm gamma/beta, and the int32 residual domain that unit
+# outputs and biases live in.
+from ..quant.numerics import ACT_BITS as RESIDUAL_BITS  # noqa: E402
+from ..quant.numerics import GAMMA_BITS, KV_EXP_BITS, SCALE_BITS  # noqa: E402
+
+BIAS_BITS = RESIDUAL_BITS   # biases are added in the int32 residual domain
 
 PHASES = ("prefill", "decode")
 
@@ -61,7 +63,7 @@ def weight_bytes(n_out: int, k_in: int, quant: Quant) -> float:
 
 def kv_bytes_per_token(cfg: ModelConfig, kvbits: int) -> float:
     """K and V of one token in one layer, with the per-token-per-head shift."""
-    return 2 * cfg.n_kv_heads * (cfg.head_dim * kvbits + KV_SCALE_BITS) / 8
+    return 2 * cfg.n_kv_heads * (cfg.head_dim * kvbits + KV_EXP_BITS) / 8
 
 
 def experts_touched(cfg: ModelConfig, tokens: int) -> float:

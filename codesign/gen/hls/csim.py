@@ -97,13 +97,11 @@ def model_cycles(folder: Path) -> list[float] | None:
     project's design and instruction words, to print next to the kernel's measured loop beats."""
     import numpy as np
 
-    try:
-        from ...design import Design
-        from ...devices import get_device
-        from ...isa.encoding import decode
-        from ...model.cycles import instruction_cycles
-    except ImportError:
-        return None
+    from ...design import Design
+    from ...devices import get_device
+    from ...isa.encoding import decode
+    from ...model.cycles import instruction_cycles
+
     man = json.loads((Path(folder) / "project.json").read_text())
     d = Design.from_dict(man["design"])
     words = np.fromfile(Path(folder) / "golden" / "instr.bin", dtype="<u4")

@@ -3,7 +3,7 @@
 Layout of the project folder:
   src/        kernel sources (hw/hls) + generated codesign_config.h and cs_isa.h
   tb/         the C++ testbench
-  golden/     the golden vectors as written by codesign.quant.vectors.write_vectors
+  golden/     the golden vectors as written by codesign.vectors.write_vectors
   vectors/    the same vectors in the testbench's form (tbfiles.py)
   run_hls.tcl csim, csynth, cosim, export_design for the device's part and clock
   Makefile    `make csim` (g++ against the hls4ml ap_types headers), `make hls` (vitis_hls)

@@ -1,6 +1,6 @@
 """Golden vectors for the HLS testbench.
 
-The golden helper owns the vectors: ``codesign.quant.vectors.write_vectors`` writes the memory
+The golden helper owns the vectors: ``codesign.vectors.write_vectors`` writes the memory
 images, the instruction words and the expected result after every instruction (computed by the
 golden executor, ``codesign.isa.executor``, checked equal to the golden layer); ``read_vectors``
 reads them back and verifies every file's size and SHA-256. This module asks for them for a design
@@ -25,7 +25,7 @@ REGION = {"buf": "abuf", "kv": "kv", "io": "io"}   # executor StepResult.kind ->
 def make_golden_vectors(design: Design, out: Path, context: int | None = None, small: dict | None = None) -> None:
     """Write golden vectors for ``design`` into ``out`` (must not exist): SmolLM2-135M layer 0 by
     default; ``small`` = {"seed": s, "d_model": ..., ...} for a random small layer (fast tests)."""
-    from ...quant.vectors import write_vectors
+    from ...vectors import write_vectors
 
     context = context or DEFAULT_CONTEXT
     if small is None:
@@ -37,7 +37,7 @@ def make_golden_vectors(design: Design, out: Path, context: int | None = None, s
 
 def golden_to_tb(golden: Path, tb_dir: Path, design: Design) -> dict:
     """Convert a golden vector folder into the testbench's files; returns a summary."""
-    from ...quant.vectors import read_vectors
+    from ...vectors import read_vectors
 
     vec = read_vectors(golden)          # presence, size and SHA-256 of every file
     m = vec.manifest

@@ -173,7 +173,7 @@ RUN_LAYER = '''"""Run the full-layer cocotb regression of this RTL folder (writt
     python sim/run_layer.py VECTORS_DIR [icarus|verilator]
 
 VECTORS_DIR: golden vectors for this design (codesign verify writes them, or
-codesign.quant.vectors.write_vectors). Exit status 0 when every instruction matches.
+codesign.vectors.write_vectors). Exit status 0 when every instruction matches.
 """
 import json
 import sys

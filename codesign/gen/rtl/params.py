@@ -8,18 +8,8 @@ from __future__ import annotations
 
 from ...design import Design
 from ...errors import CodesignError
+from ...quant.numerics import SCALE_BITS   # the numerics contract owns the scale width
 
-# Unsigned mantissa width of a per-group weight scale (numerics contract: "per-group scale as an
-# unsigned integer mantissa SCALE_BITS bits"); taken from codesign.quant.numerics when present.
-DEFAULT_SCALE_BITS = 16
-
-
-def scale_bits() -> int:
-    try:
-        from ...quant import numerics  # golden helper's module (docs/NUMERICS.md)
-    except ImportError:
-        return DEFAULT_SCALE_BITS
-    return int(getattr(numerics, "SCALE_BITS", DEFAULT_SCALE_BITS))
 
 
 # The regression layer every build must also run (`codesign verify`): SmolLM2-135M, head_dim 64,
@@ -58,7 +48,7 @@ def core_params(design: Design) -> dict[str, int]:
         "KVBITS": q.kvbits,
         "GROUP": q.group,
         "ZP": int(q.zero_point),
-        "SCALE_BITS": scale_bits(),
+        "SCALE_BITS": SCALE_BITS,
         "SFU_LANES": hw.sfu_lanes,
         "WBUF_DEPTH": hw.wbuf_depth,
         "ABUF_DEPTH": hw.abuf_depth,

@@ -3,7 +3,7 @@
 1. RTL: an emit-rtl folder (given with --rtl-dir, or emitted into the cache for the design);
    external RTL works too: a folder with files.f (or rtl/files.f) whose top has codesign_top's ports.
 2. Golden vectors: SmolLM2-135M layer 0, one decode step with real weights and a real KV cache
-   (codesign.quant.vectors.write_vectors), cached per (design quantization, tile, context).
+   (codesign.vectors.write_vectors), cached per (design quantization, tile, context).
 3. cocotb on Verilator or Icarus (sim/test_core_layer.py): bit-exact after every instruction.
 4. Cycle table: simulated cycles per instruction type beside the analytical model's
    codesign.model.instruction_cycles for the same instructions.
@@ -38,7 +38,8 @@ def _key(obj) -> str:
 # byte for byte the ones it was made with (a numerics or RTL change must never meet stale vectors
 # or a stale RTL copy, e.g. the per-block activation exponents of 2026-11-23).
 GOLDEN_SOURCES = [ROOT / "codesign" / "quant" / f for f in ("numerics.py", "pack.py", "golden.py",
-                                                             "vectors.py", "real_layer.py")] + \
+                                                             "real_layer.py")] + \
+    [ROOT / "codesign" / "vectors" / "golden_vectors.py"] + \
     [ROOT / "codesign" / "isa" / f for f in ("compiler.py", "encoding.py", "executor.py", "instr.py",
                                              "memimage.py")]
 
@@ -62,7 +63,7 @@ def rtl_sources() -> list[Path]:
 def vectors_for(design: Design, context: int, model: str = VERIFY_MODEL, layer: int = 0,
                 random_dims: str | None = None, seed: int = 0, folder: Path | None = None) -> Path:
     """The golden vector folder for this design (weights packed for its ROWS x COLS), cached."""
-    from ...quant.vectors import read_vectors, write_vectors
+    from ...vectors import read_vectors, write_vectors
 
     q, hw = design.quant, design.hw
     key = _key({"quant": vars(q), "rows": hw.rows, "cols": hw.cols, "model": model, "layer": layer,
@@ -154,7 +155,7 @@ def run_regression(design: Design, sim: str, rtl: RtlFolder, vectors: Path, buil
     sys.path.insert(0, str(ROOT / "sim"))
     import rtl_build
 
-    from ...quant.vectors import read_vectors
+    from ...vectors import read_vectors
 
     vec = read_vectors(vectors)
     check_fits(design, vec.manifest)
@@ -175,7 +176,7 @@ def cycle_table(design: Design, vectors: Path, report: dict) -> list[dict]:
     """Per instruction type: simulated cycles (sum over the layer) vs the analytical model's."""
     from ...devices import get_device
     from ...isa.encoding import decode
-    from ...quant.vectors import read_vectors
+    from ...vectors import read_vectors
 
     vec = read_vectors(vectors)
     instrs = decode(vec.words)

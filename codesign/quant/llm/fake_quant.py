@@ -25,8 +25,9 @@ import math
 
 import torch
 
-DEFAULT_ACT_FRAC = 16
-DEFAULT_SCALE_BITS = 16
+# The numerics contract owns both widths (codesign.quant.numerics); the emulation reads them from it.
+from ..numerics import ACT_FRAC as DEFAULT_ACT_FRAC  # noqa: E402
+from ..numerics import SCALE_BITS as DEFAULT_SCALE_BITS  # noqa: E402
 
 
 def _round_half_away(x: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,7 @@ from ..design import Design
 from ..errors import CodesignError
 from ..fsutil import atomic_output_dir, dumps_json
 from ..workload.config import ModelConfig
-from . import numerics as N
+from ..quant import numerics as N
 
 SCHEMA = "codesign.vectors/1"
 RANDOM_KEYS = ("d_model", "n_heads", "n_kv_heads", "head_dim", "d_ffn", "n_experts", "top_k")
@@ -79,8 +79,8 @@ class LayerSource:
 
 
 def real_source(model: str, layer: int, context: int) -> LayerSource:
-    from .float_ref import FloatCache, float_layer
-    from .real_layer import load_layers, real_token_ids
+    from ..quant.float_ref import FloatCache, float_layer
+    from ..quant.real_layer import load_layers, real_token_ids
 
     real = load_layers(model, upto=layer)
     if real.path.is_dir():
@@ -100,7 +100,7 @@ def real_source(model: str, layer: int, context: int) -> LayerSource:
 
 
 def random_source(cfg: ModelConfig, context: int, seed: int) -> LayerSource:
-    from .golden import random_layer_weights
+    from ..quant.golden import random_layer_weights
 
     w = random_layer_weights(cfg, seed)
     x = np.random.default_rng(seed + 1).normal(0, 1.0, (context, cfg.d_model))
@@ -108,7 +108,7 @@ def random_source(cfg: ModelConfig, context: int, seed: int) -> LayerSource:
 
 
 def _model_is_checkpoint(model: str) -> bool:
-    from .llm.checkpoint import KNOWN_MODELS
+    from ..quant.llm.checkpoint import KNOWN_MODELS
     return model in KNOWN_MODELS or Path(model).exists()
 
 
@@ -120,7 +120,7 @@ def write_vectors(design: Design, model: str | None, layer: int, out_dir, *, con
     from ..isa.compiler import plan_layer
     from ..isa.executor import run_images
     from ..isa.memimage import build_images
-    from .golden import prepare_layer
+    from ..quant.golden import prepare_layer
 
     design = design.validate()
     qn, hw = design.quant, design.hw
