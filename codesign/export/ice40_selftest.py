@@ -19,34 +19,35 @@ import numpy as np
 
 from ..design import Design
 from ..errors import CodesignError
-from ..gen.rtl.params import mpe_params
+from ..gen.rtl.params import MPE_PARAMS
+from ..gen.template import template_params
 
 REPO_HW = Path(__file__).resolve().parents[2] / "hw" / "rtl"
 
 
 def tile_data(design: Design, seed: int = 2024) -> dict:
     """One GEMV tile: K = the smallest multiple of COLS and GROUP covering two groups."""
-    q, hw = design.quant, design.hw
-    scale_bits = mpe_params(design)["SCALE_BITS"]
-    if q.wbits > 8 or q.abits > 8:
+    p = template_params(design)   # the one mapper from design.json (as the RTL and HLS read it)
+    scale_bits = p['SCALE_BITS']
+    if p['WBITS'] > 8 or p['ABITS'] > 8:
         raise CodesignError(f"the iCE40 self-test supports weights and activations up to 8 bits; got "
-                            f"W{q.wbits}A{q.abits}", field="quant.wbits")
-    k = math.lcm(hw.cols, q.group)
-    k = k * max(1, (2 * q.group) // k)
+                            f"W{p['WBITS']}A{p['ABITS']}", field="quant.wbits")
+    k = math.lcm(p['COLS'], p['GROUP'])
+    k = k * max(1, (2 * p['GROUP']) // k)
     rng = np.random.default_rng(seed)
-    amax = (1 << (q.abits - 1)) - 1
+    amax = (1 << (p['ABITS'] - 1)) - 1
     x = rng.integers(-amax, amax + 1, size=k)
-    if q.zero_point:
-        w = rng.integers(0, 1 << q.wbits, size=(hw.rows, k))
-        zero = rng.integers(0, 1 << q.wbits, size=(hw.rows, k // q.group))
+    if p['ZP']:
+        w = rng.integers(0, 1 << p['WBITS'], size=(p['ROWS'], k))
+        zero = rng.integers(0, 1 << p['WBITS'], size=(p['ROWS'], k // p['GROUP']))
     else:
-        wmax = (1 << (q.wbits - 1)) - 1
-        w = rng.integers(-wmax, wmax + 1, size=(hw.rows, k))
-        zero = np.zeros((hw.rows, k // q.group), dtype=np.int64)
-    scale = rng.integers(1, 1 << scale_bits, size=(hw.rows, k // q.group))
-    e = rng.integers(1, 5, size=k // q.group)          # block exponents: e0 >= 1, e_g - e0 <= 3
+        wmax = (1 << (p['WBITS'] - 1)) - 1
+        w = rng.integers(-wmax, wmax + 1, size=(p['ROWS'], k))
+        zero = np.zeros((p['ROWS'], k // p['GROUP']), dtype=np.int64)
+    scale = rng.integers(1, 1 << scale_bits, size=(p['ROWS'], k // p['GROUP']))
+    e = rng.integers(1, 5, size=k // p['GROUP'])          # block exponents: e0 >= 1, e_g - e0 <= 3
     shift = 12
-    expected = golden_gemv(w, x, scale, zero, q.group, shift, q.wbits, q.zero_point, e)
+    expected = golden_gemv(w, x, scale, zero, p['GROUP'], shift, p['WBITS'], p['ZP'], e)
     return {"k": k, "x": x, "w": w, "scale": scale, "zero": zero, "shift": shift, "e": e,
             "expected": expected}
 
@@ -77,33 +78,31 @@ def _pack(values, bits: int) -> int:
 
 def emit_selftest(design: Design, rtl_dir: Path) -> tuple[list[Path], str, float]:
     """Write ice40_selftest.v (+ a copy of mpe.v) into ``rtl_dir``; return (sources, top, clock MHz)."""
-    q, hw = design.quant, design.hw
-    p = mpe_params(design)
-    scale_bits = p["SCALE_BITS"]
+    p = template_params(design)
+    scale_bits = p['SCALE_BITS']
     d = tile_data(design)
-    k, nb = d["k"], d["k"] // hw.cols
-    sub = min(hw.cols, q.group)
-    nsub = hw.cols // sub if hw.cols >= q.group else 1
-    bpg = q.group // sub
-    xw, ww = hw.cols * q.abits, hw.rows * hw.cols * q.wbits
-    sw, zw = hw.rows * nsub * scale_bits, hw.rows * nsub * q.wbits
+    k, nb = d["k"], d["k"] // p['COLS']
+    sub, nsub = p['SUB'], p['NSUB']
+    bpg = p['GROUP'] // sub
+    xw, ww = p['COLS'] * p['ABITS'], p['ROWS'] * p['COLS'] * p['WBITS']
+    sw, zw = p['ROWS'] * nsub * scale_bits, p['ROWS'] * nsub * p['WBITS']
     rel_bits = 5                                    # mpe.v REL_BITS
     rw = nsub * rel_bits
     e0 = int(d["e"].min())
     rom = []
     for b in range(nb):
-        cols = range(b * hw.cols, (b + 1) * hw.cols)
-        xb = _pack([d["x"][c] for c in cols], q.abits)
-        wb = _pack([d["w"][r][c] for r in range(hw.rows) for c in cols], q.wbits)
-        g0 = (b // bpg) * nsub if hw.cols < q.group else b * nsub
-        sb = _pack([d["scale"][r][g0 + j] for r in range(hw.rows) for j in range(nsub)], scale_bits)
-        zb = _pack([d["zero"][r][g0 + j] for r in range(hw.rows) for j in range(nsub)], q.wbits)
+        cols = range(b * p['COLS'], (b + 1) * p['COLS'])
+        xb = _pack([d["x"][c] for c in cols], p['ABITS'])
+        wb = _pack([d["w"][r][c] for r in range(p['ROWS']) for c in cols], p['WBITS'])
+        g0 = (b // bpg) * nsub if p['COLS'] < p['GROUP'] else b * nsub
+        sb = _pack([d["scale"][r][g0 + j] for r in range(p['ROWS']) for j in range(nsub)], scale_bits)
+        zb = _pack([d["zero"][r][g0 + j] for r in range(p['ROWS']) for j in range(nsub)], p['WBITS'])
         rb = _pack([int(d["e"][g0 + j]) - e0 for j in range(nsub)], rel_bits)
         rom.append(f"            {b}: begin x = {_hex(xb, xw)}; w = {_hex(wb, ww)}; "
                    f"s = {_hex(sb, sw)}; z = {_hex(zb, zw)}; e = {_hex(rb, rw)}; end")
     expected = _pack(d["expected"], 32)
     text = f"""// iCEBreaker self-test of one MPE tile, generated by `codesign export --board icebreaker`.
-// Design: MPE {hw.rows}x{hw.cols}, W{q.wbits}A{q.abits}, group {q.group}{', zero points' if q.zero_point else ''}.
+// Design: MPE {p['ROWS']}x{p['COLS']}, W{p['WBITS']}A{p['ABITS']}, group {p['GROUP']}{', zero points' if p['ZP'] else ''}.
 // ROMs hold one GEMV tile (K = {k}, seed 2024); EXPECTED is the golden model's output.
 // Activation exponents per group minus e0 = {e0}: {[int(v) - e0 for v in d['e']]} (MPE shift {d['shift']} - e0).
 // ledg_n (green) lit: every run matched; ledr_n (red) lit: a mismatch was seen (latched).
@@ -115,7 +114,7 @@ module ice40_selftest (
     output wire ledg_n
 );
     localparam integer NB = {nb};
-    localparam [{hw.rows * 32 - 1}:0] EXPECTED = {_hex(expected, hw.rows * 32)};
+    localparam [{p['ROWS'] * 32 - 1}:0] EXPECTED = {_hex(expected, p['ROWS'] * 32)};
     reg [3:0] por = 4'd0;             // power-on reset: 15 cycles
     wire rst_n = &por;
     always @(posedge clk) if (!rst_n) por <= por + 4'd1; else if (!btn_n) por <= 4'd0;
@@ -135,9 +134,9 @@ module ice40_selftest (
     end
 
     wire in_ready, out_valid, busy;
-    wire [{hw.rows * 32 - 1}:0] out_data;
+    wire [{p['ROWS'] * 32 - 1}:0] out_data;
     wire feeding = rst_n && beat < NB;
-    mpe #({", ".join(f".{k}({v})" for k, v in p.items())}) u_mpe (
+    mpe #({", ".join(f".{k}({v})" for k, v in p.items() if k in MPE_PARAMS)}) u_mpe (
         .clk(clk), .rst_n(rst_n), .cfg_k(32'd{k}), .cfg_shift(8'd{d['shift'] - e0}),
         .in_valid(feeding), .in_ready(in_ready), .in_x(x), .in_w(w), .in_scale(s), .in_zero(z),
         .in_rel(e),
