@@ -14,7 +14,7 @@ from codesign.export import ice40, vitis, vivado
 from codesign.export.boards import BOARDS, get_board
 from codesign.export.manifest import build_manifest, verify_manifest
 from codesign.export.memory_plan import plan_banks
-from codesign.export.ports import KernelArg, hls_kernel_args, rtl_axi_bundles, rtl_top_ports
+from codesign.gen.ports import KernelArg, hls_kernel_args, rtl_axi_bundles, rtl_top_ports
 from codesign.export.sanitize import identifier, relative_file
 from codesign.export.tclcheck import run_tcl_stubbed
 

@@ -13,7 +13,7 @@ import pytest
 from codesign.cli import main
 from codesign.design import Design, Hardware, Quant
 from codesign.export.manifest import verify_manifest
-from codesign.export.ports import hls_kernel_args, rtl_axi_bundles, rtl_top_ports
+from codesign.gen.ports import hls_kernel_args, rtl_axi_bundles, rtl_top_ports
 from codesign.export.tclcheck import run_tcl_stubbed
 from codesign.export.writer import control_registers
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ..design import Design
 from ..errors import CodesignError
 from .boards import Board
-from .ports import KernelArg
+from ..gen.ports import KernelArg
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..design import Design
 from .boards import Board
 from .memory_plan import PortBanks
-from .ports import KernelArg
+from ..gen.ports import KernelArg
 
 VITIS_VERSION = "2023.2"
 XRT_VERSION = "2.16"

@@ -18,7 +18,7 @@ from . import ice40, vitis, vivado
 from .boards import Board, get_board
 from .manifest import MANIFEST, build_manifest
 from .memory_plan import plan_banks
-from .ports import hls_kernel_args, rtl_axi_bundles, rtl_top_ports
+from ..gen.ports import hls_kernel_args, rtl_axi_bundles, rtl_top_ports
 
 HLS_SRC = "hls/src"
 

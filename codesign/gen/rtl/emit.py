@@ -43,7 +43,7 @@ def source_list(rtl_dir: Path = RTL_DIR) -> list[str]:
 
 def wrapper_source(params: dict[str, int]) -> str:
     """codesign_kernel: codesign_top with the design's parameters, the same ports passed through."""
-    from codesign.export.ports import rtl_top_ports
+    from codesign.gen.ports import rtl_top_ports
 
     ports = rtl_top_ports(RTL_DIR / "codesign_top.v", "codesign_top")
     pw = max(len(k) for k in params)
@@ -81,7 +81,7 @@ def check_wrapper(path: Path, params: dict[str, int]) -> dict:
         from pyverilog.vparser.parser import parse
     except ImportError as e:
         raise CodesignError(f"pyverilog not installed ({e})", field="emit-rtl") from None
-    from codesign.export.ports import rtl_top_ports
+    from codesign.gen.ports import rtl_top_ports
 
     if shutil.which("iverilog") is None:
         raise CodesignError("pyverilog needs iverilog on PATH (Debian: apt-get install iverilog)", field="emit-rtl")

@@ -1,6 +1,7 @@
 """The kernel's real interface, read from the sources the project ships.
 
-The connectivity file, the host program and the packaging TCL may only name ports that exist.
+The generators own the interface (gen/hls, gen/rtl); the connectivity file, the host program and the
+packaging TCL (export) may only name ports that exist.
 Rather than trusting a table, the exporter parses them: the ``#pragma HLS INTERFACE`` lines
 and the top function's signature from the HLS kernel, and the port list of the RTL top.
 """
