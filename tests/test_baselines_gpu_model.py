@@ -12,7 +12,7 @@ from codesign.devices import GpuDevice, list_devices
 from codesign.errors import CodesignError
 from codesign.workload import load_model_config
 
-GPUS = ("v100s", "a100-80gb", "h100-sxm", "l4", "rtx4090")
+GPUS = ("v100s", "a100-80gb", "h100-sxm", "h200-sxm", "l4", "rtx4090")
 FPGA_KEYS = {"feasible", "violations", "decode_tokens_per_s", "prefill_latency_s", "energy_per_token_j",
              "power_w", "usd_per_mtoken", "resources", "utilization", "roofline_tokens_per_s",
              "roofline_fraction", "min_memory_energy_per_token_j", "ops"}
@@ -92,6 +92,8 @@ def test_design_entry_point_and_errors():
 def test_nvml_names_map_to_database():
     assert db_name_for_gpu("NVIDIA H100 80GB HBM3") == "h100-sxm"
     assert db_name_for_gpu("NVIDIA H100 PCIe") is None
+    assert db_name_for_gpu("NVIDIA H200") == "h200-sxm"
+    assert db_name_for_gpu("NVIDIA H200 NVL") is None
     assert db_name_for_gpu("NVIDIA A100-SXM4-80GB") == "a100-80gb"
     assert db_name_for_gpu("NVIDIA GeForce RTX 4090") == "rtx4090"
     assert db_name_for_gpu("NVIDIA L4") == "l4"

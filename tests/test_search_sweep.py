@@ -101,7 +101,8 @@ def test_front_and_bests_are_consistent(tmp_path):
         assert got["energy_per_token_j"] == pytest.approx(jmin, rel=1e-7) and got["index"] in tied
     best = json.loads((out / "best.json").read_text())
     d = Design.from_dict(best)
-    assert d.prediction["feasible"] and d.prediction["energy_per_token_j"] == pytest.approx(best_j, rel=1e-7)
+    # best.json is evaluate_design (float64), points.csv the sweep (float32): a few float32 ulps apart
+    assert d.prediction["feasible"] and d.prediction["energy_per_token_j"] == pytest.approx(best_j, rel=5e-7)
     assert summary["accuracy"]["status"] == "not yet measured"
     assert summary["constraints"]["max_accuracy_loss_pct"]["applied"] is False
 

@@ -36,6 +36,9 @@ GPU_EXTRA: dict[str, GpuExtra] = {
                      {"boost_mhz": "NVIDIA A100 Tensor Core GPU Architecture whitepaper (2020) Table 3: 1410 MHz"}),
     "h100-sxm": GpuExtra(1980,
                      {"boost_mhz": "NVIDIA H100 Tensor Core GPU Architecture whitepaper (2022) Table 3, H100 SXM5: 1980 MHz"}),
+    "h200-sxm": GpuExtra(1980,
+                         {"boost_mhz": "the H100 SXM5's GH100 boost clock (NVIDIA H100 whitepaper Table 3: 1980 MHz); "
+                                       "the H200 product page lists the same tensor throughput"}),
     "l4": GpuExtra(2040,
                    {"boost_mhz": "NVIDIA L4 Tensor Core GPU datasheet (2023): boost 2040 MHz"}),
     "rtx4090": GpuExtra(2520,
@@ -70,6 +73,8 @@ def db_name_for_gpu(gpu_name: str) -> str | None:
     n = gpu_name.upper().replace("-", " ")
     if "H100" in n and ("HBM3" in n or "SXM" in n):
         return "h100-sxm"
+    if "H200" in n and "NVL" not in n:     # NVML: "NVIDIA H200" (SXM); the H200 NVL PCIe card is 600 W
+        return "h200-sxm"
     if "A100" in n and "80GB" in n.replace(" ", "") and "PCIE" not in n.replace(" ", ""):
         return "a100-80gb"
     if "V100S" in n:

@@ -20,7 +20,7 @@ from ..errors import CodesignError
 
 DATA = Path(__file__).parent / "data"
 DSP_KINDS = ("DSP48E2", "DSP58")
-MEM_KINDS = ("HBM2", "HBM2e", "HBM3", "DDR4", "DDR5", "LPDDR4", "LPDDR5", "GDDR6", "GDDR6X")
+MEM_KINDS = ("HBM2", "HBM2e", "HBM3", "HBM3e", "DDR4", "DDR5", "LPDDR4", "LPDDR5", "GDDR6", "GDDR6X")
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ def list_devices() -> list[FpgaDevice | GpuDevice]:
     return list(_database().values())
 
 
-ALIASES = {"a100": "a100-80gb", "h100": "h100-sxm", "4090": "rtx4090", "v100": "v100s"}
+ALIASES = {"a100": "a100-80gb", "h100": "h100-sxm", "h200": "h200-sxm", "4090": "rtx4090", "v100": "v100s"}
 
 
 def get_device(name: str) -> FpgaDevice | GpuDevice:

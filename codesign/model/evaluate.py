@@ -96,7 +96,7 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
         sl = slice(b0, min(n, b0 + BLOCK))
         m = sl.stop - sl.start
         at = {name: {k: sum_at(v, sl, m, fdt) for k, v in tabs.items()} for name, tabs in phase_tabs.items()}
-        last = rollup(device, workload, at, {r: t.at(sl, m) for r, t in used_tabs.items()},
+        last = rollup(device, workload, cfg.n_layers, at, {r: t.at(sl, m) for r, t in used_tabs.items()},
                        {k: c.at(sl, m) for k, c in columns.items()}, out, sl)
         v = np.full(m, context_bit, dtype=VIOLATION_DTYPE)
         for t in viol_tabs:
@@ -113,7 +113,8 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
                                _per_instruction(head, p_eff, device))
         res["_detail"] = {"phases": last["phases"], "per_instr": per_instr, "util": last["util"],
                           "prefill_power_w": last["prefill_power_w"], "source": progs["source"],
-                          "decode_bytes": last["decode_bytes"]}
+                          "decode_bytes": last["decode_bytes"], "power_parts": last["power_parts"],
+                          "sync_s": last["sync_s"]}
     return res
 
 

@@ -72,9 +72,14 @@ def evaluate_design(design: Design) -> dict:
         "min_memory_energy_per_token_j": one["min_memory_energy_per_token_j"],
         "compute_utilization": one["compute_utilization"], "bandwidth_utilization": one["bandwidth_utilization"],
         "decode_bytes_per_step": float(det["decode_bytes"][0]),
+        # decode power split (board = static + logic + memory) and the per-step layer synchronisation
+        "power_parts": {k: float(v[0]) for k, v in det["power_parts"].items()},
+        "layer_sync_s_per_step": float(det["sync_s"][0]),
         "instructions_from": det["source"],
         "ops": ops_breakdown(det, design.hw.freq_mhz),
         "assumptions": {"lifetime_years": C.LIFETIME_YEARS, "usd_per_kwh": C.USD_PER_KWH,
+                        "layer_sync_cycles": C.LAYER_SYNC_CYCLES,
+                        "logic_power_calibration": C.LOGIC_POWER_CALIBRATION,
                         "decode_context": design.workload.decode_context},
     }
     return out

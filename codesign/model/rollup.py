@@ -11,25 +11,30 @@ from . import power as P
 from . import resources as R
 
 
-def rollup(device, workload, phase, used, col, out, sl) -> dict:
+def rollup(device, workload, layers, phase, used, col, out, sl) -> dict:
     """Speed, power, energy, cost and limits of a block of points from its phase totals, resources
-    and clock; writes ``out[key][sl]`` and returns the intermediates evaluate_design reports."""
+    and clock; writes ``out[key][sl]`` and returns the intermediates evaluate_design reports.
+    ``layers``: decoder layers of the model; each pays C.LAYER_SYNC_CYCLES of non-overlapped
+    synchronisation per step (a fitted constant, docs/MODEL.md "Calibration")."""
     freq = col["freq_mhz"]
     f_hz = freq * 1e6
     B = workload.batch
     dec, pre = phase["decode"], phase["prefill"]
-    step_s = dec["cycles"] / f_hz
+    sync = layers * C.LAYER_SYNC_CYCLES
+    dec_cycles, pre_cycles = dec["cycles"] + sync, pre["cycles"] + sync
+    step_s = dec_cycles / f_hz
     tokens_per_s = B / step_s
-    prefill_s = pre["cycles"] / f_hz
+    prefill_s = pre_cycles / f_hz
     dec_bytes, pre_bytes = dec["bytes"], pre["bytes"]
 
     util = R.utilization(used, device)
     utilization = np.maximum.reduce([util[r] for r in R.RESOURCES])
 
-    act_dec = np.minimum(1.0, dec["compute"] / dec["cycles"])
-    act_pre = np.minimum(1.0, pre["compute"] / pre["cycles"])
-    p_dec = (device.static_w + P.logic_power_w(used, device, freq, act_dec)
-             + P.memory_power_w(device, dec_bytes / step_s))
+    act_dec = np.minimum(1.0, dec["compute"] / dec_cycles)
+    act_pre = np.minimum(1.0, pre["compute"] / pre_cycles)
+    logic_dec = P.logic_power_w(used, device, freq, act_dec)
+    mem_dec = P.memory_power_w(device, dec_bytes / step_s)
+    p_dec = device.static_w + logic_dec + mem_dec
     p_pre = (device.static_w + P.logic_power_w(used, device, freq, act_pre)
              + P.memory_power_w(device, pre_bytes / prefill_s))
     e_tok = p_dec / tokens_per_s
@@ -41,7 +46,7 @@ def rollup(device, workload, phase, used, col, out, sl) -> dict:
     roofline = B * device.mem_bw_gbs * 1e9 / min_bytes
     min_energy = min_bytes / B * 8 * C.MEM_PJ_PER_BIT[device.mem_kind] * 1e-12
 
-    peak_macs = col["rows"] * col["cols"] * dec["cycles"]
+    peak_macs = col["rows"] * col["cols"] * dec_cycles
     compute_util = dec["macs"] / peak_macs
     bw_util = dec_bytes / step_s / (device.mem_bw_gbs * 1e9)
     vals = {
@@ -56,4 +61,7 @@ def rollup(device, workload, phase, used, col, out, sl) -> dict:
     }
     for k, v in vals.items():
         out[k][sl] = v
-    return {"phases": phase, "util": util, "prefill_power_w": p_pre, "decode_bytes": dec_bytes}
+    return {"phases": phase, "util": util, "prefill_power_w": p_pre, "decode_bytes": dec_bytes,
+            "power_parts": {"static_w": np.full_like(p_dec, device.static_w), "logic_w": logic_dec,
+                            "memory_w": mem_dec, "activity": act_dec},
+            "sync_s": sync / f_hz}
