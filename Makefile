@@ -4,7 +4,7 @@ VENV := .venv
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export VIRTUAL_ENV := $(CURDIR)/$(VENV)
 
-.PHONY: bootstrap sweep test bench
+.PHONY: bootstrap sweep test test-fast bench
 
 bootstrap:
 	@bash .ci/bootstrap.sh
@@ -16,6 +16,12 @@ sweep: bootstrap
 # Full test suite (what CI runs).
 test: bootstrap
 	python -m pytest -q -n 2 --dist loadgroup
+
+# Developer tier (under 2 minutes on 2 cores): unit tests, golden vectors and small simulations;
+# every test marked `slow` (real LLM, full-layer RTL/C-simulation, Verilator builds, Yosys, bitstream)
+# is left to the full tier.
+test-fast: bootstrap
+	python -m pytest -q -n 2 --dist loadgroup -m "not slow"
 
 bench: bootstrap
 	python benchmarks/bench_sweep.py

@@ -24,6 +24,8 @@ from codesign.quant import numerics as N
 from codesign.quant import pack
 from codesign.vectors import read_vectors
 
+pytestmark = pytest.mark.cxx   # g++ C-simulation
+
 POINTS = {
     # 48 SFU lanes over 32-wide blocks: beats at offsets 0 and 16 of a block, each touching two blocks;
     # d_model 80 = 2.5 blocks, d_ffn 112 = 3.5 blocks; COLS 16 < GROUP 32 (a group spans 2 MPE beats)

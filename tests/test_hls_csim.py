@@ -19,6 +19,8 @@ from codesign.gen.hls.project import emit_project
 from codesign.gen.hls.tbfiles import read_checks
 from codesign.isa.encoding import decode
 
+pytestmark = pytest.mark.cxx   # g++ C-simulation
+
 SMALL = {"seed": 3, "d_model": 96, "n_heads": 6, "n_kv_heads": 2, "head_dim": 16, "d_ffn": 160}
 
 # Three points from the sweep's Pareto front (codesign sweep --model smollm2-135m --device u280 with
@@ -84,6 +86,7 @@ def _corrupt_one(vectors_dir):
     return instr, 5, old, old + 3
 
 
+@pytest.mark.slow
 def test_smollm2_layer0_decode_step_and_corruption(tmp_path, capsys):
     """The real SmolLM2-135M layer 0 (hidden 576, 9 heads, 3 KV heads, FFN 1536), a decode step over a
     KV cache of real tokens, through the CLI; then one corrupted golden value must fail csim."""

@@ -14,7 +14,10 @@ from codesign.design import Design, Quant
 from codesign.errors import CodesignError
 from codesign.gen.hls.hls4ml_ffn import emit_hls4ml_ffn
 
+pytestmark = pytest.mark.cxx   # g++ C-simulation
 
+
+@pytest.mark.slow
 def test_hls4ml_swiglu_block(tmp_path):
     d = Design("smollm2-135m", "u280", quant=Quant(wbits=8, abits=8, kvbits=8, group=32))
     # unsupported layer: torch.nn.SiLU is rejected by hls4ml -> CodesignError naming the layer

@@ -46,6 +46,7 @@ def test_sample_is_deterministic_and_disjoint(smol):
     assert "argparse" in used and len(text) > 50_000
 
 
+@pytest.mark.slow
 def test_float_and_quantized_perplexity(smol):
     cfg, weights, _, sample, calib = smol
     base = perplexity(LlamaLM(cfg, weights), sample.windows)
@@ -58,6 +59,7 @@ def test_float_and_quantized_perplexity(smol):
     assert w2 > 2 * base, (w2, base)
 
 
+@pytest.mark.slow
 def test_command_measures_caches_then_reuses_committed_table(tmp_path, monkeypatch, capsys):
     """One configuration measured on one window into the cache; that table committed as package
     data; with an empty cache the command reuses it (measures nothing) and prints it."""
