@@ -71,6 +71,9 @@ module codesign_core #(
     output wire [PORT_BITS/8-1:0] io_wstrb, output wire io_wlast,
     input wire io_bvalid, output wire io_bready, input wire [1:0] io_bresp
 );
+    // opcodes, func variants, instruction fields: generated from codesign.isa (docs/ISA.md)
+`include "codesign_isa.vh"
+
     // ------------------------------------------------------------------ geometry
     localparam integer L = SFU_LANES;
     localparam integer PB = PORT_BITS / 8;             // bytes per port word
@@ -83,12 +86,9 @@ module codesign_core #(
     localparam integer W_OUT = (BEAT_BITS > PORT_BITS) ? BEAT_BITS : PORT_BITS;
     localparam integer KV_ROW_MAX = ((MAX_HD * KVBITS + 7) / 8) * 8;
     localparam integer KV_OUT = (KV_ROW_MAX > PORT_BITS) ? KV_ROW_MAX : PORT_BITS;
-    localparam integer IO_OUT = (PORT_BITS > 512) ? PORT_BITS : 512;
+    localparam integer IO_OUT = (PORT_BITS > ISA_BITS) ? PORT_BITS : ISA_BITS;
     localparam integer PK_IN = (L * 32 > PORT_BITS) ? L * 32 : PORT_BITS;   // packer push width
 
-    // opcodes (docs/ISA.md)
-    localparam [7:0] OP_LOAD = 0, OP_STORE = 1, OP_GEMV = 2, OP_NORM = 3, OP_ROPE = 4,
-                     OP_KVSTORE = 5, OP_ATTN = 6, OP_ACT = 7, OP_ADD = 8;
     // sfu_top ops (hw/rtl/sfu/README.md)
     localparam [2:0] SF_ADD = 0, SF_ACT = 1, SF_ROPE = 2, SF_NORM = 3, SF_SOFTMAX = 4,
                      SF_AQUANT = 5, SF_KVQUANT = 6, SF_XQUANT = 7;
@@ -140,24 +140,24 @@ module codesign_core #(
     reg signed [63:0] acc  [0:MAX_REP*MAX_HD-1];    // ATTN: P.V accumulators
 
     // ------------------------------------------------------------------ instruction register
-    reg [511:0] ir;
-    wire [7:0]  i_op   = ir[7:0];
-    wire [7:0]  i_func = ir[15:8];
-    wire [7:0]  i_slot = ir[23:16];
-    wire [31:0] i_m    = ir[63:32];
-    wire [31:0] i_n    = ir[95:64];
-    wire [31:0] i_k    = ir[127:96];
-    wire [15:0] i_heads = ir[143:128];
-    wire [15:0] i_kvh  = ir[159:144];
-    wire [15:0] i_hd   = ir[175:160];
-    wire signed [15:0] i_shift = ir[191:176];
-    wire [31:0] i_ctx  = ir[223:192];
-    wire [31:0] i_src  = ir[255:224];
-    wire [31:0] i_src2 = ir[287:256];
-    wire [31:0] i_dst  = ir[319:288];
-    wire [63:0] i_addr = ir[383:320];
-    wire [31:0] i_mult = ir[415:384];
-    wire signed [31:0] i_imm = ir[447:416];
+    reg [ISA_BITS-1:0] ir;
+    wire [F_OP_W-1:0]    i_op    = ir[F_OP_LSB +: F_OP_W];
+    wire [F_FUNC_W-1:0]  i_func  = ir[F_FUNC_LSB +: F_FUNC_W];
+    wire [F_SLOT_W-1:0]  i_slot  = ir[F_SLOT_LSB +: F_SLOT_W];
+    wire [F_M_W-1:0]     i_m     = ir[F_M_LSB +: F_M_W];
+    wire [F_N_W-1:0]     i_n     = ir[F_N_LSB +: F_N_W];
+    wire [F_K_W-1:0]     i_k     = ir[F_K_LSB +: F_K_W];
+    wire [F_HEADS_W-1:0] i_heads = ir[F_HEADS_LSB +: F_HEADS_W];
+    wire [F_KV_HEADS_W-1:0] i_kvh = ir[F_KV_HEADS_LSB +: F_KV_HEADS_W];
+    wire [F_HEAD_DIM_W-1:0] i_hd = ir[F_HEAD_DIM_LSB +: F_HEAD_DIM_W];
+    wire signed [F_SHIFT_W-1:0] i_shift = ir[F_SHIFT_LSB +: F_SHIFT_W];   // F_SHIFT_SIGNED
+    wire [F_CTX_W-1:0]   i_ctx   = ir[F_CTX_LSB +: F_CTX_W];
+    wire [F_SRC_W-1:0]   i_src   = ir[F_SRC_LSB +: F_SRC_W];
+    wire [F_SRC2_W-1:0]  i_src2  = ir[F_SRC2_LSB +: F_SRC2_W];
+    wire [F_DST_W-1:0]   i_dst   = ir[F_DST_LSB +: F_DST_W];
+    wire [F_ADDR_HI_W+F_ADDR_W-1:0] i_addr = {ir[F_ADDR_HI_LSB +: F_ADDR_HI_W], ir[F_ADDR_LSB +: F_ADDR_W]};
+    wire [F_MULT_W-1:0]  i_mult  = ir[F_MULT_LSB +: F_MULT_W];
+    wire signed [F_IMM_W-1:0] i_imm = ir[F_IMM_LSB +: F_IMM_W];       // F_IMM_SIGNED
 
     // ------------------------------------------------------------------ memory movers
     // gmem_io
@@ -417,8 +417,8 @@ module codesign_core #(
         kv_push = 1'b0; kv_pbits = 0; kv_pdata = 0;
         pad_bits = 0;
         case (st)
-        S_FETCH: if (rd_started && !io_uclr && io_avail >= 512) begin
-            io_fire = 1'b1; io_pop = 512;
+        S_FETCH: if (rd_started && !io_uclr && io_avail >= ISA_BITS) begin
+            io_fire = 1'b1; io_pop = ISA_BITS;
         end
         S_LOAD, S_LD16: if (!io_uclr && rem != 0) begin
             io_take = (st == S_LOAD) ? ((rem < PORT_BITS / 32) ? rem : PORT_BITS / 32)
@@ -563,13 +563,13 @@ module codesign_core #(
                 if (n_instr == 0) done <= 1'b1;
                 else begin st <= S_FETCH; rd_started <= 1'b0; end
             end
-            // ---------------- fetch 64 bytes at io_base + 64*pc
+            // ---------------- fetch ISA_BITS/8 (64) bytes at io_base + 64*pc
             S_FETCH: begin
                 if (!rd_started) begin
-                    io_rcmd_v <= 1'b1; io_rcmd_a <= io_base + {pc, 6'd0}; io_rcmd_n <= 64;
+                    io_rcmd_v <= 1'b1; io_rcmd_a <= io_base + pc * (ISA_BITS / 8); io_rcmd_n <= ISA_BITS / 8;
                     io_uclr <= 1'b1; io_uskip <= skip_of(io_base); rd_started <= 1'b1;
                 end else if (io_fire) begin
-                    ir <= io_u[511:0];
+                    ir <= io_u[ISA_BITS-1:0];
                     st <= S_DISPATCH;
                 end
             end
@@ -589,7 +589,7 @@ module codesign_core #(
                         st <= S_STORE;
                     end
                     OP_ADD, OP_ACT: begin
-                        if (i_slot != 0 || (i_op == OP_ACT && i_func != 0)) begin
+                        if (i_slot != 0 || (i_op == OP_ACT && i_func != FUNC_ACT_SWIGLU)) begin
                             err <= 1'b1; err_code <= 16'd1 + i_op; st <= S_FINISH;
                         end else begin
                             start_job(i_op == OP_ADD ? SF_ADD : SF_ACT, i_m * i_n, 1, i_src, i_src2, i_dst, 0,
@@ -598,11 +598,11 @@ module codesign_core #(
                         end
                     end
                     OP_NORM: begin
-                        if (i_func != 0) begin err <= 1'b1; err_code <= 16'd1 + i_op; st <= S_FINISH; end
+                        if (i_func != FUNC_NORM_RMS) begin err <= 1'b1; err_code <= 16'd1 + i_op; st <= S_FINISH; end
                         else begin start_ld16(i_addr, i_n); st <= S_LD16; end
                     end
                     OP_GEMV: begin
-                        if (i_slot != 0 || i_func != 0) begin err <= 1'b1; err_code <= 16'd1 + i_op; st <= S_FINISH; end
+                        if (i_slot != 0 || i_func != FUNC_GEMV_PLAIN) begin err <= 1'b1; err_code <= 16'd1 + i_op; st <= S_FINISH; end
                         else begin
                             start_job(SF_XQUANT, i_k, 2, i_src, 0, 0, 0, D_XQ, C_NONE, 0, 1'b0);
                             st <= S_SFU;
@@ -907,8 +907,8 @@ module codesign_core #(
     reg [5:0] st_q;
     always @(posedge clk) begin
         st_q <= st;
-        if (st != st_q) $display("%0t core: pc=%0d op=%0d st %0d -> %0d tok=%0d hh=%0d jj=%0d step=%0d",
-                                 $time, pc, i_op, st_q, st, tok, hh, jj, step);
+        if (st != st_q) $display("%0t core: pc=%0d op=%0s st %0d -> %0d tok=%0d hh=%0d jj=%0d step=%0d",
+                                 $time, pc, isa_op_name(i_op), st_q, st, tok, hh, jj, step);
         if (sf_start) $display("%0t core: sfu op=%0d n=%0d", $time, sf_op, sf_n);
         if (sf_done) $display("%0t core: sfu done shift=%0d", $time, sf_shift);
     end
