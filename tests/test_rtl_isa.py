@@ -74,14 +74,23 @@ def test_no_rtl_source_keeps_a_hand_copy():
 
 def test_decoder_declares_the_signed_fields_signed():
     """Signedness is the one field property Verilog cannot take from a localparam: every field the
-    encoding marks signed is declared `signed` where the core slices it, and no other is."""
-    text = "\n".join(s.read_text() for s in rtl_sources())
-    decls = re.findall(r"wire\s+(signed\s+)?\[[^\]]*\]\s*\w+\s*=\s*\{?\s*ir\[F_(\w+)_LSB", text)
-    got = {name.lower(): bool(sig) for sig, name in decls}
-    assert len(decls) == len(got), "a field is sliced in more than one place"
-    # the 64-bit address is {addr_hi, addr}; layer_op only names the workload op (not decoded)
-    want = {name: signed for _, _, _, name, signed in WORDS if name not in ("addr", "layer_op")}
-    assert got == want
+    encoding marks signed is declared `signed` in the decoder's ports and in the core's wires that
+    take them, and no other field is; the decoder decodes every field but layer_op (informative)."""
+    signed = {name.upper(): s for _, _, _, name, s in WORDS}
+    for f in ("codesign_decode.v", "codesign_core.v"):
+        decls = re.findall(r"wire\s+(signed\s+)?\[F_(\w+?)_W\b", (RTL / f).read_text())
+        assert decls, f
+        wrong = sorted({name for sig, name in decls if bool(sig) != signed[name]})
+        assert not wrong, f"{f}: signedness differs from codesign.isa.encoding.WORDS for {wrong}"
+        if f == "codesign_decode.v":
+            # the 64-bit address is {addr_hi, addr}: declared with F_ADDR_HI_W first
+            assert {name for _, name in decls} == set(signed) - {"LAYER_OP", "ADDR"}
+
+
+def test_only_the_decoder_slices_the_instruction():
+    for src in rtl_sources():
+        if src.name != "codesign_decode.v":
+            assert not re.search(r"\bir\s*\[", src.read_text()), f"{src.name} slices ir: use codesign_decode"
 
 
 @pytest.mark.sim

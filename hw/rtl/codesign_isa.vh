@@ -49,8 +49,8 @@ localparam [F_FUNC_W-1:0] FUNC_ACT_GELU = 1;
 localparam [F_FUNC_W-1:0] FUNC_ACT_RELU = 2;
 
 // opcode name (8 characters, left-aligned) for $display traces
-function [63:0] isa_op_name(input [F_OP_W-1:0] op);
-    case (op)
+function [63:0] isa_op_name(input [F_OP_W-1:0] code);
+    case (code)
         OP_LOAD   : isa_op_name = "LOAD    ";
         OP_STORE  : isa_op_name = "STORE   ";
         OP_GEMV   : isa_op_name = "GEMV    ";

@@ -2,6 +2,9 @@
 # from sfu/files.f (the SFU helper's list), read before these. Headers (.vh) are `included by the
 # sources, not compiled: builds add their folder to the include path (sim/rtl_build.py).
 codesign_isa.vh
+codesign_decode.v
+sfu_job.v
+attn_row.v
 mpe.v
 axi_read_master.v
 axi_write_master.v

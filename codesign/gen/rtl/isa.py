@@ -67,8 +67,8 @@ def isa_include() -> str:
         for var, val in variants.items():
             lines.append(f"localparam [F_FUNC_W-1:0] FUNC_{op}_{var.upper()} = {val};")
     lines += ["", f"// opcode name ({NAME_CHARS} characters, left-aligned) for $display traces",
-              f"function [{8 * NAME_CHARS - 1}:0] isa_op_name(input [F_OP_W-1:0] op);",
-              "    case (op)"]
+              f"function [{8 * NAME_CHARS - 1}:0] isa_op_name(input [F_OP_W-1:0] code);",
+              "    case (code)"]
     lines += [f"        OP_{op:<{ow}}: isa_op_name = \"{op:<{NAME_CHARS}}\";" for op in OPCODES]
     lines += [f"        default{' ' * (ow - 4)}: isa_op_name = \"{'?':<{NAME_CHARS}}\";",
               "    endcase", "endfunction", ""]
