@@ -84,7 +84,6 @@ module codesign_core #(
     localparam integer LGPB = $clog2(PB);
     localparam integer SUB = (COLS < GROUP) ? COLS : GROUP;
     localparam integer NSUB = COLS / SUB;
-    localparam integer KSTEP = (COLS > GROUP) ? COLS : GROUP;   // K' is a multiple of this
     localparam integer BEAT_BITS = ((ROWS * COLS * WBITS + 7) / 8) * 8;  // one packed weight beat
     localparam integer MAXG = ABUF_DEPTH / GROUP + 1;            // groups of the longest k
     localparam integer W_OUT = (BEAT_BITS > PORT_BITS) ? BEAT_BITS : PORT_BITS;
