@@ -255,7 +255,7 @@ module codesign_core #(
     wire [5:0]  e_cap;            // exponent captured from the quantizer (XQUANT: e0, min over blocks)
     wire [31:0] fb, ob;           // feed beat, output beat of the running job
     reg  [31:0] jn, ja, jb, jo, jo2, jpass, jbeats;
-    sfu_job #(.SFU_LANES(L), .ABITS(ABITS), .KVBITS(KVBITS), .GROUP(GROUP)) u_job (
+    sfu_job #(.SFU_LANES(L), .ABITS(ABITS), .KVBITS(KVBITS), .GROUP(GROUP), .NS(SF_NS)) u_job (
         .clk(clk), .rst_n(rst_n), .start(sf_start), .op(sf_op), .n(sf_n), .arg(sf_arg), .passes(jpass),
         .beats(jbeats), .imm(i_imm), .shift(i_shift), .ack(jb_ack), .busy(jb_busy), .done(jb_done),
         .e_cap(e_cap), .fb(fb), .in_a(sf_a), .in_b(sf_b), .in_c(sf_c), .in_d(sf_d), .in_e(sf_ein),

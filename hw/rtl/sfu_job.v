@@ -13,10 +13,8 @@ module sfu_job #(
     parameter integer ABITS = 8,
     parameter integer KVBITS = 8,
     parameter integer GROUP = 32,
-    // block exponents XQUANT closes per beat (sfu_top / sfu_quant NS)
-    parameter integer NS = (GROUP % SFU_LANES == 0) ? 1 :
-                           (SFU_LANES % GROUP == 0) ? SFU_LANES / GROUP :
-                           (SFU_LANES + GROUP - 2) / GROUP + 1
+    // block exponents XQUANT closes per beat: the NS sfu_top derives (the core passes its SF_NS)
+    parameter integer NS = 1
 ) (
     input  wire                    clk,
     input  wire                    rst_n,
