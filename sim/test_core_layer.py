@@ -35,6 +35,7 @@ from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+from codesign.isa.instr import OPCODES  # noqa: E402  (opcode names: the bench already needs the package)
 from codesign.vectors import read_vectors  # noqa: E402
 
 CLK_NS = 4
@@ -122,6 +123,23 @@ def resolve(dut, path: str):
     return h
 
 
+def decoded_op_mismatch(core, step: dict) -> dict | None:
+    """The opcode the core decoded (its `i_op`, hw/rtl/codesign_isa.vh values) must name the retired
+    instruction's op; None when it does (or when the core does not expose i_op)."""
+    h = resolve(core, "i_op")
+    if h is None:
+        return None
+    v = h.value
+    code = int(v) if v.is_resolvable else -1
+    name = OPCODES[code] if 0 <= code < len(OPCODES) else f"unknown opcode {v}"
+    if name == step["op"]:
+        return None
+    return {"index": step["index"], "op": step["op"], "layer_op": step["layer_op"], "position": None,
+            "unit": "opcode", "expected": OPCODES.index(step["op"]), "actual": code, "mismatches": 1,
+            "message": f"instruction {step['index']} ({step['op']} {step['layer_op']}): the core decoded "
+                       f"{name} ({code})"}
+
+
 def compare(step: dict, exp: np.ndarray, got: np.ndarray) -> dict | None:
     bad = np.nonzero(exp != got)[0]
     if bad.size == 0:
@@ -157,7 +175,7 @@ async def run_layer(bench: Bench, max_cycles: int, stop_after: int | None = None
             pc = int(core.pc.value)
             step = steps[pc]
             got = bench.actual(step)
-            mm = compare(step, vec.expected(pc), got)
+            mm = decoded_op_mismatch(core, step) or compare(step, vec.expected(pc), got)
             hw = int(core.cycles.value)
             report["steps"].append({"index": pc, "op": step["op"], "layer_op": step["layer_op"],
                                     "cycles": hw - last, "ok": mm is None})

@@ -1,6 +1,7 @@
 """Per-block cocotb regressions of the processor core (hw/rtl) on Verilator and Icarus.
 
 MPE over three parameter sets (different bits, tile shapes, group/column ratios, zero points);
+instruction decode against the Python encoder;
 memory movers and the AXI4-Lite control slave. One build per (block, simulator, parameters).
 """
 
@@ -44,6 +45,17 @@ MPE_CASES = [(sim, p) for p in MPE_POINTS for sim in rtl_build.SIMULATORS
 @pytest.mark.parametrize("sim,params", MPE_CASES, ids=[f"{s}-{_id(p)}" for s, p in MPE_CASES])
 def test_mpe(sim, params, tmp_path):
     _run_block(sim, "mpe", [rtl_build.RTL_DIR / "mpe.v"], params, ["test_mpe"], tmp_path)
+
+
+DECODE_POINTS = [dict(ROWS=2, COLS=8, WBITS=4, KVBITS=8, GROUP=32, ZP=0),
+                 dict(ROWS=3, COLS=64, WBITS=2, KVBITS=4, GROUP=32, ZP=1)]
+
+
+@pytest.mark.parametrize("params", DECODE_POINTS, ids=lambda p: "r{ROWS}c{COLS}w{WBITS}g{GROUP}z{ZP}".format(**p))
+def test_decode(params, tmp_path):
+    """codesign_decode (fields from the generated codesign_isa.vh) against codesign.isa.encoding."""
+    srcs = [rtl_build.RTL_DIR / "codesign_isa.vh", rtl_build.RTL_DIR / "codesign_decode.v"]
+    _run_block("icarus", "codesign_decode", srcs, params, ["test_decode"], tmp_path)
 
 
 MOVER_POINTS = [dict(DATA_W=64, MAX_BURST=16), dict(DATA_W=512, MAX_BURST=64)]

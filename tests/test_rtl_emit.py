@@ -12,6 +12,7 @@ import pytest
 from codesign.design import Design, Hardware, Quant
 from codesign.errors import CodesignError
 from codesign.gen.rtl.emit import KERNEL, check_wrapper, emit_rtl
+from codesign.gen.rtl.isa import isa_include
 from codesign.gen.rtl.params import core_params
 
 SMALL = "d_model=64,n_heads=4,n_kv_heads=2,head_dim=16,d_ffn=96"
@@ -35,6 +36,9 @@ def test_emit_rtl_wrapper_matches_design(tmp_path):
     assert ports["s_axi_control_AWADDR"]["bits"] == 7 and ports["ap_clk"]["dir"] == "input"
     files = (tmp_path / "out" / "rtl" / "files.f").read_text().split()
     assert files[-1] == f"{KERNEL}.v" and "codesign_top.v" in files and any(f.startswith("sfu/") for f in files)
+    # the generated ISA include travels with the sources it is included by
+    assert "codesign_isa.vh" in files and "codesign_isa.vh" in man["files"]
+    assert (tmp_path / "out" / "rtl" / "codesign_isa.vh").read_text() == isa_include()
     assert (tmp_path / "out" / "sim" / "test_core_layer.py").is_file()
     assert json.loads((tmp_path / "out" / "design.json").read_text())["hw"]["rows"] == 3
 

@@ -18,7 +18,8 @@ def add_arguments(p) -> None:
     p.add_argument("--vectors", default=None, help="use this golden vector folder instead of generating one")
     p.add_argument("--random", default=None, metavar="DIMS",
                    help="a small random layer instead of SmolLM2, e.g. d_model=64,n_heads=4,n_kv_heads=2,"
-                        "head_dim=16,d_ffn=96")
+                        "head_dim=16,d_ffn=96 (taken, and said so, when the design's buffers cannot hold "
+                        "the SmolLM2 layer)")
     p.add_argument("--per-instruction", action="store_true", help="also print every instruction's cycles")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -39,10 +40,12 @@ def run(args) -> int:
     rep = res.report
     if args.json:
         print(json.dumps({"passed": res.passed, "sim": res.sim, "vectors": str(res.vectors), "rtl": str(res.rtl),
-                          "report": rep, "cycle_table": res.table}, indent=1, sort_keys=True))
+                          "note": res.note, "report": rep, "cycle_table": res.table}, indent=1, sort_keys=True))
         return 0 if res.passed else 1
     con = Console(width=max(120, Console().width))
     verdict = "[bold green]PASS[/bold green]" if res.passed else "[bold red]FAIL[/bold red]"
+    if res.note:
+        con.print(f"note: {res.note}")
     mode = rep.get("mode", "per-instruction trace")
     con.print(f"{verdict} {args.sim}: {len(rep.get('steps', []))} instructions checked ({mode}), "
               f"{rep.get('cycles')} cycles; vectors {res.vectors}")

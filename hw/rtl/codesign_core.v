@@ -12,6 +12,10 @@
 // On-chip buffers are register arrays indexed per element (several reads per cycle): exact,
 // simple, and the same on both simulators. They are what a tool maps to banked BRAM/URAM;
 // the MPE and SFU (the blocks Yosys reports) are written for synthesis proper.
+//
+// Blocks: codesign_decode (instruction fields, unsupported variants, per-instruction geometry),
+// sfu_job (SFU job engine around sfu_top), mpe (GEMV), attn_row (ATTN scores, P.V accumulators),
+// the memory movers; this module keeps the buffers, the stream consumers and the sequencer.
 `default_nettype none
 module codesign_core #(
     parameter integer ROWS = 4,
@@ -71,24 +75,23 @@ module codesign_core #(
     output wire [PORT_BITS/8-1:0] io_wstrb, output wire io_wlast,
     input wire io_bvalid, output wire io_bready, input wire [1:0] io_bresp
 );
+    // opcodes, func variants, instruction fields: generated from codesign.isa (docs/ISA.md)
+`include "codesign_isa.vh"
+
     // ------------------------------------------------------------------ geometry
     localparam integer L = SFU_LANES;
     localparam integer PB = PORT_BITS / 8;             // bytes per port word
     localparam integer LGPB = $clog2(PB);
     localparam integer SUB = (COLS < GROUP) ? COLS : GROUP;
     localparam integer NSUB = COLS / SUB;
-    localparam integer KSTEP = (COLS > GROUP) ? COLS : GROUP;   // K' is a multiple of this
     localparam integer BEAT_BITS = ((ROWS * COLS * WBITS + 7) / 8) * 8;  // one packed weight beat
     localparam integer MAXG = ABUF_DEPTH / GROUP + 1;            // groups of the longest k
     localparam integer W_OUT = (BEAT_BITS > PORT_BITS) ? BEAT_BITS : PORT_BITS;
     localparam integer KV_ROW_MAX = ((MAX_HD * KVBITS + 7) / 8) * 8;
     localparam integer KV_OUT = (KV_ROW_MAX > PORT_BITS) ? KV_ROW_MAX : PORT_BITS;
-    localparam integer IO_OUT = (PORT_BITS > 512) ? PORT_BITS : 512;
+    localparam integer IO_OUT = (PORT_BITS > ISA_BITS) ? PORT_BITS : ISA_BITS;
     localparam integer PK_IN = (L * 32 > PORT_BITS) ? L * 32 : PORT_BITS;   // packer push width
 
-    // opcodes (docs/ISA.md)
-    localparam [7:0] OP_LOAD = 0, OP_STORE = 1, OP_GEMV = 2, OP_NORM = 3, OP_ROPE = 4,
-                     OP_KVSTORE = 5, OP_ATTN = 6, OP_ACT = 7, OP_ADD = 8;
     // sfu_top ops (hw/rtl/sfu/README.md)
     localparam [2:0] SF_ADD = 0, SF_ACT = 1, SF_ROPE = 2, SF_NORM = 3, SF_SOFTMAX = 4,
                      SF_AQUANT = 5, SF_KVQUANT = 6, SF_XQUANT = 7;
@@ -97,28 +100,6 @@ module codesign_core #(
                                (SFU_LANES % GROUP == 0) ? SFU_LANES / GROUP :
                                (SFU_LANES + GROUP - 2) / GROUP + 1;
     localparam integer REL_BITS = 5;   // MPE relative exponent (mpe.v header: e_g - e0 <= 29)
-
-    // ------------------------------------------------------------------ golden helpers
-    // numerics.shift_round_sat32 of one int64 value (rounding in 65 bits)
-    function [31:0] srs32(input signed [63:0] v, input signed [15:0] sh);
-        reg signed [64:0] r;
-        reg signed [63:0] lim;
-        reg [15:0] lsh;
-        begin
-            if (sh > 0) begin
-                r = ($signed({v[63], v}) + (65'sd1 <<< (sh - 1))) >>> sh;
-                if (r > 65'sd2147483647) srs32 = 32'h7fffffff;
-                else if (r < -65'sd2147483648) srs32 = 32'h80000000;
-                else srs32 = r[31:0];
-            end else begin
-                lsh = -sh;
-                lim = 64'sh7fffffff >>> ((lsh > 62) ? 62 : lsh);
-                if (v > lim) srs32 = 32'h7fffffff;
-                else if (v < -lim - 1) srs32 = 32'h80000000;
-                else srs32 = v[31:0] << ((lsh > 31) ? 31 : lsh);
-            end
-        end
-    endfunction
 
     // bit offset of a byte address inside its port word (unaligned starts)
     function [15:0] skip_of(input [63:0] a);
@@ -137,27 +118,36 @@ module codesign_core #(
     reg signed [31:0] scb  [0:MAX_REP*KVBUF_DEPTH-1]; // ATTN: scores [j][t]
     reg [15:0]        prb  [0:MAX_REP*KVBUF_DEPTH-1]; // ATTN: probabilities Q0.15 [j][t]
     reg [7:0]         ebuf [0:KVBUF_DEPTH-1];       // ATTN: K or V exponents of the rows
-    reg signed [63:0] acc  [0:MAX_REP*MAX_HD-1];    // ATTN: P.V accumulators
 
-    // ------------------------------------------------------------------ instruction register
-    reg [511:0] ir;
-    wire [7:0]  i_op   = ir[7:0];
-    wire [7:0]  i_func = ir[15:8];
-    wire [7:0]  i_slot = ir[23:16];
-    wire [31:0] i_m    = ir[63:32];
-    wire [31:0] i_n    = ir[95:64];
-    wire [31:0] i_k    = ir[127:96];
-    wire [15:0] i_heads = ir[143:128];
-    wire [15:0] i_kvh  = ir[159:144];
-    wire [15:0] i_hd   = ir[175:160];
-    wire signed [15:0] i_shift = ir[191:176];
-    wire [31:0] i_ctx  = ir[223:192];
-    wire [31:0] i_src  = ir[255:224];
-    wire [31:0] i_src2 = ir[287:256];
-    wire [31:0] i_dst  = ir[319:288];
-    wire [63:0] i_addr = ir[383:320];
-    wire [31:0] i_mult = ir[415:384];
-    wire signed [31:0] i_imm = ir[447:416];
+    // ------------------------------------------------------------------ instruction register, decode
+    reg [ISA_BITS-1:0] ir;
+    wire [F_OP_W-1:0]    i_op;
+    wire [F_FUNC_W-1:0]  i_func;
+    wire [F_SLOT_W-1:0]  i_slot;
+    wire [F_M_W-1:0]     i_m;
+    wire [F_N_W-1:0]     i_n;
+    wire [F_K_W-1:0]     i_k;
+    wire [F_HEADS_W-1:0] i_heads;
+    wire [F_KV_HEADS_W-1:0] i_kvh;
+    wire [F_HEAD_DIM_W-1:0] i_hd;
+    wire signed [F_SHIFT_W-1:0] i_shift;
+    wire [F_CTX_W-1:0]   i_ctx;
+    wire [F_SRC_W-1:0]   i_src;
+    wire [F_SRC2_W-1:0]  i_src2;
+    wire [F_DST_W-1:0]   i_dst;
+    wire [F_ADDR_HI_W+F_ADDR_W-1:0] i_addr;
+    wire [F_MULT_W-1:0]  i_mult;
+    wire signed [F_IMM_W-1:0] i_imm;
+    wire        i_unsupported;
+    wire [31:0] rep, half, kv_row, cap, kpad, ngroups, tiles, nbeats, sc_bytes, zp_bytes, wb_bytes, tile_bytes;
+    wire [63:0] kv_data_bytes;
+    codesign_decode #(.ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .KVBITS(KVBITS), .GROUP(GROUP), .ZP(ZP)) u_dec (
+        .ir(ir), .op(i_op), .func(i_func), .slot(i_slot), .m(i_m), .n(i_n), .k(i_k), .heads(i_heads),
+        .kvh(i_kvh), .hd(i_hd), .shift(i_shift), .ctx(i_ctx), .src(i_src), .src2(i_src2), .dst(i_dst),
+        .addr(i_addr), .mult(i_mult), .imm(i_imm), .unsupported(i_unsupported), .rep(rep), .half(half),
+        .kv_row(kv_row), .cap(cap), .kv_data_bytes(kv_data_bytes), .kpad(kpad), .ngroups(ngroups),
+        .tiles(tiles), .nbeats(nbeats), .sc_bytes(sc_bytes), .zp_bytes(zp_bytes), .wb_bytes(wb_bytes),
+        .tile_bytes(tile_bytes));
 
     // ------------------------------------------------------------------ memory movers
     // gmem_io
@@ -249,28 +239,28 @@ module codesign_core #(
         .push(kv_push), .push_bits(kv_pbits), .push_data(kv_pdata), .push_ready(kv_push_rdy),
         .out_valid(kv_p_valid), .out_ready(kv_p_ready), .out_data(kv_p_data), .empty(kv_pk_empty));
 
-    // ------------------------------------------------------------------ SFU
-    reg         sf_start;
+    // ------------------------------------------------------------------ SFU (job engine + sfu_top)
+    reg         sf_start;                            // the job: written by start_job with sf_start
     reg  [2:0]  sf_op;
     reg  [31:0] sf_n, sf_arg;
-    wire        sf_idle, sf_done, sf_in_ready, sf_out_valid;
-    reg         sf_in_valid;
     reg  [L*32-1:0] sf_a, sf_b;
     reg  [L*16-1:0] sf_c, sf_d;
     reg  [L*6-1:0]  sf_ein;                          // XQUANT pass 2: each lane's block exponent
     wire [SF_NS-1:0]   sf_ev;                        // XQUANT pass 1: block sf_eidx + s -> sf_eo[s]
     wire [31:0]        sf_eidx;
     wire [SF_NS*6-1:0] sf_eo;
-    wire        sf_out_ready;
+    wire        sf_out_ready, sf_out_valid, sf_out_fire;
     wire [L*32-1:0] sf_oa, sf_ob;
-    wire [5:0]  sf_shift;
-    sfu_top #(.SFU_LANES(L), .ABITS(ABITS), .KVBITS(KVBITS), .GROUP(GROUP)) u_sfu (
-        .clk(clk), .rst_n(rst_n), .start(sf_start), .cfg_op(sf_op), .cfg_n(sf_n), .cfg_arg(sf_arg),
-        .cfg_imm(i_imm), .cfg_shift(i_shift),
-        .idle(sf_idle), .done(sf_done), .in_valid(sf_in_valid), .in_ready(sf_in_ready),
-        .in_a(sf_a), .in_b(sf_b), .in_c(sf_c), .in_d(sf_d), .in_e(sf_ein), .out_valid(sf_out_valid),
-        .out_ready(sf_out_ready), .out_a(sf_oa), .out_b(sf_ob), .out_shift(sf_shift),
-        .out_e_valid(sf_ev), .out_e_idx(sf_eidx), .out_e(sf_eo));
+    wire        jb_busy, jb_done, jb_ack;
+    wire [5:0]  e_cap;            // exponent captured from the quantizer (XQUANT: e0, min over blocks)
+    wire [31:0] fb, ob;           // feed beat, output beat of the running job
+    reg  [31:0] jn, ja, jb, jo, jo2, jpass, jbeats;
+    sfu_job #(.SFU_LANES(L), .ABITS(ABITS), .KVBITS(KVBITS), .GROUP(GROUP), .NS(SF_NS)) u_job (
+        .clk(clk), .rst_n(rst_n), .start(sf_start), .op(sf_op), .n(sf_n), .arg(sf_arg), .passes(jpass),
+        .beats(jbeats), .imm(i_imm), .shift(i_shift), .ack(jb_ack), .busy(jb_busy), .done(jb_done),
+        .e_cap(e_cap), .fb(fb), .in_a(sf_a), .in_b(sf_b), .in_c(sf_c), .in_d(sf_d), .in_e(sf_ein),
+        .ob(ob), .out_ready(sf_out_ready), .out_valid(sf_out_valid), .out_fire(sf_out_fire),
+        .out_a(sf_oa), .out_b(sf_ob), .e_fire(sf_ev), .e_idx(sf_eidx), .e(sf_eo));
 
     // ------------------------------------------------------------------ MPE
     reg         mp_in_valid;
@@ -302,40 +292,25 @@ module codesign_core #(
     reg [31:0] jj;                // ATTN: query head within the KV group
     reg [3:0]  step;              // op-specific sub-step
     reg        which;             // KVSTORE: 0 = K, 1 = V
-    reg [5:0]  e_cap;             // exponent captured from the quantizer (XQUANT: e0, min over blocks)
     reg        rd_started;
     assign idle = (st == S_IDLE);
 
-    // derived per-instruction quantities
-    wire [31:0] rep = (i_kvh == 0) ? 32'd1 : i_heads / i_kvh;
-    wire [31:0] half = i_hd >> 1;
-    wire [31:0] kv_row = (i_hd * KVBITS + 7) >> 3;                 // R bytes
-    wire [31:0] cap = i_imm;
-    wire [63:0] kv_data_bytes = i_kvh * cap * kv_row;
-    wire [31:0] kpad = ((i_k + KSTEP - 1) / KSTEP) * KSTEP;
-    wire [31:0] ngroups = kpad / GROUP;
-    wire [31:0] tiles = (i_n + ROWS - 1) / ROWS;
-    wire [31:0] nbeats = kpad / COLS;
-    wire [31:0] sc_bytes = ((ROWS * ngroups * 2 + 63) >> 6) << 6;
-    wire [31:0] zp_bytes = (ZP != 0) ? (((ROWS * ngroups + 63) >> 6) << 6) : 32'd0;
-    wire [31:0] wb_bytes = ((nbeats * (BEAT_BITS / 8) + 63) >> 6) << 6;
-    wire [31:0] tile_bytes = sc_bytes + zp_bytes + wb_bytes;
+    // per-instruction quantities that follow the loops (the rest: codesign_decode)
     wire [31:0] n_valid_keys = i_ctx - i_m + tok + 1;              // ATTN: keys of token tok
     wire [63:0] kv_exp_addr = kv_base + i_addr + 2 * kv_data_bytes + which * i_kvh * cap + hh * cap +
                               i_ctx + tok;                          // KVSTORE: exponent byte
 
-    // ------------------------------------------------------------------ SFU job engine
-    // A job streams `jn` elements (passes x beats) from the buffers into sfu_top and sinks
-    // the outputs. Sources: a/b = abuf (or scores for softmax), c/d = pbuf (gamma or cos/sin).
+    // ------------------------------------------------------------------ SFU jobs: buffers side
+    // A job streams `jn` elements (passes x beats, sfu_job counts them) from the buffers into
+    // sfu_top and sinks the outputs. Sources: a/b = abuf (or scores for softmax), c/d = pbuf
+    // (gamma or cos/sin); beat fb is fed, beat ob written back.
     localparam [2:0] D_ABUF = 0, D_XQ = 1, D_QQ = 2, D_KVPACK = 3, D_PROB = 4;
     localparam [1:0] C_NONE = 0, C_GAMMA = 1, C_ROPE = 2;
-    reg        jb_busy, jb_scores;
-    reg [31:0] jn, ja, jb, jo, jo2, jpass, jbeats;
+    reg        jb_scores;
     reg [2:0]  jdst;
     reg [1:0]  jc;
-    reg [31:0] fp, fb, ob;       // feed pass, feed beat, output beat
-    reg        jb_done;          // sticky: the running job finished (sfu done seen)
     assign sf_out_ready = (jdst != D_KVPACK) | kv_push_rdy;
+    assign jb_ack = (st == S_SFU) && jb_done;    // the sequencer takes the finished job
 
     integer i, r, j, c, t, d;
     reg [31:0] idx, idx2, g;
@@ -386,22 +361,28 @@ module codesign_core #(
         mp_in_valid = (st == S_GEMV) && (gph == 3'd4) && (w_avail >= BEAT_BITS);
     end
 
-    // ------------------------------------------------------------------ ATTN row math (combinational)
-    reg signed [63:0] dotv [0:MAX_REP-1];
-    reg signed [63:0] prodv;
-    reg signed [KVBITS-1:0] kvv;
-    reg signed [ABITS-1:0] qv;
-    always @(*) begin
-        for (j = 0; j < MAX_REP; j = j + 1) begin
-            dotv[j] = 0;
-            for (d = 0; d < MAX_HD; d = d + 1)
-                if (d < i_hd) begin
-                    kvv = kv_u[d*KVBITS +: KVBITS];
-                    qv = qq[j * MAX_HD + d];
-                    dotv[j] = dotv[j] + qv * kvv;
-                end
+    // ------------------------------------------------------------------ ATTN row datapath
+    // attn_row: the current K row's scores for the group's query heads, the P.V accumulators
+    // (V rows) and the rounded outputs; q, their exponents and the row's probabilities from here.
+    wire [MAX_REP*MAX_HD*ABITS-1:0] at_q;
+    wire [MAX_REP*6-1:0]            at_eq;
+    wire [MAX_REP*16-1:0]           at_p;
+    wire [MAX_REP*32-1:0]           at_score;
+    wire [MAX_REP*MAX_HD*32-1:0]    at_out;
+    genvar gq, gj;
+    generate
+        for (gq = 0; gq < MAX_REP * MAX_HD; gq = gq + 1) begin : g_atq
+            assign at_q[gq*ABITS +: ABITS] = qq[gq];
         end
-    end
+        for (gj = 0; gj < MAX_REP; gj = gj + 1) begin : g_atj
+            assign at_eq[gj*6 +: 6] = eq[gj];
+            assign at_p[gj*16 +: 16] = prb[gj * KVBUF_DEPTH + cnt];
+        end
+    endgenerate
+    attn_row #(.ABITS(ABITS), .KVBITS(KVBITS), .MAX_HD(MAX_HD), .MAX_REP(MAX_REP), .ROW_W(KV_OUT)) u_attn (
+        .clk(clk), .row(kv_u), .hd(i_hd), .rep(rep), .mult(i_mult), .q(at_q), .eq(at_eq), .e_row(ebuf[cnt]),
+        .p(at_p), .acc_en(rst_n && st == S_AT_V && kv_fire), .acc_clear_all(rst_n && st == S_IDLE && start),
+        .acc_clear_used(rst_n && st == S_AT_OUT), .score(at_score), .out(at_out));
 
     // ------------------------------------------------------------------ stream consumers (combinational)
     // Every pop/push happens in the cycle its data is looked at: `*_fire` says the consumer
@@ -417,8 +398,8 @@ module codesign_core #(
         kv_push = 1'b0; kv_pbits = 0; kv_pdata = 0;
         pad_bits = 0;
         case (st)
-        S_FETCH: if (rd_started && !io_uclr && io_avail >= 512) begin
-            io_fire = 1'b1; io_pop = 512;
+        S_FETCH: if (rd_started && !io_uclr && io_avail >= ISA_BITS) begin
+            io_fire = 1'b1; io_pop = ISA_BITS;
         end
         S_LOAD, S_LD16: if (!io_uclr && rem != 0) begin
             io_take = (st == S_LOAD) ? ((rem < PORT_BITS / 32) ? rem : PORT_BITS / 32)
@@ -488,15 +469,15 @@ module codesign_core #(
         if (!rst_n) begin
             st <= S_IDLE; done <= 1'b0; err <= 1'b0; err_code <= 0; cycles <= 0; retire <= 1'b0;
             pc <= 0; ir <= 0; cnt <= 0; rem <= 0; tok <= 0; hh <= 0; jj <= 0; step <= 0; which <= 0;
-            e_cap <= 0; rd_started <= 0; io_wr_seen <= 0; kv_wr_seen <= 0;
+            rd_started <= 0; io_wr_seen <= 0; kv_wr_seen <= 0;
             io_rcmd_v <= 0; io_wcmd_v <= 0; w_rcmd_v <= 0; kv_rcmd_v <= 0; kv_wcmd_v <= 0;
             io_uclr <= 0; w_uclr <= 0; kv_uclr <= 0; io_pclr <= 0; kv_pclr <= 0;
             io_flush <= 0; kv_flush <= 0; io_uskip <= 0; kv_uskip <= 0; io_poff <= 0; kv_poff <= 0;
             io_rcmd_a <= 0; io_rcmd_n <= 0; io_wcmd_a <= 0; io_wcmd_n <= 0; w_rcmd_a <= 0; w_rcmd_n <= 0;
             kv_rcmd_a <= 0; kv_rcmd_n <= 0; kv_wcmd_a <= 0; kv_wcmd_n <= 0;
-            sf_start <= 0; sf_op <= 0; sf_n <= 0; sf_arg <= 0; sf_in_valid <= 0;
-            jb_busy <= 0; jb_scores <= 0; jn <= 0; ja <= 0; jb <= 0; jo <= 0; jo2 <= 0; jpass <= 0;
-            jbeats <= 0; jdst <= 0; jc <= 0; fp <= 0; fb <= 0; ob <= 0; jb_done <= 0;
+            sf_start <= 0; sf_op <= 0; sf_n <= 0; sf_arg <= 0;
+            jb_scores <= 0; jn <= 0; ja <= 0; jb <= 0; jo <= 0; jo2 <= 0; jpass <= 0;
+            jbeats <= 0; jdst <= 0; jc <= 0;
             gb <= 0; gtile <= 0; gout <= 0; gph <= 0; gcnt <= 0; mp_k <= 0; mp_shift <= 0;
         end else begin
             // one-cycle pulses
@@ -510,44 +491,28 @@ module codesign_core #(
             if (io_wcmd_v) io_wr_seen <= 1'b0;
             if (kv_wcmd_v) kv_wr_seen <= 1'b0;
 
-            // ---------------- SFU job: feed, sink (runs beside the op states)
-            if (sf_start) sf_in_valid <= 1'b1;   // inputs from the cycle after start
-            if (jb_busy) begin
-                if (sf_in_valid && sf_in_ready) begin
-                    if (fb + 1 == jbeats) begin
-                        fb <= 0;
-                        fp <= fp + 1;
-                        if (fp + 1 == jpass) sf_in_valid <= 1'b0;
-                    end else fb <= fb + 1;
-                end
-                if (sf_out_valid && sf_out_ready) begin
-                    for (i = 0; i < L; i = i + 1) begin
-                        idx = ob * L + i;
-                        if (idx < jn) begin
-                            case (jdst)
-                                D_ABUF: begin
-                                    abuf[jo + idx] <= sf_oa[i*32 +: 32];
-                                    if (sf_op == SF_ROPE) abuf[jo2 + idx] <= sf_ob[i*32 +: 32];
-                                end
-                                D_XQ: xq[idx] <= sf_oa[i*32 +: ABITS];
-                                D_QQ: qq[jo + idx] <= sf_oa[i*32 +: ABITS];
-                                D_PROB: prb[jo + idx] <= sf_oa[i*32 +: 16];
-                                default: ;
-                            endcase
-                        end
+            // ---------------- SFU job outputs into the buffers (beside the op states; sfu_job counts)
+            if (sf_out_fire) begin
+                for (i = 0; i < L; i = i + 1) begin
+                    idx = ob * L + i;
+                    if (idx < jn) begin
+                        case (jdst)
+                            D_ABUF: begin
+                                abuf[jo + idx] <= sf_oa[i*32 +: 32];
+                                if (sf_op == SF_ROPE) abuf[jo2 + idx] <= sf_ob[i*32 +: 32];
+                            end
+                            D_XQ: xq[idx] <= sf_oa[i*32 +: ABITS];
+                            D_QQ: qq[jo + idx] <= sf_oa[i*32 +: ABITS];
+                            D_PROB: prb[jo + idx] <= sf_oa[i*32 +: 16];
+                            default: ;
+                        endcase
                     end
-                    ob <= ob + 1;
-                end
-                // XQUANT pass 1: the block exponents into the exponent buffer
-                if (jdst == D_XQ)
-                    for (i = 0; i < SF_NS; i = i + 1)
-                        if (sf_ev[i]) xe[sf_eidx + i] <= sf_eo[i*6 +: 6];
-                if (sf_done) begin
-                    jb_busy <= 1'b0;
-                    jb_done <= 1'b1;
-                    e_cap <= sf_shift;
                 end
             end
+            // XQUANT pass 1: the block exponents into the exponent buffer
+            if (jdst == D_XQ)
+                for (i = 0; i < SF_NS; i = i + 1)
+                    if (sf_ev[i]) xe[sf_eidx + i] <= sf_eo[i*6 +: 6];
             // MPE results -> activation buffer
             if (mp_out_valid) begin
                 for (r = 0; r < ROWS; r = r + 1)
@@ -558,24 +523,25 @@ module codesign_core #(
 
             case (st)
             S_IDLE: if (start) begin
-                pc <= 0; cycles <= 0; err <= 1'b0; err_code <= 0;
-                for (i = 0; i < MAX_REP * MAX_HD; i = i + 1) acc[i] <= 0;
+                pc <= 0; cycles <= 0; err <= 1'b0; err_code <= 0;   // (attn_row clears its accumulators)
                 if (n_instr == 0) done <= 1'b1;
                 else begin st <= S_FETCH; rd_started <= 1'b0; end
             end
-            // ---------------- fetch 64 bytes at io_base + 64*pc
+            // ---------------- fetch ISA_BITS/8 (64) bytes at io_base + 64*pc
             S_FETCH: begin
                 if (!rd_started) begin
-                    io_rcmd_v <= 1'b1; io_rcmd_a <= io_base + {pc, 6'd0}; io_rcmd_n <= 64;
+                    io_rcmd_v <= 1'b1; io_rcmd_a <= io_base + pc * (ISA_BITS / 8); io_rcmd_n <= ISA_BITS / 8;
                     io_uclr <= 1'b1; io_uskip <= skip_of(io_base); rd_started <= 1'b1;
                 end else if (io_fire) begin
-                    ir <= io_u[511:0];
+                    ir <= io_u[ISA_BITS-1:0];
                     st <= S_DISPATCH;
                 end
             end
             S_DISPATCH: begin
                 tok <= 0; hh <= 0; jj <= 0; step <= 0; cnt <= 0; which <= 0; rd_started <= 1'b0;
-                case (i_op)
+                // variants this core does not implement (codesign_decode): stop, never skip
+                if (i_unsupported) begin err <= 1'b1; err_code <= 16'd1 + i_op; st <= S_FINISH; end
+                else case (i_op)
                     OP_LOAD: begin
                         io_rcmd_v <= 1'b1; io_rcmd_a <= io_base + i_addr; io_rcmd_n <= i_m * i_n * 4;
                         io_uclr <= 1'b1; io_uskip <= skip_of(io_base + i_addr);
@@ -589,24 +555,14 @@ module codesign_core #(
                         st <= S_STORE;
                     end
                     OP_ADD, OP_ACT: begin
-                        if (i_slot != 0 || (i_op == OP_ACT && i_func != 0)) begin
-                            err <= 1'b1; err_code <= 16'd1 + i_op; st <= S_FINISH;
-                        end else begin
-                            start_job(i_op == OP_ADD ? SF_ADD : SF_ACT, i_m * i_n, 1, i_src, i_src2, i_dst, 0,
-                                      D_ABUF, C_NONE, 0, 1'b0);
-                            st <= S_SFU;
-                        end
+                        start_job(i_op == OP_ADD ? SF_ADD : SF_ACT, i_m * i_n, 1, i_src, i_src2, i_dst, 0,
+                                  D_ABUF, C_NONE, 0, 1'b0);
+                        st <= S_SFU;
                     end
-                    OP_NORM: begin
-                        if (i_func != 0) begin err <= 1'b1; err_code <= 16'd1 + i_op; st <= S_FINISH; end
-                        else begin start_ld16(i_addr, i_n); st <= S_LD16; end
-                    end
+                    OP_NORM: begin start_ld16(i_addr, i_n); st <= S_LD16; end
                     OP_GEMV: begin
-                        if (i_slot != 0 || i_func != 0) begin err <= 1'b1; err_code <= 16'd1 + i_op; st <= S_FINISH; end
-                        else begin
-                            start_job(SF_XQUANT, i_k, 2, i_src, 0, 0, 0, D_XQ, C_NONE, 0, 1'b0);
-                            st <= S_SFU;
-                        end
+                        start_job(SF_XQUANT, i_k, 2, i_src, 0, 0, 0, D_XQ, C_NONE, 0, 1'b0);
+                        st <= S_SFU;
                     end
                     OP_ROPE: begin
                         start_ld16(i_addr + i_ctx * i_hd * 2, i_hd);
@@ -620,7 +576,7 @@ module codesign_core #(
                         start_job(SF_AQUANT, i_hd, 2, i_src, 0, 0, 0, D_QQ, C_NONE, 0, 1'b0);
                         st <= S_SFU;
                     end
-                    default: begin err <= 1'b1; err_code <= 16'd1 + i_op; st <= S_FINISH; end
+                    default: ;   // unreachable: unknown opcodes are unsupported
                 endcase
             end
             // ---------------- LOAD: io words -> abuf; NORM gamma / ROPE row: int16 -> pbuf
@@ -653,10 +609,7 @@ module codesign_core #(
             end
             S_STORE_WAIT: if (io_wr_seen) st <= S_RETIRE;
             // ---------------- an SFU job is running
-            S_SFU: if (jb_done) begin
-                jb_done <= 1'b0;
-                st <= S_NEXT;
-            end
+            S_SFU: if (jb_done) st <= S_NEXT;   // jb_ack takes it
             // ---------------- what follows a finished phase (per opcode)
             S_NEXT: begin
                 case (i_op)
@@ -843,9 +796,7 @@ module codesign_core #(
             S_AT_K: begin
                 if (kv_fire) begin
                     for (j = 0; j < MAX_REP; j = j + 1)
-                        if (j < rep)
-                            scb[j * KVBUF_DEPTH + cnt] <= srs32(dotv[j] * $signed({32'd0, i_mult}),
-                                16'sd31 - $signed({10'd0, eq[j]}) - $signed({8'd0, ebuf[cnt]}));
+                        if (j < rep) scb[j * KVBUF_DEPTH + cnt] <= at_score[j*32 +: 32];
                     cnt <= cnt + 1;
                     rem <= rem - 1;
                 end
@@ -854,17 +805,9 @@ module codesign_core #(
                     st <= S_DRAIN_KV;
                 end
             end
-            // ---------------- ATTN: one V row per cycle -> P.V accumulators
+            // ---------------- ATTN: one V row per cycle -> P.V accumulators (attn_row, acc_en)
             S_AT_V: begin
                 if (kv_fire) begin
-                    for (j = 0; j < MAX_REP; j = j + 1)
-                        for (d = 0; d < MAX_HD; d = d + 1)
-                            if (j < rep && d < i_hd) begin
-                                kvv = kv_u[d*KVBITS +: KVBITS];
-                                prodv = $signed({1'b0, prb[j * KVBUF_DEPTH + cnt]}) *
-                                        ($signed({{(64-KVBITS){kvv[KVBITS-1]}}, kvv}) <<< ebuf[cnt]);
-                                acc[j * MAX_HD + d] <= acc[j * MAX_HD + d] + prodv;
-                            end
                     cnt <= cnt + 1;
                     rem <= rem - 1;
                 end
@@ -873,10 +816,8 @@ module codesign_core #(
             S_AT_OUT: begin
                 for (j = 0; j < MAX_REP; j = j + 1)
                     for (d = 0; d < MAX_HD; d = d + 1)
-                        if (j < rep && d < i_hd) begin
-                            abuf[i_dst + (tok * i_heads + hh * rep + j) * i_hd + d] <= srs32(acc[j * MAX_HD + d], 16'sd15);
-                            acc[j * MAX_HD + d] <= 0;
-                        end
+                        if (j < rep && d < i_hd)   // attn_row clears these accumulators (acc_clear_used)
+                            abuf[i_dst + (tok * i_heads + hh * rep + j) * i_hd + d] <= at_out[(j * MAX_HD + d)*32 +: 32];
                 step <= 4;
                 st <= S_DRAIN_KV;
             end
@@ -907,10 +848,10 @@ module codesign_core #(
     reg [5:0] st_q;
     always @(posedge clk) begin
         st_q <= st;
-        if (st != st_q) $display("%0t core: pc=%0d op=%0d st %0d -> %0d tok=%0d hh=%0d jj=%0d step=%0d",
-                                 $time, pc, i_op, st_q, st, tok, hh, jj, step);
+        if (st != st_q) $display("%0t core: pc=%0d op=%0s st %0d -> %0d tok=%0d hh=%0d jj=%0d step=%0d",
+                                 $time, pc, isa_op_name(i_op), st_q, st, tok, hh, jj, step);
         if (sf_start) $display("%0t core: sfu op=%0d n=%0d", $time, sf_op, sf_n);
-        if (sf_done) $display("%0t core: sfu done shift=%0d", $time, sf_shift);
+        if (jb_busy && u_job.sf_done) $display("%0t core: sfu done shift=%0d", $time, u_job.sf_shift);
     end
 `endif
 
@@ -919,11 +860,10 @@ module codesign_core #(
                    input [31:0] o, input [31:0] o2, input [2:0] dst, input [1:0] csel, input [31:0] arg,
                    input scores);
         begin
-            sf_start <= 1'b1; sf_op <= op; sf_n <= n; sf_arg <= arg;
-            jb_busy <= 1'b1; jb_done <= 1'b0; jb_scores <= scores;
+            sf_start <= 1'b1; sf_op <= op; sf_n <= n; sf_arg <= arg;   // sfu_job starts it
+            jb_scores <= scores;
             jn <= n; ja <= a; jb <= b; jo <= o; jo2 <= o2; jpass <= passes;
             jbeats <= (n + L - 1) / L; jdst <= dst; jc <= csel;
-            fp <= 0; fb <= 0; ob <= 0;
         end
     endtask
 

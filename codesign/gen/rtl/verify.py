@@ -127,17 +127,70 @@ def rtl_folder(design: Design, rtl_dir: str | None) -> RtlFolder:
     return RtlFolder(folder, top, files, core_path)
 
 
+# The layer `verify` runs when the design's buffers cannot hold the SmolLM2 layer (and no --random
+# or --vectors was given): the small random layer of the tiny design's record
+# (tests/data/rtl_cycles/random_small_tiny_icarus.json), said so in the output.
+QUICK_DIMS = "d_model=64,n_heads=4,n_kv_heads=2,head_dim=16,d_ffn=96"
+
+
+def misfits(design: Design, buffer_elems: int, context: int, head_dim: int, rep: int) -> list[tuple[str, int, int]]:
+    """(design field, the layer's need, the design's size) of every on-chip buffer the layer overflows."""
+    p = core_params(design)
+    need = [("hw.abuf_depth", buffer_elems, p["ABUF_DEPTH"]),
+            ("hw.kvbuf_depth", context, p["KVBUF_DEPTH"]),
+            ("head_dim (MAX_HD)", head_dim, p["MAX_HD"]),
+            ("heads per KV head (MAX_REP)", rep, p["MAX_REP"])]
+    return [(name, want, have) for name, want, have in need if want > have]
+
+
+def config_misfits(design: Design, cfg, context: int) -> list[tuple[str, int, int]]:
+    """misfits() of a decode step of `cfg` at `context`, from its shapes alone (no vectors needed)."""
+    from ...isa.compiler import buffer_map
+
+    return misfits(design, buffer_map(cfg, 1)[1], context, cfg.head_dim, cfg.n_heads // max(cfg.n_kv_heads, 1))
+
+
+def _misfit_error(bad: list[tuple[str, int, int]], what: str, hint: str) -> CodesignError:
+    name, want, have = bad[0]
+    return CodesignError(f"{what} needs {want}, the design has {have}; {hint}", field=name)
+
+
+HINT = ("give a design whose buffers hold it (e.g. hw/rtl/designs/small.json) or run a smaller random "
+        f"layer: --random {QUICK_DIMS} (with --context <= hw.kvbuf_depth)")
+
+
 def check_fits(design: Design, manifest: dict) -> None:
     """The layer's buffers must fit the design's on-chip buffers (else the RTL cannot run it)."""
-    p = core_params(design)
     m = manifest["model"]
-    need = [("hw.abuf_depth", manifest["buffer_elems"], p["ABUF_DEPTH"]),
-            ("hw.kvbuf_depth", manifest["context"], p["KVBUF_DEPTH"]),
-            ("head_dim (MAX_HD)", m["head_dim"], p["MAX_HD"]),
-            ("heads per KV head (MAX_REP)", m["n_heads"] // m["n_kv_heads"], p["MAX_REP"])]
-    for name, want, have in need:
-        if want > have:
-            raise CodesignError(f"the regression layer needs {want}, the design has {have}", field=name)
+    bad = misfits(design, manifest["buffer_elems"], manifest["context"], m["head_dim"],
+                  m["n_heads"] // m["n_kv_heads"])
+    if bad:
+        raise _misfit_error(bad, "the regression layer", HINT)
+
+
+def choose_layer(design: Design, context: int, random_dims: str | None) -> tuple[str | None, str | None]:
+    """(random_dims, note): the layer verify runs. SmolLM2-135M layer 0 when it fits the design; for a
+    design too small for it (e.g. hw/rtl/designs/tiny.json), the small random layer QUICK_DIMS, with a
+    note saying so. An explicit --random layer that does not fit is an error naming what to change."""
+    from ...vectors import random_config
+    from ...workload import load_model_config
+
+    if random_dims is not None:
+        bad = config_misfits(design, random_config(random_dims), context)
+        if bad:
+            raise _misfit_error(bad, f"the --random layer at --context {context}",
+                                "give smaller --random dimensions or --context, or a larger design")
+        return random_dims, None
+    bad = config_misfits(design, load_model_config(VERIFY_MODEL), context)
+    if not bad:
+        return None, None
+    quick = config_misfits(design, random_config(QUICK_DIMS), context)
+    if quick:
+        raise _misfit_error(bad, f"the {VERIFY_MODEL} layer 0 at --context {context}", HINT)
+    name, want, have = bad[0]
+    note = (f"{VERIFY_MODEL} layer 0 does not fit this design ({name}: needs {want}, has {have}); "
+            f"ran a random layer instead: --random {QUICK_DIMS} --context {context}")
+    return QUICK_DIMS, note
 
 
 @dataclass
@@ -148,6 +201,7 @@ class VerifyResult:
     sim: str = ""
     vectors: Path | None = None
     rtl: Path | None = None
+    note: str | None = None                       # e.g. the random layer run instead of SmolLM2
 
 
 def run_regression(design: Design, sim: str, rtl: RtlFolder, vectors: Path, build_root: Path | None = None,
@@ -211,9 +265,12 @@ def verify(design: Design, sim: str, rtl_dir: str | None = None, context: int = 
     if sim not in ("verilator", "icarus"):
         raise CodesignError(f"got {sim!r}; allowed: verilator, icarus", field="--sim")
     rtl = rtl_folder(design, rtl_dir)
+    note = None
+    if vectors_dir is None:
+        random_dims, note = choose_layer(design, context, random_dims)
     vectors = Path(vectors_dir) if vectors_dir else vectors_for(design, context, random_dims=random_dims)
     report = run_regression(design, sim, rtl, vectors, env=env)
     passed = (report.get("cocotb_failed") == 0 and report.get("cocotb_tests", 0) > 0
               and report.get("mismatch") is None and "error" not in report and report.get("done", False))
     table = cycle_table(design, vectors, report) if report.get("steps") else []
-    return VerifyResult(passed, report, table, sim, vectors, rtl.root)
+    return VerifyResult(passed, report, table, sim, vectors, rtl.root, note)

@@ -1,0 +1,106 @@
+// codesign_decode.v -- instruction decode of the LLM processor (combinational): the fields of
+// the 512-bit instruction register, the opcodes this core does not implement, and the
+// per-instruction geometry the sequencer derives from the fields and the build parameters
+// (GEMV weight-stream layout, attention/KV row sizes). docs/ISA.md (fields), docs/RTL.md.
+//
+// Field positions, widths and opcode values come from codesign_isa.vh, generated from
+// codesign.isa (python -m codesign.gen.rtl.isa); only the `signed` of a field is written here
+// (tests/test_rtl_isa.py checks it against the encoding). Ports are declared in the body
+// (Verilog-2001 non-ANSI style) so that their widths can be the include's.
+`default_nettype none
+module codesign_decode (
+    ir, op, func, slot, m, n, k, heads, kvh, hd, shift, ctx, src, src2, dst, addr, mult, imm,
+    unsupported, rep, half, kv_row, cap, kv_data_bytes, kpad, ngroups, tiles, nbeats,
+    sc_bytes, zp_bytes, wb_bytes, tile_bytes
+);
+    parameter integer ROWS = 4;
+    parameter integer COLS = 8;
+    parameter integer WBITS = 4;
+    parameter integer KVBITS = 8;
+    parameter integer GROUP = 32;
+    parameter integer ZP = 0;
+
+`include "codesign_isa.vh"
+
+    localparam integer KSTEP = (COLS > GROUP) ? COLS : GROUP;   // K' is a multiple of this
+    localparam integer BEAT_BITS = ((ROWS * COLS * WBITS + 7) / 8) * 8;  // one packed weight beat
+
+    input  wire [ISA_BITS-1:0] ir;
+    // ---------------------------------------------------------------- fields (docs/ISA.md)
+    output wire [F_OP_W-1:0]       op;
+    output wire [F_FUNC_W-1:0]     func;
+    output wire [F_SLOT_W-1:0]     slot;
+    output wire [F_M_W-1:0]        m;
+    output wire [F_N_W-1:0]        n;
+    output wire [F_K_W-1:0]        k;
+    output wire [F_HEADS_W-1:0]    heads;
+    output wire [F_KV_HEADS_W-1:0] kvh;
+    output wire [F_HEAD_DIM_W-1:0] hd;
+    output wire signed [F_SHIFT_W-1:0] shift;
+    output wire [F_CTX_W-1:0]      ctx;
+    output wire [F_SRC_W-1:0]      src;
+    output wire [F_SRC2_W-1:0]     src2;
+    output wire [F_DST_W-1:0]      dst;
+    output wire [F_ADDR_HI_W+F_ADDR_W-1:0] addr;
+    output wire [F_MULT_W-1:0]     mult;
+    output wire signed [F_IMM_W-1:0] imm;
+    // ---------------------------------------------------------------- what the core cannot run
+    // (docs/RTL.md, error codes: the run stops with err_code = 1 + op, never a silent skip)
+    output wire        unsupported;
+    // ---------------------------------------------------------------- derived per instruction
+    output wire [31:0] rep;            // query heads per KV head
+    output wire [31:0] half;           // head_dim / 2 (RoPE pairs)
+    output wire [31:0] kv_row;         // R: bytes of one packed K or V row
+    output wire [31:0] cap;            // KV capacity, tokens per head (imm)
+    output wire [63:0] kv_data_bytes;  // one of the K, V data regions
+    output wire [31:0] kpad;           // K' = k rounded up to max(COLS, GROUP)
+    output wire [31:0] ngroups;        // groups of K'
+    output wire [31:0] tiles;          // row tiles
+    output wire [31:0] nbeats;         // MPE beats per row tile
+    output wire [31:0] sc_bytes;       // scale block of a row tile, padded to 64 B
+    output wire [31:0] zp_bytes;       // zero-point block (ZP designs), padded to 64 B
+    output wire [31:0] wb_bytes;       // beat block, padded to 64 B
+    output wire [31:0] tile_bytes;
+
+    wire signed [F_SHIFT_W-1:0] shift_f = ir[F_SHIFT_LSB +: F_SHIFT_W];
+    wire signed [F_IMM_W-1:0]   imm_f   = ir[F_IMM_LSB +: F_IMM_W];
+    assign op    = ir[F_OP_LSB +: F_OP_W];
+    assign func  = ir[F_FUNC_LSB +: F_FUNC_W];
+    assign slot  = ir[F_SLOT_LSB +: F_SLOT_W];
+    assign m     = ir[F_M_LSB +: F_M_W];
+    assign n     = ir[F_N_LSB +: F_N_W];
+    assign k     = ir[F_K_LSB +: F_K_W];
+    assign heads = ir[F_HEADS_LSB +: F_HEADS_W];
+    assign kvh   = ir[F_KV_HEADS_LSB +: F_KV_HEADS_W];
+    assign hd    = ir[F_HEAD_DIM_LSB +: F_HEAD_DIM_W];
+    assign shift = shift_f;
+    assign ctx   = ir[F_CTX_LSB +: F_CTX_W];
+    assign src   = ir[F_SRC_LSB +: F_SRC_W];
+    assign src2  = ir[F_SRC2_LSB +: F_SRC2_W];
+    assign dst   = ir[F_DST_LSB +: F_DST_W];
+    assign addr  = {ir[F_ADDR_HI_LSB +: F_ADDR_HI_W], ir[F_ADDR_LSB +: F_ADDR_W]};
+    assign mult  = ir[F_MULT_LSB +: F_MULT_W];
+    assign imm   = imm_f;
+
+    // MoE routing (GEMV func/slot, ADD slot, ACT slot), LayerNorm, GELU/ReLU, unknown opcodes
+    assign unsupported =
+        (op == OP_ADD || op == OP_ACT) ? (slot != 0 || (op == OP_ACT && func != FUNC_ACT_SWIGLU)) :
+        (op == OP_NORM)                ? (func != FUNC_NORM_RMS) :
+        (op == OP_GEMV)                ? (slot != 0 || func != FUNC_GEMV_PLAIN) :
+        !(op == OP_LOAD || op == OP_STORE || op == OP_ROPE || op == OP_KVSTORE || op == OP_ATTN);
+
+    assign rep = (kvh == 0) ? 32'd1 : heads / kvh;
+    assign half = hd >> 1;
+    assign kv_row = (hd * KVBITS + 7) >> 3;
+    assign cap = imm;
+    assign kv_data_bytes = kvh * cap * kv_row;
+    assign kpad = ((k + KSTEP - 1) / KSTEP) * KSTEP;
+    assign ngroups = kpad / GROUP;
+    assign tiles = (n + ROWS - 1) / ROWS;
+    assign nbeats = kpad / COLS;
+    assign sc_bytes = ((ROWS * ngroups * 2 + 63) >> 6) << 6;
+    assign zp_bytes = (ZP != 0) ? (((ROWS * ngroups + 63) >> 6) << 6) : 32'd0;
+    assign wb_bytes = ((nbeats * (BEAT_BITS / 8) + 63) >> 6) << 6;
+    assign tile_bytes = sc_bytes + zp_bytes + wb_bytes;
+endmodule
+`default_nettype wire
