@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -109,3 +110,16 @@ def test_moe_vectors_refused_with_clear_error(tmp_path):
     with pytest.raises(CodesignError, match="router.*MoE"):
         emit_project(d, tmp_path / "p", vectors=tmp_path / "moe")
     assert not (tmp_path / "p").exists()
+
+
+def test_opcode_names_come_from_the_isa_not_a_hand_copy():
+    # the testbench reports opcodes by the generated cs_isa.h names; no source of hw/hls restates them
+    from codesign.gen.hls.headers import isa_header
+    from codesign.isa.instr import OPCODES
+    hdr = isa_header()
+    names = re.search(r"OP_NAMES\[N_OPCODES\] = \{([^}]*)\}", hdr).group(1)
+    assert [n.strip().strip('"') for n in names.split(",")] == list(OPCODES)
+    hw_hls = Path(__file__).resolve().parents[1] / "hw" / "hls"
+    for src in list(hw_hls.glob("*.cpp")) + list(hw_hls.glob("*.h")):
+        text = src.read_text()
+        assert '"KVSTORE"' not in text and '"GEMV"' not in text, f"{src.name} holds a copy of the opcode names"

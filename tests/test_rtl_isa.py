@@ -101,7 +101,7 @@ def test_simulator_reads_the_encoding_values(tmp_path):
     lines += [f'$display("F {name} %0d %0d %0d", F_{name.upper()}_LSB, F_{name.upper()}_W, '
               f'F_{name.upper()}_SIGNED);' for *_, name, _ in WORDS]
     lines += [f'$display("N {op} %0s", isa_op_name(OP_{op}));' for op in OPCODES]
-    lines += [f'$display("B %0d %0d", ISA_BITS, ISA_NUM_OPCODES);']
+    lines += ['$display("B %0d %0d", ISA_BITS, ISA_NUM_OPCODES);']
     tb = tmp_path / "tb.v"
     tb.write_text("module tb;\n`include \"" + isa.INCLUDE_NAME + "\"\ninitial begin\n"
                   + "\n".join(lines) + "\n$finish;\nend\nendmodule\n")

@@ -21,7 +21,6 @@
 
 namespace {
 
-const char* OP_NAMES[] = {"LOAD", "STORE", "GEMV", "NORM", "ROPE", "KVSTORE", "ATTN", "ACT", "ADD"};
 
 struct Check {
     int instr;
@@ -64,7 +63,7 @@ unsigned long long g_last_beats = 0;
 void trace(int index, const cs::Instr& ins, const cs::act_t* abuf) {
     const unsigned long long beats = cs_beats - g_last_beats;
     g_last_beats = cs_beats;
-    const char* opname = (ins.op >= 0 && ins.op < 9) ? OP_NAMES[ins.op] : "?";
+    const char* opname = (ins.op >= 0 && ins.op < cs::N_OPCODES) ? cs::OP_NAMES[ins.op] : "?";
     uint64_t elements = 0, mismatches = 0;
     int64_t max_diff = 0;
     bool have_first = false;

@@ -109,7 +109,12 @@ def isa_header() -> str:
         "namespace cs {",
         "",
         "enum Opcode { " + ", ".join(f"OP_{op} = {i}" for i, op in enumerate(OPCODES)) + " };",
+        f"static const int N_OPCODES = {len(OPCODES)};",
         f"static const int INSTR_WORDS = {WORDS_PER_INSTR};",
+        "#ifndef __SYNTHESIS__",
+        "// opcode names for the testbench's reports (not synthesised)",
+        "static const char* const OP_NAMES[N_OPCODES] = {" + ", ".join(f'"{op}"' for op in OPCODES) + "};",
+        "#endif",
         "",
         "struct Instr {",
     ]
