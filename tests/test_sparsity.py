@@ -172,3 +172,10 @@ def test_codes_are_the_tuple_order():
     from codesign.design import from_numeric, numeric_value
     assert [numeric_value("sparsity", s) for s in SPARSITY_CODES] == [0, 1, 2]
     assert [from_numeric("sparsity", c) for c in (0, 1, 2)] == list(SPARSITY_CODES)
+
+
+def test_generators_refuse_sparse_designs_until_the_hardware_decodes_them():
+    from codesign.gen.template import template_params
+    assert template_params(Design("smollm2-135m", "u280").validate())["COLS"] == Hardware().cols
+    with pytest.raises(CodesignError, match="quant.sparsity"):
+        template_params(Design("smollm2-135m", "u280", quant=Quant(sparsity="2:4")).validate())
