@@ -23,12 +23,20 @@ SCHEMA = "codesign.design/1"
 # Allowed values of each parameter. Sets are exact choices; tuples are inclusive
 # (lo, hi) integer ranges. The CLI, the sweep's space file and design.json all
 # check against this one table.
+# N:M structured weight sparsity (docs/NUMERICS.md, "N:M sparse weight stream"): of every M
+# consecutive inputs of a weight row N are kept. 2:4 is the pattern sparse tensor cores and the
+# pruning literature (SparseGPT, Wanda) use; 4:8 keeps the same density with a freer choice (an
+# 8-input block, 3 index bits per kept weight). The sweep's parameter arrays are numeric: a point's
+# ``sparsity`` there is its index in this tuple (``numeric_value`` / ``from_numeric``); design.json
+# keeps the name.
+SPARSITY_CODES: tuple[str, ...] = ("dense", "2:4", "4:8")
 QUANT_ALLOWED: dict[str, Any] = {
     "wbits": {2, 3, 4, 8, 16},
     "abits": {4, 8, 16},
     "kvbits": {4, 8, 16},
     "group": {32, 64, 128, 256},
     "zero_point": {False, True},
+    "sparsity": set(SPARSITY_CODES),
 }
 HW_ALLOWED: dict[str, Any] = {
     "rows": (1, 1024),            # MPE output lanes (output features per cycle)
@@ -51,8 +59,8 @@ WORKLOAD_ALLOWED: dict[str, Any] = {
 
 def _describe(allowed: Any) -> str:
     if isinstance(allowed, set):
-        return "one of {" + ", ".join(str(v).lower() if isinstance(v, bool) else str(v)
-                                      for v in sorted(allowed)) + "}"
+        vals = sorted(allowed, key=lambda v: (SPARSITY_CODES.index(v), v) if v in SPARSITY_CODES else (0, v))
+        return "one of {" + ", ".join(str(v).lower() if isinstance(v, bool) else str(v) for v in vals) + "}"
     lo, hi = allowed
     return f"an integer in [{lo}, {hi}]"
 
@@ -62,6 +70,12 @@ def check_value(name: str, value: Any, allowed: Any) -> Any:
     if isinstance(allowed, set):
         if all(isinstance(v, bool) for v in allowed):
             ok = isinstance(value, bool) and value in allowed
+        elif all(isinstance(v, str) for v in allowed):
+            ok = isinstance(value, str) and value in allowed
+            if not ok and isinstance(value, int) and not isinstance(value, bool) and 60 <= value < 3600:
+                # YAML 1.1 reads an unquoted 2:4 as the base-60 integer 124
+                raise CodesignError(f"got {value!r} (YAML reads an unquoted {value // 60}:{value % 60} as a "
+                                    f"base-60 number: quote it); allowed: {_describe(allowed)}", field=name)
         else:
             ok = isinstance(value, int) and not isinstance(value, bool) and value in allowed
         if not ok:
@@ -99,11 +113,31 @@ class Quant:
     kvbits: int = 8
     group: int = 128
     zero_point: bool = False   # asymmetric weights (per-group zero-point) if True
+    sparsity: str = "dense"    # N:M structured weight sparsity: "dense", "2:4" or "4:8" (SPARSITY_CODES)
 
     def validate(self) -> "Quant":
         for f in fields(self):
             check_value(f.name, getattr(self, f.name), QUANT_ALLOWED[f.name])
         return self
+
+
+def numeric_value(name: str, value: Any) -> Any:
+    """A Quant/Hardware field's value as the sweep's numeric parameter arrays hold it: ``sparsity``
+    by its index in SPARSITY_CODES, every other field as it is."""
+    if name == "sparsity":
+        if value not in SPARSITY_CODES:
+            raise CodesignError(f"got {value!r}; allowed: {_describe(QUANT_ALLOWED['sparsity'])}", field=name)
+        return SPARSITY_CODES.index(value)
+    return value
+
+
+def from_numeric(name: str, x: Any) -> Any:
+    """The inverse of ``numeric_value`` for one array element (a dataclass field's Python value)."""
+    if name == "zero_point":
+        return bool(x)
+    if name == "sparsity":
+        return SPARSITY_CODES[int(x)]
+    return int(x)
 
 
 @dataclass(frozen=True)

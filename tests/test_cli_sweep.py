@@ -17,6 +17,7 @@ space:
   kvbits: [8]
   group: [128]
   zero_point: [false]
+  sparsity: [dense, "2:4"]
   rows: [16, 64]
   cols: [64, 256]
   weight_channels: [16, 28]
@@ -52,10 +53,12 @@ def test_sweep_writes_every_output(tmp_path, space, capsys):
         assert (out / f).stat().st_size > 0, f
     assert not (tmp_path / "run.partial").exists()
     s = json.loads((out / "summary.json").read_text())
-    assert s["counts"]["points"] == 32 and s["space"]["wbits"] == [4, 8]
+    assert s["counts"]["points"] == 64 and s["space"]["wbits"] == [4, 8]
+    assert s["space"]["sparsity"] == ["dense", "2:4"]
     acc = s["constraints"]["max_accuracy_loss_pct"]   # the default policy bound, applied only if measured
     assert acc["bound"] == 5.0 and acc["applied"] == (s["accuracy"]["status"] != "not yet measured")
-    assert len(list(csv.DictReader(open(out / "points.csv")))) == 32
+    pts = list(csv.DictReader(open(out / "points.csv")))
+    assert len(pts) == 64 and {r["sparsity"] for r in pts} == {"dense", "2:4"}
     # an existing folder is refused without --force, and replaced with it
     rc, _, err = _run(["--space", str(space), "--out", str(out)], capsys)
     assert rc == 2 and "--force" in err and err.count("\n") == 1

@@ -32,7 +32,8 @@ def run_plan(cfg, qn, hw, layer, x, cache, m, ctx, cap):
 @pytest.mark.parametrize("experts,top_k", [(1, 1), (4, 2)])
 @pytest.mark.parametrize("qn", [Quant(4, 8, 8, 32, False), Quant(3, 4, 4, 32, True), Quant(8, 16, 16, 64, False),
                                 Quant(16, 8, 4, 32, False), Quant(2, 8, 8, 32, True), Quant(16, 16, 8, 32, True),
-                                Quant(8, 8, 8, 256, True)])
+                                Quant(8, 8, 8, 256, True), Quant(4, 8, 8, 32, False, "2:4"),
+                                Quant(3, 8, 4, 64, True, "4:8")])
 def test_executor_equals_golden(experts, top_k, qn):
     cfg = tiny(experts, top_k)
     hw = Hardware(rows=8, cols=16)

@@ -118,7 +118,8 @@ def test_points_spread_over_every_parameter_are_evaluated_per_point():
     n = 3000
     p = {"wbits": rng.choice([2, 3, 4, 8, 16], n), "abits": rng.choice([4, 8, 16], n),
          "kvbits": rng.choice([4, 8, 16], n), "group": rng.choice([32, 64, 128, 256], n),
-         "zero_point": rng.random(n) < 0.5, "rows": rng.integers(1, 1025, n), "cols": rng.integers(1, 1025, n),
+         "zero_point": rng.random(n) < 0.5, "sparsity": rng.integers(0, 3, n),
+         "rows": rng.integers(1, 1025, n), "cols": rng.integers(1, 1025, n),
          "sfu_lanes": rng.integers(1, 257, n), "wbuf_depth": rng.integers(2, 65537, n),
          "abuf_depth": rng.integers(64, 1 << 20, n), "kvbuf_depth": rng.integers(16, 1 << 20, n),
          "weight_channels": rng.integers(1, 65, n), "kv_channels": rng.integers(1, 65, n),

@@ -21,9 +21,10 @@ class TableOnAGrid:
     baseline_ppl = 12.5
     LOSS = {(3, 64): 9.0, (3, 128): 12.0, (4, 64): 2.0, (4, 128): 3.0, (8, 64): 0.2, (8, 128): 0.3}
 
-    def loss_pct(self, wbits, abits, kvbits, group, zero_point=False):
-        w, g = np.broadcast_arrays(np.asarray(wbits), np.asarray(group))
-        return np.array([self.LOSS.get((int(a), int(b)), np.nan) for a, b in zip(w.ravel(), g.ravel())])
+    def loss_pct(self, wbits, abits, kvbits, group, zero_point=False, sparsity=0):
+        w, g, sp = np.broadcast_arrays(np.asarray(wbits), np.asarray(group), np.asarray(sparsity))
+        return np.array([self.LOSS.get((int(a), int(b)), np.nan) if not c else np.nan
+                         for a, b, c in zip(w.ravel(), g.ravel(), sp.ravel())])
 
 
 def test_load_accuracy_states_what_it_has(monkeypatch):
@@ -59,3 +60,7 @@ def test_sweep_with_proxy_table_applies_constraint_and_objective(tmp_path):
     assert s["best"]["accuracy_loss_pct"]["values"]["accuracy_loss_pct"] == 0.2
     pts = list(csv.DictReader(open(tmp_path / "o" / "points.csv")))
     assert any(r["accuracy_loss_pct"] == "" for r in pts)      # unmeasured: an empty field, not a number
+    # N:M sparse points (the default space has 2:4): never the dense figure, never on the front
+    sparse = [r for r in pts if r["sparsity"] != "dense"]
+    assert sparse and all(r["accuracy_loss_pct"] == "" for r in sparse)
+    assert all(r["sparsity"] == "dense" for r in front)

@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 
-from codesign.design import HW_ALLOWED, QUANT_ALLOWED, Hardware, Quant
+from codesign.design import HW_ALLOWED, QUANT_ALLOWED, Hardware, Quant, from_numeric
 from codesign.errors import CodesignError
 from codesign.search.constraints import Constraints, constraint_masks
 from codesign.search.defaults import default_space, default_space_dict
@@ -23,7 +23,7 @@ def test_mixed_radix_matches_itertools_product():
     assert s.size == len(grid) == 36
     p = s.params_range(0, s.size)
     for i, combo in enumerate(grid):
-        assert tuple(p[n][i] for n in PARAM_NAMES) == combo
+        assert tuple(from_numeric(n, p[n][i]) for n in PARAM_NAMES) == combo
     # any slice is computed from its indices alone
     q = s.params_at(np.array([35, 3, 17]))
     assert [q["rows"][k] for k in range(3)] == [grid[35][PARAM_NAMES.index("rows")],

@@ -47,14 +47,21 @@ def finish(job, tmp_path, name, workers=1, sweeper=None):
 
 
 def test_sweep_agrees_with_evaluate_on_random_points(tmp_path):
-    job = small_job()
+    # every sparsity and two weight/KV channel splits; rows drawn from each (sparsity, split) stratum
+    job = small_job(sparsity=["dense", "2:4", "4:8"], kv_channels=[1, 4], weight_channels=[8, 28])
     out, sw, state = finish(job, tmp_path, "a")
     rows = list(csv.DictReader(open(out / "points.csv")))
     assert len(rows) == job.space.size
     rng = np.random.default_rng(7)
-    for r in rng.choice(rows, size=12, replace=False):
-        q = Quant(**{k: (r[k] == "true") if k == "zero_point" else int(r[k])
-                     for k in ("wbits", "abits", "kvbits", "group", "zero_point")})
+    strata = {}
+    for r in rows:
+        strata.setdefault((r["sparsity"], r["kv_channels"], r["weight_channels"]), []).append(r)
+    assert len(strata) == 12
+    picked = [r for key in sorted(strata) for r in rng.choice(strata[key], size=2, replace=False)]
+    assert {r["feasible"] for r in picked} == {"true", "false"}
+    for r in picked:
+        q = Quant(**{k: (r[k] == "true") if k == "zero_point" else r[k] if k == "sparsity" else int(r[k])
+                     for k in ("wbits", "abits", "kvbits", "group", "zero_point", "sparsity")})
         h = Hardware(**{k: int(r[k]) for k in Hardware.__dataclass_fields__})
         pred = evaluate_design(Design("llama2-7b", "u280", Workload(), q, h))
         assert (r["feasible"] == "true") == pred["feasible"]

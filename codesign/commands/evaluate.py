@@ -25,6 +25,7 @@ def add_arguments(p) -> None:
     for flag in QUANT_FLAGS:
         g.add_argument(flag, metavar="N", help=f"{QUANT_FLAGS[flag]} (default: design.py default)")
     g.add_argument("--zero-point", action="store_true", default=None, help="asymmetric weights (per-group zero point)")
+    g.add_argument("--sparsity", metavar="N:M", help="N:M structured weight sparsity: dense, 2:4 or 4:8 (default: dense)")
     h = p.add_argument_group("hardware template")
     for flag, name in HW_FLAGS.items():
         extra = ""
@@ -84,13 +85,15 @@ def build_design(args):
     quant = base.quant if base else Quant()
     hw = base.hw if base else Hardware()
     wl = base.workload if base else Workload()
+    from ..design import HW_ALLOWED, QUANT_ALLOWED, WORKLOAD_ALLOWED, check_value
     qv = {name: _int(flag, getattr(args, name)) for flag, name in QUANT_FLAGS.items() if getattr(args, name) is not None}
     if args.zero_point:
         qv["zero_point"] = True
+    if getattr(args, "sparsity", None) is not None:
+        qv["sparsity"] = check_value("--sparsity", args.sparsity, QUANT_ALLOWED["sparsity"])
     hv = {name: _int(flag, getattr(args, name)) for flag, name in HW_FLAGS.items() if getattr(args, name) is not None}
     wv = {name: _int(flag, getattr(args, name)) for flag, name in WORKLOAD_FLAGS.items() if getattr(args, name) is not None}
     # check each flag against the allowed values, naming the flag
-    from ..design import HW_ALLOWED, QUANT_ALLOWED, WORKLOAD_ALLOWED, check_value
     for flag, name in QUANT_FLAGS.items():
         if name in qv:
             check_value(flag, qv[name], QUANT_ALLOWED[name])
@@ -119,6 +122,9 @@ def run(args) -> int:
     from ..devices import get_device
     dev = get_device(design.device)
     if dev.kind == "gpu":
+        if design.quant.sparsity != "dense":
+            raise CodesignError(f"got {design.quant.sparsity!r}: N:M sparsity is modelled for the FPGA "
+                                "processor only; GPU devices take dense", field="--sparsity")
         try:
             from ..baselines.gpu_model import evaluate_gpu_design
         except ImportError as e:
@@ -155,7 +161,7 @@ def _print_tables(design, r, gpu_stack=None) -> None:
     q, h = design.quant, design.hw
     hw = f"{gpu_stack} stack (GPU roofline model)" if gpu_stack else f"MPE {h.rows}x{h.cols}, {h.freq_mhz} MHz"
     title = (f"{design.model} on {design.device}: W{q.wbits}A{q.abits}KV{q.kvbits} g{q.group}"
-             f"{' zp' if q.zero_point else ''}, {hw}, "
+             f"{' zp' if q.zero_point else ''}{' ' + q.sparsity if q.sparsity != 'dense' else ''}, {hw}, "
              f"batch {design.workload.batch}, prompt {design.workload.prompt}, context {design.workload.decode_context}")
     t = Table(title=title)
     t.add_column("metric")

@@ -24,6 +24,11 @@ def check_tiles(design: Design) -> None:
     """The MPE closes groups on beat boundaries: one of COLS, GROUP divides the other
     (docs/NUMERICS.md, packed matrix)."""
     cols, group = design.hw.cols, design.quant.group
+    if design.quant.sparsity != "dense":
+        # the N:M sparse weight stream (docs/NUMERICS.md) is priced by the model and run by the golden
+        # executor; the HLS/RTL weight mover and MPE decode it once issue 16 lands: until then refuse
+        raise CodesignError(f"got {design.quant.sparsity!r}: the generated processor reads dense weight "
+                            "streams only (N:M sparse hardware: issue 16)", field="quant.sparsity")
     if cols % group and group % cols:
         raise CodesignError(f"cols={cols} and group={group}: one must divide the other "
                             "(the MPE closes groups on beat boundaries)", field="hw.cols")

@@ -95,7 +95,7 @@ def plan_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: 
     act_func = {"swiglu": FUNC_ACT_SWIGLU, "gelu": FUNC_ACT_GELU, "relu": FUNC_ACT_RELU}[ffn_kind]
 
     # ---- gmem_w: matrices in execution order, each 64-byte aligned
-    qz = (quant.wbits, quant.group, quant.zero_point, hw.rows, hw.cols)
+    qz = (quant.wbits, quant.group, quant.zero_point, hw.rows, hw.cols, quant.sparsity)
     mats = [("wq", H * hd, d, 1), ("wk", KV * hd, d, 1), ("wv", KV * hd, d, 1), ("wo", d, H * hd, 1)]
     if moe:
         mats.append(("router", router_n, d, 1))

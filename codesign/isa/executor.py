@@ -64,9 +64,9 @@ class Executor:
         key = (addr, n, k, shift)
         if key not in self._wcache:
             q = self.quant
-            size = pack.matrix_bytes(n, k, q.wbits, q.group, q.zero_point, self.rows, self.cols)
+            size = pack.matrix_bytes(n, k, q.wbits, q.group, q.zero_point, self.rows, self.cols, q.sparsity)
             self._wcache[key] = pack.unpack_matrix(self.gmem_w[addr:addr + size], n, k, q.wbits, q.group,
-                                                   q.zero_point, shift, self.rows, self.cols)
+                                                   q.zero_point, shift, self.rows, self.cols, q.sparsity)
         return self._wcache[key]
 
     # ------------------------------------------------------------------ one instruction
@@ -89,7 +89,8 @@ class Executor:
                 if self.routing is None:
                     raise CodesignError(f"instruction {i}: expert slot {ins.slot} before a router GEMV", field="slot")
                 experts = self.routing[0][:, ins.slot - 1]
-                size = pack.matrix_bytes(ins.n, ins.k, q.wbits, q.group, q.zero_point, self.rows, self.cols)
+                size = pack.matrix_bytes(ins.n, ins.k, q.wbits, q.group, q.zero_point, self.rows, self.cols,
+                                         q.sparsity)
                 y = np.zeros((m, ins.n), dtype=np.int64)
                 for t in range(m):
                     wq = self._matrix(ins.addr + int(experts[t]) * size, ins.n, ins.k, ins.shift)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..isa.encoding import INSTR_BYTES
 from ..quant.numerics import KV_EXP_BITS
-from ..quant.pack import stream_geometry
+from ..quant.pack import sparsity_nm, stream_geometry
 from . import constants as C
 from .program import OP_INDEX
 
@@ -84,11 +84,11 @@ def _job(sfu_cycles):
     return sfu_cycles + C.SFU_JOB_OVERHEAD
 
 
-def gemv_stream_bytes(n, k, wbits, group, zero_point, rows, cols):
+def gemv_stream_bytes(n, k, wbits, group, zero_point, rows, cols, sparsity=0):
     """Bytes of an n x k matrix as the RTL streams it: the packer's layout (quant.pack.stream_geometry,
-    the one definition). Returns (tiles, per-tile header bytes (scale + zero-point blocks), per-tile
-    beat bytes, beats per tile)."""
-    g = stream_geometry(n, k, wbits, group, zero_point, rows, cols)
+    the one definition; N:M sparse: kept values plus their index bits). Returns (tiles, per-tile
+    header bytes (scale + zero-point blocks), per-tile beat bytes, beats per tile)."""
+    g = stream_geometry(n, k, wbits, group, zero_point, rows, cols, sparsity)
     return g["tiles"], g["scale_bytes"] + g["zero_bytes"], g["weight_bytes"], g["beats"]
 
 
@@ -96,17 +96,27 @@ def _gemv(c, s):
     """MPE GEMV/GEMM (codesign_core.v S_GEMV, hw/rtl/mpe.v): the token's activations are quantized
     first (sfu_quant, 2 passes: it needs the whole vector's max), then the matrix streams tile by
     tile: the tile's scale (+ zero) block, then its weight beats, one beat per cycle into the MPE
-    while the stream keeps up. The MPE result drains MPE_LAT cycles after the last beat."""
+    while the stream keeps up. The MPE result drains MPE_LAT cycles after the last beat.
+
+    N:M sparse weights (``sparsity``): a beat carries rows x cols *kept* weights with their index
+    bits and covers cols * M / N inputs per row (quant.pack.stream_geometry); the MPE consumes one
+    such beat per cycle, each lane selecting its activation by its index (the pruned products are
+    never issued), so the MPE's beats, and its cycles, scale by N / M at the same array, and the
+    streamed bytes by (W + ceil(log2 M)) / W * N / M plus the unchanged scale blocks. ``macs`` are
+    the *executed* multiply-accumulates (m * n * k * N / M): what the lanes do, so the roll-up's
+    compute utilization stays <= 1; the dense-equivalent work is m * n * k."""
     p = s.p
     m, n, k = c["m"], c["n"], c["k"]
     tiles, head, beat_bytes, beats = gemv_stream_bytes(n, k, p["wbits"], p["group"], p["zero_point"],
-                                                       p["rows"], p["cols"])
+                                                       p["rows"], p["cols"], p["sparsity"])
+    keep_n, keep_m, _ = sparsity_nm(p["sparsity"], np.result_type(k, p["wbits"]))
+    density = keep_n / keep_m
     wbytes = c["wcopies"] * tiles * (head + beat_bytes)
     # tokens whose activations (k each) fit the activation buffer; weights re-stream once per chunk
     chunk = np.maximum(1.0, np.floor(p["abuf_depth"] / np.maximum(k, 1.0)))
     passes = _ceil(m, chunk)
     quantize = m * _job(2 * _ceil(k, p["sfu_lanes"]) + C.SFU_QUANT_LAT)
-    mpe = c["wcopies"] * tiles * beats * m                       # one rows x cols tile per cycle per token
+    mpe = c["wcopies"] * tiles * beats * m                       # one beat (rows x cols lanes) per cycle per token
     head_t = c["wcopies"] * tiles * head / s.w_bpc * passes      # scale/zero blocks: the MPE waits
     beat_t = wbytes * passes / s.w_bpc - head_t
     compute = quantize + mpe + C.MPE_LAT
@@ -118,7 +128,7 @@ def _gemv(c, s):
     overlapped = np.maximum(quantize + mpe, memory) + C.MPE_LAT
     busy = np.where(s.overlapped, overlapped, sequential)
     return {"compute": compute, "memory": memory, "busy": busy, "fill": passes * s.lat,
-            "weight_bytes": wbytes * passes, "macs": m * n * k}
+            "weight_bytes": wbytes * passes, "macs": m * n * k * density}
 
 
 def _attn(c, s):
@@ -248,7 +258,7 @@ TOTAL_KEYS = ("cycles", "compute", "weight_bytes", "kv_read", "kv_write", "io_by
 # a parameter dict holding only them raises KeyError if it reads another, so the list cannot drift.
 SHARED_PARAMS = ("weight_channels", "kv_channels", "port_bits", "freq_mhz")
 FORMULA_PARAMS = {
-    "GEMV": ("wbits", "group", "zero_point", "rows", "cols", "abuf_depth", "sfu_lanes"),
+    "GEMV": ("wbits", "group", "zero_point", "sparsity", "rows", "cols", "abuf_depth", "sfu_lanes"),
     "ATTN": ("kvbits", "sfu_lanes"), "KVSTORE": ("kvbits", "sfu_lanes"),
     "NORM": ("sfu_lanes",), "ROPE": ("sfu_lanes",), "ACT": ("sfu_lanes",), "ADD": ("sfu_lanes",),
     "LOAD": (), "STORE": (),
@@ -296,13 +306,18 @@ def program_totals(op, cols, count, p, device, memory=None, ops=None):
 
 
 def _params_as_columns(quant, hw) -> tuple[dict, bool]:
-    """Quant/Hardware dataclasses or mappings of arrays -> dict of (1, N) float arrays."""
+    """Quant/Hardware dataclasses or mappings of arrays -> dict of (1, N) float arrays (a dataclass's
+    ``sparsity`` name becomes its numeric code, design.numeric_value; mappings hold codes already)."""
     from dataclasses import asdict, is_dataclass
+
+    from ..design import numeric_value
     p = {}
     scalar = True
     for src in (quant, hw):
-        d = asdict(src) if is_dataclass(src) else dict(src)
+        d = {k2: numeric_value(k2, v) for k2, v in asdict(src).items()} if is_dataclass(src) else dict(src)
         for k2, v in d.items():
+            if k2 == "sparsity" and np.asarray(v).dtype.kind in "UO":   # names in a mapping
+                v = np.vectorize(lambda x: numeric_value("sparsity", str(x)), otypes=[np.int64])(v)
             a = np.asarray(v, dtype=np.float64)
             scalar &= a.ndim == 0
             p[k2] = a.reshape(1, -1)

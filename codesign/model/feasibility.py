@@ -8,8 +8,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..design import HW_ALLOWED, QUANT_ALLOWED, Workload
+from ..design import HW_ALLOWED, QUANT_ALLOWED, Workload, numeric_value
 from ..isa.compiler import buffer_map
+from ..quant.pack import sparsity_nm
 from ..workload.config import ModelConfig
 from . import constants as C
 from . import resources as R
@@ -34,6 +35,8 @@ VIOLATIONS = (
     "unsupported bit-width or parameter value for the template",
     "freq_mhz above the device's timing-closure limit",
     "prompt + generated tokens exceed the model's maximum context",
+    "N:M sparsity: N does not divide cols or M does not divide group (whole blocks per beat and group)",
+    "N:M sparsity: neither a beat's inputs (cols * M / N) nor group divides the other (MPE group slices)",
 )
 BIT = {name: 1 << i for i, name in enumerate(VIOLATIONS)}
 
@@ -61,20 +64,31 @@ def checks(cfg, device, workload) -> list:
             nondiv |= (w % g) != 0
         return nondiv & (p["wbits"] != 16)
 
+    def sparse_blocks(p):
+        n, m, _ = sparsity_nm(p["sparsity"], np.result_type(p["cols"]))
+        return (n < m) & (((p["cols"] % n) != 0) | ((p["group"] % m) != 0))
+
+    def sparse_slices(p):
+        n, m, _ = sparsity_nm(p["sparsity"], np.result_type(p["cols"]))
+        beat_in, g = p["cols"] * m / n, p["group"]
+        return (n < m) & ((beat_in % g) != 0) & ((g % beat_in) != 0)
+
     out = [
         (BIT[VIOLATIONS[5]], ("weight_channels", "kv_channels"),
          lambda p: p["weight_channels"] + p["kv_channels"] > device.mem_channels),
-        (BIT[VIOLATIONS[6]], ("wbits", "group", "zero_point", "kvbits"), capacity),
+        (BIT[VIOLATIONS[6]], ("wbits", "group", "zero_point", "sparsity", "kvbits"), capacity),
         (BIT[VIOLATIONS[7]], ("abuf_depth",), lambda p: p["abuf_depth"] < mc["live_elems"]),
         (BIT[VIOLATIONS[8]], ("kvbuf_depth", "rows"), lambda p: p["kvbuf_depth"] < p["rows"]),
         (BIT[VIOLATIONS[9]], ("group", "wbits"), nondivisible),
-        (BIT[VIOLATIONS[10]], ("cols", "group"),
-         lambda p: ((p["cols"] % p["group"]) != 0) & ((p["group"] % p["cols"]) != 0)),
+        (BIT[VIOLATIONS[10]], ("cols", "group", "sparsity"),
+         lambda p: (p["sparsity"] == 0) & ((p["cols"] % p["group"]) != 0) & ((p["group"] % p["cols"]) != 0)),
+        (BIT[VIOLATIONS[14]], ("cols", "group", "sparsity"), sparse_blocks),
+        (BIT[VIOLATIONS[15]], ("cols", "group", "sparsity"), sparse_slices),
         (BIT[VIOLATIONS[12]], ("freq_mhz",), lambda p: p["freq_mhz"] > device.kernel_mhz * C.FMAX_OVER_TYPICAL),
     ]
     for name, allowed in {**QUANT_ALLOWED, **HW_ALLOWED}.items():
         if isinstance(allowed, set):
-            fn = (lambda p, name=name, ok=[float(a) for a in allowed]: ~np.isin(p[name], ok))
+            fn = (lambda p, name=name, ok=[float(numeric_value(name, a)) for a in allowed]: ~np.isin(p[name], ok))
         else:
             fn = (lambda p, name=name, lo=allowed[0], hi=allowed[1]:
                   (p[name] < lo) | (p[name] > hi) | (p[name] != np.floor(p[name])))

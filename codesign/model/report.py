@@ -10,7 +10,7 @@ from dataclasses import fields
 
 import numpy as np
 
-from ..design import Design, Hardware, Quant
+from ..design import Design, Hardware, Quant, numeric_value
 from ..errors import CodesignError
 from ..workload.config import load_model_config
 from . import constants as C
@@ -20,7 +20,7 @@ from .feasibility import violation_names
 
 
 def design_params(design: Design) -> dict:
-    d = {f.name: np.array([getattr(design.quant, f.name)]) for f in fields(Quant)}
+    d = {f.name: np.array([numeric_value(f.name, getattr(design.quant, f.name))]) for f in fields(Quant)}
     d.update({f.name: np.array([getattr(design.hw, f.name)]) for f in fields(Hardware)})
     return d
 

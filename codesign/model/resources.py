@@ -14,10 +14,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..quant.pack import sparsity_nm
 from ..workload.ops import SCALE_BITS
 from . import constants as C
 
 RESOURCES = ("dsp", "lut", "ff", "bram36", "uram")
+
+# N:M sparse index decode: each of the rows x cols MPE lanes selects its activation out of the M of
+# its block by its ceil(log2 M)-bit index, an M:1 multiplexer per activation bit. A 6-input LUT is
+# a 4:1 mux (4 data + 2 select inputs) and the CLB's MUXF7/MUXF8 join two / four of them into an
+# 8:1 / 16:1 mux without further LUTs (UG574, "Multiplexers"), so ceil(M/4) LUTs per bit.
+# ESTIMATE from the LUT structure, not measured: issue 16's Yosys run of the sparse decoder is to
+# calibrate it (like LUT_PER_LANE_BIT in constants.py). The DSP count does not change: the array
+# keeps its rows x cols multipliers, each now fed a kept weight.
+LUT_PER_SPARSE_MUX4_BIT = 1.0
+
+
+def _sparse(p, dtype=np.float64):
+    """(N, M, index bits, inputs per beat = cols * M / N) of each point's ``sparsity`` code."""
+    n, m, ib = sparsity_nm(p["sparsity"], dtype)
+    return n, m, ib, p["cols"] * m / n
 
 
 def _mems(width_bits, depth, mem_width, mem_depth):
@@ -37,29 +53,34 @@ def _ports(p):
 
 def _lut(p, device, head_dim, kv_scale_bits):
     rows = p["rows"]
-    slices = np.maximum(1, p["cols"] // p["group"])     # group slices per MPE beat: one shifter each per row
+    _, m, _, beat_in = _sparse(p, np.result_type(p["cols"]))
+    slices = np.maximum(1, beat_in // p["group"])     # group slices per MPE beat: one shifter each per row
+    index_mux = rows * p["cols"] * p["abits"] * np.where(m > 1, np.ceil(m / 4), 0) * LUT_PER_SPARSE_MUX4_BIT
     return (rows * p["cols"] * C.LUT_PER_LANE_BIT * (p["wbits"] + p["abits"]) + rows * C.LUT_PER_ROW
-            + rows * slices * C.LUT_PER_EXP_SHIFTER
+            + rows * slices * C.LUT_PER_EXP_SHIFTER + index_mux
             + p["sfu_lanes"] * C.LUT_PER_SFU_LANE + _ports(p) * p["port_bits"] * C.LUT_PER_PORT_BIT + C.CONTROL_LUT)
 
 
 def _ff(p, device, head_dim, kv_scale_bits):
     rows = p["rows"]
-    return (rows * p["cols"] * C.FF_PER_LANE_BIT * (p["wbits"] + p["abits"]) + rows * C.FF_PER_ROW
+    ib = _sparse(p, np.result_type(p["cols"]))[2]                 # N:M: each lane's index register
+    return (rows * p["cols"] * C.FF_PER_LANE_BIT * (p["wbits"] + p["abits"] + ib) + rows * C.FF_PER_ROW
             + p["sfu_lanes"] * C.FF_PER_SFU_LANE + _ports(p) * p["port_bits"] * C.FF_PER_PORT_BIT + C.CONTROL_FF)
 
 
 def _wbuf(p, mem_width, mem_depth):
-    """Weight buffer: one tile per word (rows*cols*W bits + the tile's scales), 2 x depth words."""
+    """Weight buffer: one beat per word (rows*cols lane fields of W bits, + index bits when N:M
+    sparse, + the beat's scales), 2 x depth words."""
     rows, cols, w = p["rows"], p["cols"], p["wbits"]
-    groups_per_tile = rows * np.maximum(1.0, cols / p["group"])
-    width = rows * cols * w + groups_per_tile * (SCALE_BITS + p["zero_point"] * w)
+    _, _, ib, beat_in = _sparse(p, np.result_type(cols))
+    groups_per_tile = rows * np.maximum(1.0, beat_in / p["group"])
+    width = rows * cols * (w + ib) + groups_per_tile * (SCALE_BITS + p["zero_point"] * w)
     return _mems(width, 2 * p["wbuf_depth"], mem_width, mem_depth)
 
 
 def _bram36(p, device, head_dim, kv_scale_bits):
-    cols = p["cols"]
-    abuf = _mems(32 * cols, np.ceil(p["abuf_depth"] / cols), C.BRAM_WIDTH, 512)  # cols int32 per word
+    beat_in = _sparse(p, np.result_type(p["cols"]))[3]     # activations one MPE beat reads: cols (N:M: cols * M / N)
+    abuf = _mems(32 * beat_in, np.ceil(p["abuf_depth"] / beat_in), C.BRAM_WIDTH, 512)  # int32 per word
     kvbuf = 2 * _mems(head_dim * p["kvbits"] + kv_scale_bits, 2 * p["kvbuf_depth"], C.BRAM_WIDTH, 512)
     fifo = _ports(p) * C.BRAM_PER_PORT * np.ceil(p["port_bits"] / 512)
     if device.uram > 0:
@@ -73,7 +94,7 @@ def _uram(p, device, head_dim, kv_scale_bits):
     return np.zeros_like(p["rows"])
 
 
-_WBUF_PARAMS = ("rows", "cols", "wbits", "group", "zero_point", "wbuf_depth")
+_WBUF_PARAMS = ("rows", "cols", "wbits", "group", "zero_point", "sparsity", "wbuf_depth")
 _PORT_PARAMS = ("weight_channels", "kv_channels", "port_bits")
 
 # resource -> (formula, the parameters it reads): the batch model evaluates each once per
@@ -81,9 +102,9 @@ _PORT_PARAMS = ("weight_channels", "kv_channels", "port_bits")
 # another raises KeyError.
 FORMULAS = {
     "dsp": (_dsp, ("rows", "cols", "sfu_lanes", "wbits", "abits")),
-    "lut": (_lut, ("rows", "cols", "sfu_lanes", "wbits", "abits", "group") + _PORT_PARAMS),
-    "ff": (_ff, ("rows", "cols", "sfu_lanes", "wbits", "abits") + _PORT_PARAMS),
-    "bram36": (_bram36, ("cols", "abuf_depth", "kvbits", "kvbuf_depth") + _PORT_PARAMS + _WBUF_PARAMS),
+    "lut": (_lut, ("rows", "cols", "sfu_lanes", "wbits", "abits", "group", "sparsity") + _PORT_PARAMS),
+    "ff": (_ff, ("rows", "cols", "sfu_lanes", "wbits", "abits", "sparsity") + _PORT_PARAMS),
+    "bram36": (_bram36, ("cols", "sparsity", "abuf_depth", "kvbits", "kvbuf_depth") + _PORT_PARAMS + _WBUF_PARAMS),
     "uram": (_uram, _WBUF_PARAMS),
 }
 
@@ -93,7 +114,7 @@ def resource_params(name: str, device) -> tuple[str, ...]:
     only on devices without URAM)."""
     params = FORMULAS[name][1]
     if name == "bram36" and device.uram > 0:
-        params = tuple(k for k in params if k not in _WBUF_PARAMS or k == "cols")
+        params = tuple(k for k in params if k not in _WBUF_PARAMS or k in ("cols", "sparsity"))
     return params
 
 

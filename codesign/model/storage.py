@@ -9,6 +9,7 @@ import numpy as np
 
 from ..design import QUANT_ALLOWED, Workload
 from ..quant.numerics import GAMMA_BITS, KV_EXP_BITS, SCALE_BITS
+from ..quant.pack import sparsity_nm
 from ..workload.config import ModelConfig
 from ..workload.ops import param_counts
 
@@ -16,7 +17,8 @@ from ..workload.ops import param_counts
 @lru_cache(maxsize=64)
 def storage_table(cfg: ModelConfig) -> dict:
     """Stored weights (every expert, LM head, norms, embedding) as a closed form in the bit-widths:
-    bytes = lin * w/8 + groups[g] * (SCALE_BITS + z*w)/8 + fixed  (w < 16), or int16 per channel."""
+    bytes = lin * N/M * (w + index bits)/8 + groups[g] * (SCALE_BITS + z*w)/8 + fixed  (w < 16), or
+    int16 per channel (N = M = 1, no index bits, when dense)."""
     d, hd, h, kvh = cfg.d_model, cfg.head_dim, cfg.n_heads, cfg.n_kv_heads
     mats = [(h * hd, d), (kvh * hd, d), (kvh * hd, d), (d, h * hd)]
     e = cfg.n_experts
@@ -40,8 +42,12 @@ def total_weight_bytes(cfg: ModelConfig, p) -> np.ndarray:
     g = p["group"]
     groups = np.select([g == gg for gg in t["groups"]], list(t["groups"].values()), default=t["groups"][32])
     w, z = p["wbits"], p["zero_point"]
-    quant = t["lin"] * w / 8 + groups * (SCALE_BITS + z * w) / 8
-    return t["fixed"] + np.where(w == 16, t["lin"] * 2 + t["nout"] * SCALE_BITS / 8, quant)
+    # N:M sparse: N of every M weights stored, each with its ceil(log2 M)-bit index (quant.pack);
+    # the scale and zero-point blocks are those of the dense matrix
+    sp_n, sp_m, ib = sparsity_nm(p["sparsity"], np.result_type(w))
+    lin = t["lin"] * sp_n / sp_m
+    quant = lin * (w + ib) / 8 + groups * (SCALE_BITS + z * w) / 8
+    return t["fixed"] + np.where(w == 16, lin * (16 + ib) / 8 + t["nout"] * SCALE_BITS / 8, quant)
 
 
 def kv_cache_bytes(cfg: ModelConfig, workload: Workload, kvbits) -> np.ndarray:

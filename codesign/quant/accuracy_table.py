@@ -65,14 +65,16 @@ class AccuracyTable:
     meta: dict = field(default_factory=dict)
     results_zp: dict[tuple[int, int, int, int], float] = field(default_factory=dict)   # weights with zero points
 
-    def ppl(self, wbits, abits, kvbits, group, zero_point=False) -> np.ndarray:
-        """Perplexity per configuration (vectorised, broadcasting); NaN where not measured."""
-        w, a, kv, g, z = np.broadcast_arrays(*(np.asarray(v, dtype=np.int64)
-                                               for v in (wbits, abits, kvbits, group, zero_point)))
+    def ppl(self, wbits, abits, kvbits, group, zero_point=False, sparsity=0) -> np.ndarray:
+        """Perplexity per configuration (vectorised, broadcasting); NaN where not measured.
+        ``sparsity``: design.SPARSITY_CODES index (0 = dense). The table holds dense weights only
+        (N:M sparse accuracy has not been measured): every sparse configuration reads NaN, never
+        its dense neighbour's figure."""
+        w, a, kv, g, z, sp = np.broadcast_arrays(*(np.asarray(v, dtype=np.int64)
+                                                   for v in (wbits, abits, kvbits, group, zero_point, sparsity)))
         sym = _lookup(self.results, w, a, kv, g)
-        if not z.any():
-            return sym
-        return np.where(z != 0, _lookup(self.results_zp, w, a, kv, g), sym)
+        out = sym if not z.any() else np.where(z != 0, _lookup(self.results_zp, w, a, kv, g), sym)
+        return np.where(sp != 0, np.nan, out)
 
     def entries(self):
         """Every measured configuration as ((wbits, abits, kvbits, group), zero_point, ppl): symmetric
@@ -81,9 +83,10 @@ class AccuracyTable:
             for k, p in sorted(res.items()):
                 yield k, zp, p
 
-    def loss_pct(self, wbits, abits, kvbits, group, zero_point=False) -> np.ndarray:
-        """Relative perplexity increase in % vs the unquantized baseline; NaN where not measured."""
-        return (self.ppl(wbits, abits, kvbits, group, zero_point) / self.baseline_ppl - 1.0) * 100.0
+    def loss_pct(self, wbits, abits, kvbits, group, zero_point=False, sparsity=0) -> np.ndarray:
+        """Relative perplexity increase in % vs the unquantized baseline; NaN where not measured
+        (every N:M sparse configuration: ``ppl``)."""
+        return (self.ppl(wbits, abits, kvbits, group, zero_point, sparsity) / self.baseline_ppl - 1.0) * 100.0
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict:

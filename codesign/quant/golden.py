@@ -187,7 +187,7 @@ def prepare_layer(weights: Mapping, cfg, quant: Quant, *, rope_theta: float = 10
     if missing:
         raise CodesignError(f"layer weights missing: {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}",
                             field="weights")
-    qz = dict(bits=quant.wbits, group=quant.group, zero_point=quant.zero_point)
+    qz = dict(bits=quant.wbits, group=quant.group, zero_point=quant.zero_point, sparsity=quant.sparsity)
     mats = {n: N.quantize_weight_groups(_np(w[f"attn.{n}"]), **qz) for n in ATTN_MATS}
     if moe:
         mats["router"] = N.quantize_weight_groups(_np(w["ffn.router"]), **qz)

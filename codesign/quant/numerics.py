@@ -197,6 +197,7 @@ class WeightQ:
     group: int
     zero_point: bool
     in_features: int
+    sparsity: str = "dense"   # "N:M": at most N of every M consecutive inputs have q != zero (prune_nm)
 
     @property
     def out_features(self) -> int:
@@ -205,6 +206,43 @@ class WeightQ:
     @property
     def groups(self) -> int:
         return int(self.mant.shape[1])
+
+
+def parse_sparsity(sparsity: str) -> tuple[int, int]:
+    """(N, M) of an N:M sparsity name ("2:4" -> (2, 4)); "dense" is (1, 1): every input kept."""
+    if sparsity == "dense":
+        return 1, 1
+    try:
+        n_s, m_s = str(sparsity).split(":")
+        n, m = int(n_s), int(m_s)
+    except ValueError:
+        raise ValueError(f"sparsity {sparsity!r}: expected 'dense' or 'N:M'") from None
+    if not 1 <= n < m:
+        raise ValueError(f"sparsity {sparsity!r}: needs 1 <= N < M")
+    return n, m
+
+
+def sparse_index_bits(m: int) -> int:
+    """Bits of one kept weight's index inside its block of M inputs: ceil(log2 M) (0 when dense)."""
+    return (int(m) - 1).bit_length()
+
+
+def prune_nm(w, n: int, m: int) -> np.ndarray:
+    """N:M magnitude pruning along the input dimension (offline, before group quantization).
+
+    In every block of M consecutive inputs of a row (block b = inputs [b*M, (b+1)*M); a last
+    partial block is zero-padded for the choice) the N inputs of largest |w| are kept and the
+    others set to 0. Ties: the lower input index is kept (a stable sort on -|w|). n = m: unchanged."""
+    w = np.asarray(w, dtype=np.float64)
+    if n >= m:
+        return w.copy()
+    out_f, in_f = w.shape
+    blocks = -(-in_f // m)
+    wp = np.pad(w, ((0, 0), (0, blocks * m - in_f))).reshape(out_f, blocks, m)
+    order = np.argsort(-np.abs(wp), axis=-1, kind="stable")      # largest |w| first, ties: lower index
+    keep = np.zeros(wp.shape, dtype=bool)
+    np.put_along_axis(keep, order[..., :n], True, axis=-1)
+    return np.where(keep, wp, 0.0).reshape(out_f, blocks * m)[:, :in_f]
 
 
 def weight_scale_shift(ideal_max: float) -> int:
@@ -221,14 +259,21 @@ def _ideal_scales(g: np.ndarray, bits: int, zero_point: bool):
 
 
 def quantize_weight_groups(w, bits: int, group: int, zero_point: bool = False,
-                           shift: int | None = None) -> WeightQ:
+                           shift: int | None = None, sparsity: str = "dense") -> WeightQ:
     """Offline (compiler) quantization of float ``w`` [out, in], groups of ``group`` along ``in``.
 
     bits in {2, 3, 4, 8}: group-wise; bits = 16: int16 per output channel (one scale per row, stored
     replicated in every group slot so the MPE datapath is the same). The last group may be shorter
     (zero-padded: padding changes no scale). ``shift`` forces the per-tensor shift (MoE experts share one).
-    Value-identical to codesign.quant.llm.fake_quant.quantize_weight (round half to even)."""
+    ``sparsity`` "N:M": ``prune_nm`` first, then the scales and values of the pruned matrix (a pruned
+    weight is 0, i.e. q = zero exactly). Dense: value-identical to
+    codesign.quant.llm.fake_quant.quantize_weight (round half to even)."""
     w = np.asarray(w, dtype=np.float64)
+    sp_n, sp_m = parse_sparsity(sparsity)
+    if sp_n < sp_m:
+        if group % sp_m:
+            raise ValueError(f"sparsity {sparsity}: M = {sp_m} must divide group = {group}")
+        w = prune_nm(w, sp_n, sp_m)
     out_f, in_f = w.shape
     groups = -(-in_f // group)
     pad = groups * group - in_f
@@ -258,7 +303,7 @@ def quantize_weight_groups(w, bits: int, group: int, zero_point: bool = False,
         q = np.clip(np.round(g / scale[..., None]), -qmax, qmax).astype(np.int64).reshape(out_f, groups * group)
         q[:, in_f:] = 0
     return WeightQ(q=q, zero=z, mant=mant, shift=int(shift), bits=bits, group=group,
-                   zero_point=zero_point, in_features=in_f)
+                   zero_point=zero_point, in_features=in_f, sparsity=sparsity)
 
 
 def dequantize_weight_groups(wq: WeightQ) -> np.ndarray:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numerics import SCALE_BITS, ZERO_BITS, WeightQ
+from ..design import SPARSITY_CODES
+from .numerics import SCALE_BITS, ZERO_BITS, WeightQ, parse_sparsity, sparse_index_bits
 
 ALIGN = 64   # every region starts on a 512-bit boundary
 
@@ -33,32 +34,62 @@ def unpack_bits(data, count: int, width: int, signed: bool) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- weights
-def stream_geometry(n, k, bits, group, zero_point, rows, cols) -> dict:
+def stream_geometry(n, k, bits, group, zero_point, rows, cols, sparsity=0) -> dict:
     """Sizes of one packed weight matrix for a ROWS x COLS MPE: THE definition of the weight-stream
     layout (the packer below writes it, the analytical model prices it: model/cycles.py).
 
     Array-capable: every argument may be a numpy array (broadcast together; float or int); the
     result holds arrays of the broadcast shape. Per tile of ``rows`` outputs: the scale block
     (``SCALE_BITS`` per row and group), the zero-point block (``zero_bytes(bits)`` per row and group,
-    only with zero points), then the weight beats (rows x cols weights each); each block padded to
-    ALIGN bytes. k is padded to a multiple of max(cols, group). W16 keeps its per-row scale
+    only with zero points), then the weight beats; each block padded to ALIGN bytes. A beat holds
+    rows x cols lane fields of ``bits + index_bits`` bits and covers ``beat_inputs`` = cols * M / N
+    inputs of each of its rows: dense (N = M = 1, no index bits) cols weights, N:M sparse the N kept
+    weights of each of cols / N blocks of M inputs, each with its ceil(log2 M)-bit index in the
+    block (docs/NUMERICS.md, "N:M sparse weight stream"). k is padded to a multiple of
+    max(beat_inputs, group). ``sparsity``: the sweep's numeric code (index into
+    design.SPARSITY_CODES; array-capable) or a name ("2:4"). W16 keeps its per-row scale
     replicated in every group slot (numerics.quantize_weight_groups), so it has k_pad / group groups
-    like every width. No divisibility check here (``matrix_geometry`` checks one matrix; the model
-    flags such points as violations)."""
+    like every width. Float inputs keep their dtype (float32 in, float32 out; the code does not set
+    it). No divisibility check here (``matrix_geometry`` checks one matrix; the model flags such
+    points as violations)."""
     n, k, bits, group, zero_point, rows, cols = (_as_float(v) for v in (n, k, bits, group, zero_point, rows, cols))
-    span = np.maximum(cols, group)
+    dt = np.result_type(n, k, bits, group, zero_point, rows, cols)
+    sp_n, sp_m, ib = sparsity_nm(sparsity, dt)
+    beat_in = cols * sp_m / sp_n                 # dense inputs of one row a beat covers
+    span = np.maximum(beat_in, group)
     kp = np.ceil(k / span) * span
     tiles = np.ceil(n / rows)
     ng = kp / group
-    beat = np.ceil(rows * cols * bits / 8)
+    beat = np.ceil(rows * cols * (bits + ib) / 8)
     scale_b = _align_arr(rows * ng * SCALE_BITS / 8)
     zb = np.where(bits <= 8, ZERO_BITS // 8, 2).astype(bits.dtype)
     zero_b = (zero_point != 0) * _align_arr(rows * ng * zb)
-    weight_b = _align_arr(beat * (kp / cols))
+    beats = kp / beat_in
+    weight_b = _align_arr(beat * beats)
     tile = scale_b + zero_b + weight_b
-    return {"k_pad": kp, "n_pad": tiles * rows, "groups": ng, "beats": kp / cols, "beat_bytes": beat,
+    return {"k_pad": kp, "n_pad": tiles * rows, "groups": ng, "beats": beats, "beat_bytes": beat,
+            "beat_inputs": beat_in, "index_bits": ib,
             "scale_bytes": scale_b, "zero_bytes": zero_b, "weight_bytes": weight_b, "tile_bytes": tile,
             "tiles": tiles, "bytes": tile * tiles}
+
+
+# [code] -> (N, M, index bits) of design.SPARSITY_CODES
+_SPARSITY_TABLE = np.array([(*parse_sparsity(s), sparse_index_bits(parse_sparsity(s)[1])) for s in SPARSITY_CODES],
+                           dtype=np.float64)
+
+
+def sparsity_code(sparsity) -> int:
+    """design.SPARSITY_CODES index of a sparsity name."""
+    if sparsity not in SPARSITY_CODES:
+        raise ValueError(f"sparsity {sparsity!r}: allowed {list(SPARSITY_CODES)}")
+    return SPARSITY_CODES.index(sparsity)
+
+
+def sparsity_nm(sparsity, dtype=np.float64):
+    """(N, M, index bits) of a sparsity name or numeric code (array-capable), in ``dtype``."""
+    code = sparsity_code(sparsity) if isinstance(sparsity, str) else sparsity
+    t = _SPARSITY_TABLE[np.asarray(code).astype(np.intp)]
+    return t[..., 0].astype(dtype), t[..., 1].astype(dtype), t[..., 2].astype(dtype)
 
 
 def _as_float(v):
@@ -72,11 +103,23 @@ def _align_arr(n):
     return np.ceil(n / ALIGN) * ALIGN
 
 
-def matrix_geometry(n: int, k: int, bits: int, group: int, zero_point: bool, rows: int, cols: int) -> dict:
-    """``stream_geometry`` of one matrix, as ints; raises when neither cols nor group divides the other."""
-    if max(cols, group) % min(cols, group):
-        raise ValueError(f"one of cols={cols}, group={group} must divide the other")
-    return {key: int(v) for key, v in stream_geometry(n, k, bits, group, zero_point, rows, cols).items()}
+def matrix_geometry(n: int, k: int, bits: int, group: int, zero_point: bool, rows: int, cols: int,
+                    sparsity: str = "dense") -> dict:
+    """``stream_geometry`` of one matrix, as ints; raises when the MPE's group slices do not fit:
+    neither of a beat's inputs (cols, or cols * M / N when N:M sparse) and group divides the other;
+    N:M also needs N | cols (whole blocks per beat) and M | group (no block straddles two groups)."""
+    sp_n, sp_m = parse_sparsity(sparsity)
+    sparsity_code(sparsity)
+    if sp_n < sp_m:
+        if cols % sp_n:
+            raise ValueError(f"sparsity {sparsity}: N = {sp_n} must divide cols = {cols}")
+        if group % sp_m:
+            raise ValueError(f"sparsity {sparsity}: M = {sp_m} must divide group = {group}")
+    span = cols * sp_m // sp_n
+    if max(span, group) % min(span, group):
+        what = f"cols={cols}" if sp_n == sp_m else f"a beat's {span} inputs (cols * M / N)"
+        raise ValueError(f"one of {what}, group={group} must divide the other")
+    return {key: int(v) for key, v in stream_geometry(n, k, bits, group, zero_point, rows, cols, sparsity).items()}
 
 
 def zero_bytes(bits: int) -> int:
@@ -85,14 +128,32 @@ def zero_bytes(bits: int) -> int:
     return ZERO_BITS // 8 if bits <= 8 else 2
 
 
-def matrix_bytes(n: int, k: int, bits: int, group: int, zero_point: bool, rows: int, cols: int) -> int:
-    return matrix_geometry(n, k, bits, group, zero_point, rows, cols)["bytes"]
+def matrix_bytes(n: int, k: int, bits: int, group: int, zero_point: bool, rows: int, cols: int,
+                 sparsity: str = "dense") -> int:
+    return matrix_geometry(n, k, bits, group, zero_point, rows, cols, sparsity)["bytes"]
+
+
+def _kept(d: np.ndarray, sp_n: int, sp_m: int, where: str):
+    """Per block of M inputs of ``d`` [rows, kp] (the weights minus their zero points): the N lane
+    slots' input indices in the block, ascending. The N of largest |d| (ties: lower index) are
+    kept; a block with more than N non-zero entries is not N:M sparse."""
+    rows, kp = d.shape
+    blocks = d.reshape(rows, kp // sp_m, sp_m)
+    order = np.argsort(-np.abs(blocks), axis=-1, kind="stable")
+    idx = np.sort(order[..., :sp_n], axis=-1)
+    if np.count_nonzero(blocks, axis=-1).max(initial=0) > sp_n:
+        raise ValueError(f"{where}: a block of {sp_m} inputs has more than {sp_n} non-zero weights "
+                         "(quantize with numerics.quantize_weight_groups(..., sparsity=...))")
+    return idx
 
 
 def pack_matrix(wq: WeightQ, rows: int, cols: int) -> bytes:
-    """The weight stream of one matrix (scales, zero points, weight beats per row tile)."""
+    """The weight stream of one matrix (scales, zero points, weight beats per row tile); N:M sparse
+    when ``wq.sparsity`` says so (docs/NUMERICS.md)."""
     n, k = wq.out_features, wq.in_features
-    g = matrix_geometry(n, k, wq.bits, wq.group, wq.zero_point, rows, cols)
+    g = matrix_geometry(n, k, wq.bits, wq.group, wq.zero_point, rows, cols, wq.sparsity)
+    sp_n, sp_m = parse_sparsity(wq.sparsity)
+    sparse = sp_n < sp_m
     kp, npad, ng = g["k_pad"], g["n_pad"], g["groups"]
     q = np.zeros((npad, kp), dtype=np.int64)
     zero = np.zeros((npad, ng), dtype=np.int64)
@@ -103,6 +164,7 @@ def pack_matrix(wq: WeightQ, rows: int, cols: int) -> bytes:
     # padding columns of real rows hold the row's zero point (w - z = 0)
     zcol = np.repeat(zero, wq.group, axis=1)
     q[:n, wq.groups * wq.group:] = zcol[:n, wq.groups * wq.group:]
+    width = wq.bits + g["index_bits"]
     out = bytearray()
     for r0 in range(0, npad, rows):
         sc = mant[r0:r0 + rows].T.astype("<u2").tobytes()          # for g, for r
@@ -111,17 +173,25 @@ def pack_matrix(wq: WeightQ, rows: int, cols: int) -> bytes:
             zb = zero[r0:r0 + rows].T.astype("<u2" if zero_bytes(wq.bits) == 2 else np.uint8).tobytes()
             out += zb + bytes(g["zero_bytes"] - len(zb))
         tile = q[r0:r0 + rows]                                      # [rows, kp]
-        beats = tile.reshape(rows, kp // cols, cols).transpose(1, 0, 2)   # [beat, r, c]
-        wb = b"".join(pack_bits(b, wq.bits) for b in beats)
+        if sparse:
+            idx = _kept(tile - zcol[r0:r0 + rows], sp_n, sp_m, f"rows {r0}..{r0 + rows - 1}")
+            vals = np.take_along_axis(tile.reshape(rows, kp // sp_m, sp_m), idx, axis=-1)
+            # lane field: the W-bit value in the low bits, its index in the block above it
+            tile = (vals & ((1 << wq.bits) - 1)) | (idx << wq.bits)
+            tile = tile.reshape(rows, -1)                           # [rows, beats * cols] lane slots
+        beats = tile.reshape(rows, g["beats"], cols).transpose(1, 0, 2)   # [beat, r, c]
+        wb = b"".join(pack_bits(b, width) for b in beats)
         out += wb + bytes(g["weight_bytes"] - len(wb))
     assert len(out) == g["bytes"]
     return bytes(out)
 
 
 def unpack_matrix(data, n: int, k: int, bits: int, group: int, zero_point: bool, shift: int,
-                  rows: int, cols: int) -> WeightQ:
+                  rows: int, cols: int, sparsity: str = "dense") -> WeightQ:
     """Read one matrix back from its stream (the executor's view of gmem_w)."""
-    g = matrix_geometry(n, k, bits, group, zero_point, rows, cols)
+    g = matrix_geometry(n, k, bits, group, zero_point, rows, cols, sparsity)
+    sp_n, sp_m = parse_sparsity(sparsity)
+    sparse = sp_n < sp_m
     data = bytes(data)
     if len(data) < g["bytes"]:
         raise ValueError(f"weight stream truncated: {len(data)} < {g['bytes']} bytes")
@@ -129,7 +199,8 @@ def unpack_matrix(data, n: int, k: int, bits: int, group: int, zero_point: bool,
     q = np.zeros((npad, kp), dtype=np.int64)
     zero = np.zeros((npad, ng), dtype=np.int64)
     mant = np.zeros((npad, ng), dtype=np.int64)
-    nbeats = kp // cols
+    nbeats = g["beats"]
+    width = bits + g["index_bits"]
     for t in range(g["tiles"]):
         base = t * g["tile_bytes"]
         r0 = t * rows
@@ -141,12 +212,25 @@ def unpack_matrix(data, n: int, k: int, bits: int, group: int, zero_point: bool,
             zero[r0:r0 + rows] = zb.reshape(ng, rows).T
             off += g["zero_bytes"]
         raw = data[off:off + nbeats * g["beat_bytes"]]
-        vals = [unpack_bits(raw[b * g["beat_bytes"]:(b + 1) * g["beat_bytes"]], rows * cols, bits,
-                            signed=not zero_point) for b in range(nbeats)]
-        q[r0:r0 + rows] = np.stack(vals).reshape(nbeats, rows, cols).transpose(1, 0, 2).reshape(rows, kp)
+        vals = [unpack_bits(raw[b * g["beat_bytes"]:(b + 1) * g["beat_bytes"]], rows * cols, width,
+                            signed=not zero_point and not sparse) for b in range(nbeats)]
+        lanes = np.stack(vals).reshape(nbeats, rows, cols).transpose(1, 0, 2).reshape(rows, nbeats * cols)
+        if not sparse:
+            q[r0:r0 + rows] = lanes
+            continue
+        v = lanes & ((1 << bits) - 1)
+        if not zero_point:
+            v = np.where(v >> (bits - 1), v - (1 << bits), v)
+        idx = (lanes >> bits).reshape(rows, kp // sp_m, sp_n)
+        srt = np.sort(idx, axis=-1)
+        if (idx >= sp_m).any() or (srt[..., 1:] == srt[..., :-1]).any():
+            raise ValueError(f"rows {r0}..{r0 + rows - 1}: a sparse block repeats an index or has one >= {sp_m}")
+        blocks = np.repeat(zero[r0:r0 + rows], group, axis=1).reshape(rows, kp // sp_m, sp_m)  # pruned: q = z
+        np.put_along_axis(blocks, idx, v.reshape(rows, kp // sp_m, sp_n), axis=-1)
+        q[r0:r0 + rows] = blocks.reshape(rows, kp)
     ngr = -(-k // group)
     return WeightQ(q=q[:n, :ngr * group], zero=zero[:n, :ngr], mant=mant[:n, :ngr], shift=shift, bits=bits,
-                   group=group, zero_point=zero_point, in_features=k)
+                   group=group, zero_point=zero_point, in_features=k, sparsity=sparsity)
 
 
 # ----------------------------------------------------------------------------- KV cache
@@ -218,6 +302,6 @@ def get_i16(image, addr: int, count: int) -> np.ndarray:
     return np.frombuffer(bytes(image[addr:addr + 2 * count]), dtype="<i2").astype(np.int64)
 
 
-__all__ = ["ALIGN", "align", "stream_geometry", "zero_bytes", "pack_bits", "unpack_bits", "matrix_geometry", "matrix_bytes",
+__all__ = ["ALIGN", "align", "stream_geometry", "sparsity_code", "sparsity_nm", "zero_bytes", "pack_bits", "unpack_bits", "matrix_geometry", "matrix_bytes",
            "pack_matrix", "unpack_matrix", "kv_row_bytes", "kv_region_bytes", "kv_write", "kv_read",
            "put_i32", "get_i32", "put_i16", "get_i16"]

@@ -14,6 +14,9 @@ from typing import Any
 import numpy as np
 
 NOT_MEASURED = "not yet measured"
+# The table holds dense weights only: N:M sparse points read NaN (not measured), so an applied
+# accuracy constraint rejects them (--max-accuracy-loss-pct inf keeps them).
+SPARSE_NOTE = "N:M sparse weights: not measured (the table has dense rows only)"
 
 
 @dataclass(frozen=True)
@@ -30,22 +33,24 @@ class AccuracySource:
     def loss_pct(self, params: dict[str, np.ndarray]) -> np.ndarray:
         """Relative perplexity increase in % per point; NaN where not measured.
 
-        The table is indexed by (wbits, abits, kvbits, group, zero_point); a point whose
-        configuration it does not hold reads NaN (never a neighbour's value).
+        The table is indexed by (wbits, abits, kvbits, group, zero_point, sparsity); a point whose
+        configuration it does not hold reads NaN (never a neighbour's value): every N:M sparse point
+        (``sparsity`` code != 0), since no sparse row has been measured.
         """
         n = len(params["wbits"])
         if self.table is None:
             return np.full(n, np.nan)
         zp = params.get("zero_point", np.zeros(n, dtype=bool))
-        loss = self.table.loss_pct(params["wbits"], params["abits"], params["kvbits"], params["group"], zp)
+        sp = params.get("sparsity", np.zeros(n, dtype=np.int64))
+        loss = self.table.loss_pct(params["wbits"], params["abits"], params["kvbits"], params["group"], zp, sp)
         return np.asarray(loss, dtype=np.float64).reshape(n)
 
     def describe(self) -> str:
         if self.status == NOT_MEASURED:
             return f"accuracy: {NOT_MEASURED}"
         if self.status == "proxy":
-            return f"accuracy proxy: measured on {self.measured_on} (perplexity increase, %)"
-        return f"accuracy: measured on {self.measured_on} (perplexity increase, %)"
+            return f"accuracy proxy: measured on {self.measured_on} (perplexity increase, %); {SPARSE_NOTE}"
+        return f"accuracy: measured on {self.measured_on} (perplexity increase, %); {SPARSE_NOTE}"
 
     def as_dict(self) -> dict:
         d: dict[str, Any] = {"status": self.status, "note": self.describe()}

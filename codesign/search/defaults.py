@@ -21,13 +21,15 @@ from .space import HW_FIELDS, Space
 # Quantization choices: those the accuracy table measures (codesign/quant, issue 4:
 # W in {2,3,4,8}, group in {32,64,128}, A and KV in {4,8,16}, symmetric or with zero
 # points); the user's space file can add W16 or group 256, whose accuracy then shows
-# as not measured.
+# as not measured. N:M sparsity: dense and 2:4 (4:8 through a space file); the table has no sparse
+# rows, so sparse points show accuracy as not measured.
 DEFAULT_QUANT = {
     "wbits": [2, 3, 4, 8],
     "abits": [4, 8, 16],
     "kvbits": [4, 8, 16],
     "group": [32, 64, 128],
     "zero_point": [False, True],
+    "sparsity": ["dense", "2:4"],
 }
 
 # MPE array shape and SFU width (powers of two).

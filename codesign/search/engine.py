@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..design import Workload
+from ..design import SPARSITY_CODES, Workload
 from . import csvfast
 from .accuracy import AccuracySource
 from .constraints import CONSTRAINT_FIELDS, Constraints, constraint_masks
@@ -60,7 +60,7 @@ PARETO_COLUMNS = KEY_COLUMNS + FLOAT_COLUMNS
 # background without keeping the points. Values outside the range land in the
 # edge bins.
 # the accuracy table's axes (codesign.quant.accuracy_table)
-ACCURACY_PARAMS = ("wbits", "abits", "kvbits", "group", "zero_point")
+ACCURACY_PARAMS = ("wbits", "abits", "kvbits", "group", "zero_point", "sparsity")
 
 HIST_BINS = 200
 HIST_RANGE = ((-2.0, 5.0), (-4.0, 3.0))
@@ -90,7 +90,7 @@ class SweepState:
     next_start: int = 0
     n_feasible: int = 0
     n_ok: int = 0                     # feasible and meeting every applied constraint
-    n_accuracy_unmeasured: int = 0    # feasible points whose (W, A, KV, group, zero point) is not in the table
+    n_accuracy_unmeasured: int = 0    # feasible points whose (W, A, KV, group, zero point, sparsity) is not in the table
     violation_counts: np.ndarray = None  # type: ignore[assignment]
     constraint_fail: np.ndarray = None   # type: ignore[assignment]  # per CONSTRAINT_FIELDS, among feasible
     hist_feasible: np.ndarray = None     # type: ignore[assignment]
@@ -251,7 +251,7 @@ class Sweeper:
         cols["feasible"] = np.asarray(res["feasible"], dtype=bool)
         cols["violations"] = np.asarray(res["violations"], dtype=np.int64)
         key, grid = fac.key(ACCURACY_PARAMS), fac.grid(ACCURACY_PARAMS)
-        loss = self.accuracy.loss_pct(grid)            # one lookup per (W, A, KV, group, zero point) combination
+        loss = self.accuracy.loss_pct(grid)            # one lookup per (W, A, KV, group, zero point, sparsity) combination
         cols["accuracy_loss_pct"] = np.full(index.size, loss[0]) if key is None else np.take(loss, key)
         masks = constraint_masks(self.constraints, cols, self.accuracy.known)
         ok = cols["feasible"].copy()
@@ -327,7 +327,10 @@ class Sweeper:
     def csv_rows(self, cols: Mapping[str, Any], floats: tuple[str, ...] = POINT_FLOATS) -> bytes:
         spec = [("int", cols["index"], None)]
         for name in PARAM_NAMES:
-            spec.append(("bool" if name == "zero_point" else "int", cols[name], None))
+            if name == "sparsity":      # the numeric code, written as its name ("dense", "2:4")
+                spec.append(("labels", np.asarray(cols[name]).astype(np.int64), list(SPARSITY_CODES)))
+            else:
+                spec.append(("bool" if name == "zero_point" else "int", cols[name], None))
         spec.append(("bool", cols["feasible"], None))
         spec.append(("bool", cols["meets_constraints"], None))
         codes, labels = self.violation_labels(cols["violations"])

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..design import HW_ALLOWED, QUANT_ALLOWED, Hardware, Quant, check_value
+from ..design import HW_ALLOWED, QUANT_ALLOWED, Hardware, Quant, check_value, from_numeric, numeric_value
 from ..errors import CodesignError
 
 QUANT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Quant))
@@ -28,6 +28,12 @@ ALLOWED: dict[str, Any] = {**QUANT_ALLOWED, **HW_ALLOWED}
 
 def _dtype(name: str):
     return np.bool_ if name == "zero_point" else np.int64
+
+
+def _table(name: str, vals) -> np.ndarray:
+    """A parameter's candidate values as the numeric array the model reads (``sparsity``: its codes,
+    design.numeric_value)."""
+    return np.asarray([numeric_value(name, v) for v in vals], dtype=_dtype(name))
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,8 @@ class Space:
                 raise CodesignError("empty: no values, so the space has no points", field=f"{where}.{name}")
             for v in vals:
                 check_value(f"{where}.{name}", v, ALLOWED[name])
-            items.append((name, tuple(sorted(set(vals)))))
+            # sorted by the numeric value the model reads (sparsity: dense first)
+            items.append((name, tuple(sorted(set(vals), key=lambda v, name=name: numeric_value(name, v)))))
         return cls(tuple(items))
 
     # -- shape ---------------------------------------------------------------
@@ -86,11 +93,10 @@ class Space:
         # Least significant digit is the last parameter.
         for name, vals in reversed(self.values):
             if len(vals) == 1:  # a fixed parameter: no digit to extract
-                out[name] = np.full(rest.shape, vals[0], dtype=_dtype(name))
+                out[name] = np.full(rest.shape, numeric_value(name, vals[0]), dtype=_dtype(name))
                 continue
             rest, digit = np.divmod(rest, len(vals))
-            table = np.asarray(vals, dtype=_dtype(name))
-            out[name] = table[digit]
+            out[name] = _table(name, vals)[digit]
         return {n: out[n] for n in PARAM_NAMES}
 
     def factors(self, index: np.ndarray):
@@ -100,7 +106,7 @@ class Space:
         index = np.asarray(index, dtype=np.int64)
         if index.size and (index.min() < 0 or index.max() >= self.size):
             raise IndexError(f"grid index out of range [0, {self.size})")
-        return GridFactors(self.names, [np.asarray(v, dtype=_dtype(n)) for n, v in self.values], index)
+        return GridFactors(self.names, [_table(n, v) for n, v in self.values], index)
 
     def params_range(self, start: int, stop: int) -> dict[str, np.ndarray]:
         return self.params_at(np.arange(start, stop, dtype=np.int64))
@@ -108,6 +114,6 @@ class Space:
     def point(self, index: int) -> tuple[Quant, Hardware]:
         """One grid point as the design dataclasses (plain Python scalars)."""
         p = self.params_at(np.array([index]))
-        q = Quant(**{n: (bool(p[n][0]) if n == "zero_point" else int(p[n][0])) for n in QUANT_FIELDS})
-        h = Hardware(**{n: int(p[n][0]) for n in HW_FIELDS})
+        q = Quant(**{n: from_numeric(n, p[n][0]) for n in QUANT_FIELDS})
+        h = Hardware(**{n: from_numeric(n, p[n][0]) for n in HW_FIELDS})
         return q, h

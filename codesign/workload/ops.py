@@ -26,6 +26,7 @@ from .config import ModelConfig
 # outputs and biases live in.
 from ..quant.numerics import ACT_BITS as RESIDUAL_BITS  # noqa: E402
 from ..quant.numerics import GAMMA_BITS, KV_EXP_BITS, SCALE_BITS  # noqa: E402
+from ..quant.numerics import parse_sparsity, sparse_index_bits  # noqa: E402
 
 BIAS_BITS = RESIDUAL_BITS   # biases are added in the int32 residual domain
 
@@ -52,13 +53,17 @@ class Op:
 
 
 def weight_bytes(n_out: int, k_in: int, quant: Quant) -> float:
-    """Bytes of one ``n_out x k_in`` weight matrix at ``quant`` incl. group scales / zero points."""
-    params = n_out * k_in
+    """Bytes of one ``n_out x k_in`` weight matrix at ``quant`` incl. group scales / zero points.
+    N:M sparse (``quant.sparsity``): N of every M weights, each with a ceil(log2 M)-bit index in its
+    block (docs/NUMERICS.md, "N:M sparse weight stream"); scales and zero points as dense."""
+    sp_n, sp_m = parse_sparsity(quant.sparsity)
+    ib = sparse_index_bits(sp_m)
+    stored = n_out * k_in * sp_n / sp_m
     if quant.wbits == 16:
-        return params * 2 + n_out * SCALE_BITS / 8          # int16, one scale per output channel
+        return stored * (16 + ib) / 8 + n_out * SCALE_BITS / 8   # int16, one scale per output channel
     groups = n_out * math.ceil(k_in / quant.group)
     meta_bits = SCALE_BITS + (quant.wbits if quant.zero_point else 0)
-    return params * quant.wbits / 8 + groups * meta_bits / 8
+    return stored * (quant.wbits + ib) / 8 + groups * meta_bits / 8
 
 
 def kv_bytes_per_token(cfg: ModelConfig, kvbits: int) -> float:
