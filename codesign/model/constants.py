@@ -132,11 +132,11 @@ BRAM_WIDTH = 72
 UW_PER_MHZ = {"dsp": 3.0, "lut": 0.05, "ff": 0.012, "bram36": 8.0, "uram": 15.0}
 # One calibration factor on the logic power above, FITTED (codesign/model/calibration.py) on the
 # published FPGA board-power rows of ``codesign validate`` (FlightLLM U280 and VHK158, EdgeLLM VCU128,
-# Li et al. KV260): the mean |log(predicted / published)| is smallest at this value. The XPE-order
+# Li et al. KV260, AccLLM U280): the mean |log(predicted / published)| is smallest at this value. The XPE-order
 # starting values under-predict a full LLM processor (routing, clock tree, control); the same factor
 # applies to every device and design. ``codesign validate`` judges it leave-one-out (refitted without
 # each row); tests/test_validate_table.py checks that this value is the fit on all rows.
-LOGIC_POWER_CALIBRATION = 2.545   # 2026-12-03, four power rows (was 3.47, fitted on FlightLLM U280 alone)
+LOGIC_POWER_CALIBRATION = 2.545   # 2026-12-03, five power rows (was 3.47, fitted on FlightLLM U280 alone)
 # Versal (7 nm) dynamic power relative to UltraScale+ (16 nm) at equal resources and clock: AMD
 # Versal ACAP product brief claims ~2x performance per watt for programmable logic vs 16 nm.
 VERSAL_DYNAMIC_SCALE = 0.5

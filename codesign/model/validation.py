@@ -106,6 +106,16 @@ CASES: tuple[Case, ...] = (
          "bits, array and clock are not in the abstract; LLaMA3-8B at W4 (4.3 GB with the LM head) exceeds the "
          "KV260's 4 GB, which the paper handles by 'offloading' (not modelled)",
          source_kind="primary (abstract)"),
+    Case("AccLLM U280", "llama2-7b", "u280", Quant(wbits=2, abits=8, kvbits=4, group=128, sparsity="2:4"),
+         _hbm(32, 225, 64, 128), {"decode_tokens_per_s": 164.0, "power_w": 33.0},
+         "AccLLM (Liang et al., arXiv 2505.03745, abstract): on the Alveo U280 '4.07x energy efficiency and a "
+         "2.98x throughput compared to ... FlightLLM'; with FlightLLM's 55 token/s and 45 W (the U280 case): "
+         "2.98 x 55 = 164 token/s, 164 / (4.07 x 55 / 45) = 33 W (Li et al. arXiv 2410.04466 tabulate the same "
+         "164 token/s, 33 W)",
+         "W2A8 KV4 as the abstract states; its pruning modelled as 2:4 (the pattern is not in the abstract; at W2 "
+         "the 2:4 stream with 2-bit indices is as large as dense); model assumed LLaMA2-7B (the FlightLLM "
+         "comparison); Lambda-shaped attention (bounded KV reads) not modelled; memory plan as the shared rule",
+         source_kind="derived (the abstract's ratios x FlightLLM's figures)"),
 )
 
 
