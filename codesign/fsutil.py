@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -50,6 +51,23 @@ def atomic_write_json(path: str | os.PathLike, obj) -> None:
     atomic_write_text(path, dumps_json(obj))
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back for a few steps that must happen together.
+
+    A signal that arrives meanwhile is delivered (raising as usual) as soon as the block ends,
+    so the program stops at the next consistent point instead of between two steps.
+    """
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 @contextlib.contextmanager
 def atomic_output_dir(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     """Yield a staging folder; on success it replaces ``path`` in one rename.
@@ -75,3 +93,17 @@ def atomic_output_dir(path: str | os.PathLike, force: bool = False) -> Iterator[
         shutil.rmtree(trash, ignore_errors=True)
     else:
         os.replace(staging, path)
+
+
+def remove_dir(path: str | os.PathLike) -> None:
+    """Remove a folder so that no half-deleted copy is ever seen under its name.
+
+    It is first renamed to a hidden sibling (one atomic step), then deleted; an interrupt
+    during the deletion leaves only that hidden leftover.
+    """
+    path = Path(path)
+    if not path.exists():
+        return
+    trash = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    os.replace(path, trash / "old")
+    shutil.rmtree(trash, ignore_errors=True)

@@ -72,20 +72,19 @@ def _safe(name: str) -> str:
 
 
 def run(args) -> int:
-    import shutil
     from dataclasses import replace
     from pathlib import Path
 
     from ..design import Workload
     from ..devices import get_device
     from ..errors import CodesignError
-    from ..fsutil import atomic_output_dir
+    from ..fsutil import atomic_output_dir, remove_dir
     from ..search import outputs as out_mod
     from ..search import report
     from ..search.checkpoint import partial_dir_for
     from ..search.constraints import Constraints
     from ..search.defaults import default_space
-    from ..search.runner import DEFAULT_CHUNK, SweepJob, default_workers, run_job
+    from ..search.runner import DEFAULT_CHUNK, SweepJob, WorkerDied, default_workers, run_job
     from ..search.spacefile import SpaceFile, load_space_file
 
     models = _split(args.model, "--model")
@@ -142,7 +141,7 @@ def run(args) -> int:
         if not args.force:
             raise CodesignError(f"an interrupted sweep is in '{work}'; pass --resume to continue it "
                                 "or --force to start over", field="--out")
-        shutil.rmtree(work)
+        remove_dir(work)
 
     ui = report.SweepUI(quiet=args.quiet)
     if args.resume and not work.exists():
@@ -160,22 +159,26 @@ def run(args) -> int:
                 base += job.space.size
         for job, sweeper, state, ckpt in results:
             out_mod.require_some_point(job, sweeper, state)
-    except CodesignError:
-        shutil.rmtree(work, ignore_errors=True)  # nothing is partly written
-        raise
-    except KeyboardInterrupt:
-        ui.note(f"interrupted; the sweep state is in '{work}': rerun with --resume to continue")
-        raise
 
-    written = []
-    with atomic_output_dir(out, force=args.force) as stage:
-        for job, sweeper, state, ckpt in results:
-            dest = stage / f"{_safe(job.model)}-{_safe(job.device)}" if multi else stage
-            res = out_mod.write_results(dest, job, sweeper, state, ckpt)
-            written.append((job, sweeper, state, res))
-        if multi:
-            report.write_comparison(stage, written)
-    shutil.rmtree(work, ignore_errors=True)
+        written = []
+        with atomic_output_dir(out, force=args.force) as stage:
+            for job, sweeper, state, ckpt in results:
+                dest = stage / f"{_safe(job.model)}-{_safe(job.device)}" if multi else stage
+                res = out_mod.write_results(dest, job, sweeper, state, ckpt)
+                written.append((job, sweeper, state, res))
+            if multi:
+                report.write_comparison(stage, written)
+    except WorkerDied as e:
+        e.args = (f"{e}; the sweep state is in '{work}'",)
+        raise
+    except CodesignError:
+        remove_dir(work)  # nothing is partly written
+        raise
+    except KeyboardInterrupt as e:   # Ctrl-C or SIGTERM (the CLI turns SIGTERM into this)
+        if work.exists():
+            e.add_note(f"the sweep state is in '{work}': rerun with --resume to continue")
+        raise
+    remove_dir(work)
 
     for job, sweeper, state, res in written:
         ui.show_result(job, sweeper, state, res, top=args.top,
