@@ -177,8 +177,8 @@ class Design:
             raise CodesignError("must be a JSON object", field=f"{where}.prediction")
         return cls(model=d["model"], device=d["device"], prediction=prediction, **parts).validate()
 
-    def save(self, path: str | Path) -> None:
-        atomic_write_json(path, self.to_dict())
+    def save(self, path: str | Path, field: str | None = None) -> None:
+        atomic_write_json(path, self.to_dict(), field=field)
 
 
 def load_design(path: str | Path) -> Design:

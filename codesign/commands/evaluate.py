@@ -131,7 +131,7 @@ def run(args) -> int:
         result = evaluate_design(design)
     if args.save:
         prediction = {k: v for k, v in result.items() if k != "ops"}
-        replace(design, prediction=prediction).save(args.save)
+        replace(design, prediction=prediction).save(args.save, field="--save")
     if args.json:
         print(dumps_json(result), end="")
         return 0

@@ -48,7 +48,7 @@ def run(args) -> int:
     rec = run_bench(args.model, args.dtype, args.tokens, args.prompt, args.warmup, args.repeats, args.mode, command,
                     weights_path=args.weights)
     if args.out:
-        atomic_write_json(args.out, rec)
+        atomic_write_json(args.out, rec, field="--out")
     else:
         sys.stdout.write(dumps_json(rec))
     d, p = rec["decode"]["median"], rec["prefill"]["median"]

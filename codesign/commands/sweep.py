@@ -78,7 +78,7 @@ def run(args) -> int:
     from ..design import Workload
     from ..devices import get_device
     from ..errors import CodesignError
-    from ..fsutil import atomic_output_dir, remove_dir
+    from ..fsutil import atomic_output_dir, check_output_dir, remove_dir
     from ..search import outputs as out_mod
     from ..search import report
     from ..search.checkpoint import partial_dir_for
@@ -134,8 +134,7 @@ def run(args) -> int:
         out = Path("runs") / "sweep-compare"
     else:
         out = Path("runs") / f"sweep-{_safe(models[0])}-{_safe(devices[0])}"
-    if out.exists() and not args.force:
-        raise CodesignError(f"'{out}' already exists; pass --force to overwrite it", field="--out")
+    check_output_dir(out, force=args.force)   # before any work: writable, and replaceable if it exists
     work = partial_dir_for(out)
     if work.exists() and not args.resume:
         if not args.force:
