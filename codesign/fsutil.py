@@ -16,7 +16,7 @@ import shutil
 import signal
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from .errors import CodesignError
 
@@ -67,6 +67,49 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, field: str | None =
 
 def atomic_write_text(path: str | os.PathLike, text: str, field: str | None = None) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), field=field)
+
+
+def load_user_file(path: str | os.PathLike, field: str, fmt: str | None = None) -> Any:
+    """Parse a file the user hands in (JSON or YAML): the data, or a one-line ``CodesignError``.
+
+    ``fmt`` is "json" or "yaml"; None picks by suffix (.json is JSON, anything else YAML). A
+    missing or unreadable file, bytes that are not UTF-8, a syntax error, a number too long to
+    convert, nesting too deep to parse: each is an error naming the file, never a traceback.
+    """
+    path = Path(path)
+    fmt = fmt or ("json" if path.suffix.lower() == ".json" else "yaml")
+    name = fmt.upper()
+    try:
+        if not path.is_file():
+            raise CodesignError(f"file '{path}' not found", field=field)
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as e:
+        raise os_error(e, path, field, doing="cannot read") from None
+    except UnicodeDecodeError as e:
+        raise CodesignError(f"'{path}' is not UTF-8 text (byte {e.start})", field=field) from None
+    except ValueError:   # a path with a NUL byte
+        raise CodesignError(f"file '{path}' not found", field=field) from None
+    try:
+        if fmt == "json":
+            return json.loads(text)
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(e, "problem", None) or type(e).__name__
+            raise CodesignError(f"'{path}' is not valid {name}{at} ({' '.join(str(problem).split())})",
+                                field=field) from None
+    except RecursionError:
+        raise CodesignError(f"'{path}' is nested too deeply to read", field=field) from None
+    except json.JSONDecodeError as e:
+        raise CodesignError(f"'{path}' is not valid {name} (line {e.lineno}, column {e.colno}: {e.msg})",
+                            field=field) from None
+    except ValueError as e:   # e.g. an integer of more than 4300 digits
+        raise CodesignError(f"'{path}' is not valid {name} ({' '.join(str(e).split())[:120]})", field=field) \
+            from None
 
 
 def dumps_json(obj) -> str:

@@ -31,6 +31,9 @@ def run(args) -> int:
     if args.backend not in BACKENDS:
         raise CodesignError(f"got {args.backend!r}; allowed: {', '.join(BACKENDS)}", field="--backend")
     design = load_design(args.design)
+    if args.vectors:
+        from ._vector_check import check_vector_folder
+        check_vector_folder(args.vectors, "--vectors")
     console = Console()
     if args.backend == "hls4ml":
         from ..gen.hls.hls4ml_ffn import emit_hls4ml_ffn

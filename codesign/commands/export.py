@@ -27,6 +27,9 @@ def run(args) -> int:
     from ..export.writer import export_project
 
     design = load_design(args.design)
+    if args.vectors:
+        from ._vector_check import check_vector_folder
+        check_vector_folder(args.vectors, "--vectors")
     summary = export_project(design, args.board, args.out, force=args.force, vectors=args.vectors)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))

@@ -53,8 +53,14 @@ def run(args) -> int:
     from ..quant.vectors import read_vectors, replay, write_vectors
 
     if args.check:
+        from ._vector_check import check_vector_folder, replay_failure
+
+        check_vector_folder(args.check, "--check")
         vec = read_vectors(args.check)
-        bad = replay(vec)
+        try:
+            bad = replay(vec)
+        except (ValueError, IndexError, KeyError, TypeError, OverflowError, ZeroDivisionError) as e:
+            raise replay_failure(e, args.check, "--check") from None
         if bad:
             raise CodesignError(f"steps {bad} differ from the expected files", field="--check")
         m = vec.manifest

@@ -7,7 +7,6 @@ to a ``config.json`` of the LLaMA, Mistral/Mixtral, Qwen2, GPT-2 or OPT families
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -283,12 +282,9 @@ def load_model_config(name_or_path: str) -> ModelConfig:
     except (OSError, ValueError):   # a name too long for a path, a NUL byte
         is_file = False
     if is_file:
-        try:
-            data = json.loads(path.read_bytes())
-        except (ValueError, RecursionError) as e:   # JSONDecodeError, UnicodeDecodeError, a 5000-digit number
-            raise CodesignError(f"'{path}' is not valid JSON ({e.__class__.__name__})", field="--model") from None
-        except OSError as e:
-            raise CodesignError(f"cannot read '{path}': {(e.strerror or str(e)).lower()}", field="--model") from None
+        from ..fsutil import load_user_file
+
+        data = load_user_file(path, "--model", "json")
         name = data.get("_name_or_path") if isinstance(data, dict) else None
         if not isinstance(name, str):
             name = None
