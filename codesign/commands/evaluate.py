@@ -101,6 +101,8 @@ def build_design(args):
         if name in wv:
             check_value(flag, wv[name], WORKLOAD_ALLOWED.get(name, (1, 1 << 21)))
     wl = replace(wl, **wv)
+    from ._flags import check_context
+    check_context(wl, cfg, dev, replace(quant, **qv).kvbits)
     if base is None and getattr(dev, "kind", "fpga") == "fpga":
         kv = max(1, dev.mem_channels // 8)
         hv.setdefault("kv_channels", kv)

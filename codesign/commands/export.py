@@ -19,6 +19,28 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print the export summary as JSON")
 
 
+def _check_board(design, board: str) -> None:
+    """--board names a board export writes, and one for the design's device; every suggestion is one
+    this command accepts."""
+    from ..errors import CodesignError
+    from ..export.boards import BOARDS
+
+    key = board.strip().lower()
+    fits = sorted(n for n, b in BOARDS.items() if b.device == design.device.lower())
+    if key not in BOARDS:
+        hint = (f"; for this design ({design.device}): --board {' or '.join(fits)}" if fits else
+                f"; none is the design's device '{design.device}': re-run the sweep with --device set to one of "
+                "them")
+        raise CodesignError(f"unknown board {board!r}; boards: {', '.join(sorted(BOARDS))}{hint}", field="--board")
+    b = BOARDS[key]
+    if b.flow != "ice40" and b.device != design.device.lower():
+        hint = (f"--board {' or '.join(fits)}" if fits else
+                f"no board of this command has the design's device '{design.device}'; re-run the sweep with "
+                f"--device {b.device} to export to {key}")
+        raise CodesignError(f"design.json was chosen for device '{design.device}', not '{key}'; {hint}",
+                            field="--board")
+
+
 def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -27,6 +49,7 @@ def run(args) -> int:
     from ..export.writer import export_project
 
     design = load_design(args.design)
+    _check_board(design, args.board)
     if args.vectors:
         from ._vector_check import check_vector_folder
         check_vector_folder(args.vectors, "--vectors")

@@ -71,12 +71,26 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in base)
 
 
+def _fpga(name: str):
+    """The device of --device; an unknown name lists what the sweep accepts: the FPGAs."""
+    from ..devices import get_device, list_devices
+    from ..errors import CodesignError
+
+    try:
+        return get_device(name)
+    except CodesignError as e:
+        if name.lower().endswith((".yaml", ".yml", ".json")):
+            raise
+        fpgas = sorted(d.name for d in list_devices() if d.kind == "fpga")
+        raise CodesignError(f"unknown FPGA {name!r}; FPGAs: {', '.join(fpgas)} or an FPGA device file",
+                            field="--device") from e
+
+
 def run(args) -> int:
     from dataclasses import replace
     from pathlib import Path
 
     from ..design import Workload
-    from ..devices import get_device
     from ..errors import CodesignError
     from ..fsutil import atomic_output_dir, check_output_dir, remove_dir
     from ..search import outputs as out_mod
@@ -86,6 +100,7 @@ def run(args) -> int:
     from ..search.defaults import default_space
     from ..search.runner import DEFAULT_CHUNK, SweepJob, WorkerDied, default_workers, run_job
     from ..search.spacefile import SpaceFile, load_space_file
+    from ._flags import check_context
 
     models = _split(args.model, "--model")
     devices = _split(args.device, "--device")
@@ -119,13 +134,14 @@ def run(args) -> int:
     jobs = []
     for m in models:
         from ..workload import load_model_config
-        load_model_config(m)  # a bad model name fails here, before anything is written
+        cfg = load_model_config(m)  # a bad model name fails here, before anything is written
         for d in devices:
-            dev = get_device(d)
+            dev = _fpga(d)
             if getattr(dev, "kind", "fpga") != "fpga":
                 raise CodesignError(f"'{d}' is a GPU: the sweep searches the FPGA processor's template; "
                                     "compare GPUs with `codesign compare`", field="--device")
             space = default_space(dev, sf.overrides)
+            check_context(workload, cfg, dev, min(space.as_dict()["kvbits"]))
             jobs.append(SweepJob(m, d, workload, space, constraints, chunk, args.points))
     multi = len(jobs) > 1
     if args.out:
