@@ -34,6 +34,23 @@ def _command_modules():
     return sorted(mods, key=lambda m: (rank.get(m.NAME, len(ORDER)), m.NAME))
 
 
+def _formatter():
+    """--help shows a flag's default once: "(default: X)" is added when the flag has a value default
+    and its help does not already say what the default is (None, False and store_true flags show none)."""
+    import argparse
+
+    class HelpFormatter(argparse.HelpFormatter):
+        def _get_help_string(self, action):
+            text = action.help or ""
+            d = action.default
+            if (not action.option_strings or d is None or isinstance(d, bool) or d is argparse.SUPPRESS
+                    or "default" in text):
+                return text
+            return f"{text} (default: %(default)s)"
+
+    return HelpFormatter
+
+
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
@@ -45,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in _command_modules():
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           formatter_class=_formatter())
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser

@@ -22,8 +22,8 @@ def add_arguments(p) -> None:
     p.add_argument("--gpu-dtype", default="fp16", choices=GPU_DTYPES, help="GPU weight precision")
     p.add_argument("--stack", default="serving", choices=STACKS,
                    help="GPU software stack class for modelled GPUs")
-    p.add_argument("--out", default=None, help="output folder; None = <design folder>/compare")
-    p.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    p.add_argument("--out", default=None, help="output folder (default: <design folder>/compare)")
+    p.add_argument("--force", action="store_true", help="replace an output folder this tool wrote")
     p.add_argument("--json", action="store_true", help="print the JSON instead of the table")
 
 

@@ -13,7 +13,7 @@ def add_arguments(p) -> None:
     p.add_argument("--design", required=True, help="design.json (from `codesign sweep` or `evaluate --save`)")
     p.add_argument("--board", required=True, help="target board: " + ", ".join(sorted(BOARDS)))
     p.add_argument("--out", required=True, help="output folder (refused if it exists, unless --force)")
-    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--force", action="store_true", help="replace an output folder this tool wrote")
     p.add_argument("--vectors", default=None,
                    help="golden vectors folder from `codesign vectors` (default: SmolLM2-135M layer 0 decode step)")
     p.add_argument("--json", action="store_true", help="print the export summary as JSON")

@@ -29,8 +29,8 @@ def add_arguments(p) -> None:
     p.add_argument("--mode", default="graph", choices=MODES,
                    help="graph: one CUDA graph per decode step (serving-class); eager: plain torch calls")
     p.add_argument("--weights", default=None,
-                   help="real weights: a .gguf file or HF safetensors folder matching --model; None = random weights")
-    p.add_argument("--out", default=None, help="write the JSON record here; None = print it")
+                   help="real weights: a .gguf file or HF safetensors folder matching --model (default: random weights)")
+    p.add_argument("--out", default=None, help="write the JSON record to this file (default: print it)")
 
 
 def _check(args) -> None:

@@ -31,20 +31,20 @@ def add_arguments(p) -> None:
     p.add_argument("--context", type=int, default=None,
                    help="decode context length (default: prompt + generate/2)")
     p.add_argument("--max-accuracy-loss-pct", type=float, default=None,
-                   help="constraint: max perplexity increase vs unquantized, %% (overrides the space file; "
-                        f"default {DEFAULT_MAX_ACCURACY_LOSS_PCT:g}, a policy; inf = no bound)")
+                   help="constraint: max perplexity increase vs unquantized, %%; overrides the space file; "
+                        f"inf = no bound (default: {DEFAULT_MAX_ACCURACY_LOSS_PCT:g}, a policy)")
     p.add_argument("--min-tokens-per-s", type=float, default=None, help="constraint: min decode tokens/s")
     p.add_argument("--max-power-w", type=float, default=None, help="constraint: max power, W")
     p.add_argument("--resource-cap", type=float, default=None,
                    help="constraint: max fraction of any device resource, in (0, 1]")
     p.add_argument("--out", default=None, help="output folder (default: runs/sweep-<model>-<device>)")
-    p.add_argument("--force", action="store_true", help="replace an existing output folder / start over")
+    p.add_argument("--force", action="store_true", help="replace an output folder this tool wrote, and start over")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted sweep from <out>.partial (same inputs required)")
     p.add_argument("--points", choices=("auto", "all", "feasible", "none"), default="auto",
                    help="rows of points.csv: every point, feasible within constraints, or none; "
                         "auto = all up to 1,000,000 points, none above")
-    p.add_argument("--chunk", type=int, default=None, help="points evaluated per chunk (bounds memory)")
+    p.add_argument("--chunk", type=int, default=None, help="points evaluated per chunk, bounds memory (default: 65536)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: the CPUs available, at most 8); 1 = no workers")
     p.add_argument("--top", type=int, default=10, help="rows in the top-designs table")

@@ -19,7 +19,7 @@ def add_arguments(p) -> None:
                         "'d_model=64,n_heads=4,n_kv_heads=2,head_dim=16,d_ffn=96[,n_experts=4,top_k=2]'")
     p.add_argument("--seed", type=int, default=0, help="seed of --random")
     p.add_argument("--out", help="output folder (refused if it exists, unless --force)")
-    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--force", action="store_true", help="replace an output folder this tool wrote")
     p.add_argument("--report", action="store_true",
                    help="also print SQNR / cosine / max abs error of the integer layer against the float layer")
     p.add_argument("--check", metavar="DIR", help="verify a vector folder (hashes, then replay every instruction)")
