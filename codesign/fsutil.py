@@ -108,8 +108,8 @@ def load_user_file(path: str | os.PathLike, field: str, fmt: str | None = None) 
         raise CodesignError(f"'{path}' is not valid {name} (line {e.lineno}, column {e.colno}: {e.msg})",
                             field=field) from None
     except ValueError as e:   # e.g. an integer of more than 4300 digits
-        raise CodesignError(f"'{path}' is not valid {name} ({' '.join(str(e).split())[:120]})", field=field) \
-            from None
+        raise CodesignError(f"'{path}' is not valid {name} ({' '.join(str(e).split(';')[0].split())[:120]})",
+                            field=field) from None
 
 
 def dumps_json(obj) -> str:
