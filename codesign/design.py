@@ -10,7 +10,6 @@ sizes for a model) belongs to ``codesign.model``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -211,16 +210,11 @@ class Design:
             raise CodesignError("must be a JSON object", field=f"{where}.prediction")
         return cls(model=d["model"], device=d["device"], prediction=prediction, **parts).validate()
 
-    def save(self, path: str | Path) -> None:
-        atomic_write_json(path, self.to_dict())
+    def save(self, path: str | Path, field: str | None = None) -> None:
+        atomic_write_json(path, self.to_dict(), field=field)
 
 
 def load_design(path: str | Path) -> Design:
-    path = Path(path)
-    if not path.is_file():
-        raise CodesignError(f"file '{path}' not found", field="--design")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CodesignError(f"'{path}' is not valid JSON ({e})", field="--design") from None
-    return Design.from_dict(data)
+    from .fsutil import load_user_file
+
+    return Design.from_dict(load_user_file(path, "--design", "json"))

@@ -48,10 +48,11 @@ def run(args) -> int:
         if out.exists() and not args.force:
             raise CodesignError(f"'{out}' already exists; pass --force to overwrite it", field="--out")
         if out.suffix == ".bin":
-            atomic_write_bytes(out, encode(instrs).astype("<u4").tobytes())
+            atomic_write_bytes(out, encode(instrs).astype("<u4").tobytes(), field="--out")
         elif out.suffix == ".json":
             atomic_write_text(out, dumps_json({"model": cfg.name, "phase": args.phase, "tokens": tokens,
-                                               "context": context, "batch": batch, "instructions": rows}))
+                                               "context": context, "batch": batch, "instructions": rows}),
+                              field="--out")
         else:
             raise CodesignError(f"unknown extension '{out.suffix}'; allowed: .json, .bin", field="--out")
     if args.json:

@@ -11,11 +11,11 @@ BACKENDS = ("vitis", "hls4ml")
 def add_arguments(p) -> None:
     p.add_argument("--design", required=True, help="design.json (from `codesign sweep` or `evaluate --save`)")
     p.add_argument("--out", required=True, help="output folder (refused if it exists, unless --force)")
-    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--force", action="store_true", help="replace an output folder this tool wrote")
     p.add_argument("--backend", default="vitis", help="vitis (the processor) or hls4ml (a SwiGLU FFN block)")
     p.add_argument("--vectors", default=None,
-                   help="golden vectors folder (from `codesign vectors`); default: generate SmolLM2-135M layer 0 "
-                        "decode-step vectors for this design")
+                   help="golden vectors folder from `codesign vectors` (default: SmolLM2-135M layer 0 "
+                        "decode-step vectors, generated for this design)")
     p.add_argument("--ffn-dims", default=None, metavar="D,F",
                    help="hls4ml backend: slice the FFN block to d_model=D, d_ffn=F (an on-chip-sized block)")
     p.add_argument("--context", type=int, default=None,
@@ -31,6 +31,9 @@ def run(args) -> int:
     if args.backend not in BACKENDS:
         raise CodesignError(f"got {args.backend!r}; allowed: {', '.join(BACKENDS)}", field="--backend")
     design = load_design(args.design)
+    if args.vectors:
+        from ._vector_check import check_vector_folder
+        check_vector_folder(args.vectors, "--vectors")
     console = Console()
     if args.backend == "hls4ml":
         from ..gen.hls.hls4ml_ffn import emit_hls4ml_ffn

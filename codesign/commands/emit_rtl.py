@@ -9,7 +9,7 @@ HELP = "write the processor RTL (top wrapper with design.json parameters), file 
 def add_arguments(p) -> None:
     p.add_argument("--design", required=True, help="design.json (from `codesign sweep` or `evaluate --save`)")
     p.add_argument("--out", required=True, help="output folder (refused if it exists, unless --force)")
-    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--force", action="store_true", help="replace an output folder this tool wrote")
 
 
 def run(args) -> int:

@@ -21,23 +21,35 @@ def add_arguments(p) -> None:
     p.add_argument("--model", help="model preset (see `codesign models`) or a Hugging Face config.json")
     p.add_argument("--device", help="device name (see `codesign devices`) or a device .yaml/.json file")
     p.add_argument("--design", help="design.json to evaluate (flags given as well override its values)")
+    from ..design import Hardware, Quant, Workload
+
+    desc = {"wbits": "weight bits", "abits": "activation bits", "kvbits": "KV-cache bits",
+            "group": "weights per quantization group", "rows": "MPE rows, the output lanes",
+            "cols": "MPE columns, the input lanes", "sfu_lanes": "SFU lanes", "wbuf_depth": "weight buffer depth, tiles",
+            "abuf_depth": "activation buffer depth, elements", "kvbuf_depth": "KV buffer depth, tokens",
+            "weight_channels": "memory channels streaming weights", "kv_channels": "memory channels of the KV cache",
+            "port_bits": "AXI port width, bits", "freq_mhz": "kernel clock, MHz", "prompt": "prompt (prefill) tokens",
+            "generate": "generated (decode) tokens", "context": "decode context length", "batch": "batch size"}
+    auto = {"weight_channels": "auto, the device's channels split 7:1 between weights and KV",
+            "kv_channels": "auto, the device's channels split 7:1 between weights and KV",
+            "abuf_depth": "auto, the smallest power of two holding a decode step's live vectors",
+            "context": "prompt + generate/2"}
+
+    def dflt(name, obj):
+        return f" (default: {auto.get(name) or getattr(obj, name)}, or the --design's)"
+
     g = p.add_argument_group("quantization")
-    for flag in QUANT_FLAGS:
-        g.add_argument(flag, metavar="N", help=f"{QUANT_FLAGS[flag]} (default: design.py default)")
+    for flag, name in QUANT_FLAGS.items():
+        g.add_argument(flag, metavar="N", help=desc[name] + dflt(name, Quant()))
     g.add_argument("--zero-point", action="store_true", default=None, help="asymmetric weights (per-group zero point)")
     g.add_argument("--sparsity", metavar="N:M", help="N:M structured weight sparsity: dense, 2:4 or 4:8 (default: dense)")
     h = p.add_argument_group("hardware template")
     for flag, name in HW_FLAGS.items():
-        extra = ""
-        if name in ("weight_channels", "kv_channels"):
-            extra = " (default: auto, the device's channels split 7:1 between weights and KV)"
-        elif name == "abuf_depth":
-            extra = " (default: auto, the smallest power of two holding a decode step's live vectors)"
-        h.add_argument(flag, metavar="N", help=name + extra)
+        h.add_argument(flag, metavar="N", help=desc[name] + dflt(name, Hardware()))
     w = p.add_argument_group("workload")
     for flag, name in WORKLOAD_FLAGS.items():
-        w.add_argument(flag, metavar="N", help=name)
-    p.add_argument("--stack", default="serving", help="GPU devices only: software stack, eager or serving")
+        w.add_argument(flag, metavar="N", help=desc[name] + dflt(name, Workload()))
+    p.add_argument("--stack", default="serving", help="software stack of a GPU device: eager or serving")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--save", metavar="design.json", help="write the design with its prediction filled in")
 
@@ -104,6 +116,8 @@ def build_design(args):
         if name in wv:
             check_value(flag, wv[name], WORKLOAD_ALLOWED.get(name, (1, 1 << 21)))
     wl = replace(wl, **wv)
+    from ._flags import check_context
+    check_context(wl, cfg, dev, replace(quant, **qv).kvbits)
     if base is None and getattr(dev, "kind", "fpga") == "fpga":
         kv = max(1, dev.mem_channels // 8)
         hv.setdefault("kv_channels", kv)
@@ -137,7 +151,7 @@ def run(args) -> int:
         result = evaluate_design(design)
     if args.save:
         prediction = {k: v for k, v in result.items() if k != "ops"}
-        replace(design, prediction=prediction).save(args.save)
+        replace(design, prediction=prediction).save(args.save, field="--save")
     if args.json:
         print(dumps_json(result), end="")
         return 0

@@ -13,10 +13,32 @@ def add_arguments(p) -> None:
     p.add_argument("--design", required=True, help="design.json (from `codesign sweep` or `evaluate --save`)")
     p.add_argument("--board", required=True, help="target board: " + ", ".join(sorted(BOARDS)))
     p.add_argument("--out", required=True, help="output folder (refused if it exists, unless --force)")
-    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--force", action="store_true", help="replace an output folder this tool wrote")
     p.add_argument("--vectors", default=None,
                    help="golden vectors folder from `codesign vectors` (default: SmolLM2-135M layer 0 decode step)")
     p.add_argument("--json", action="store_true", help="print the export summary as JSON")
+
+
+def _check_board(design, board: str) -> None:
+    """--board names a board export writes, and one for the design's device; every suggestion is one
+    this command accepts."""
+    from ..errors import CodesignError
+    from ..export.boards import BOARDS
+
+    key = board.strip().lower()
+    fits = sorted(n for n, b in BOARDS.items() if b.device == design.device.lower())
+    if key not in BOARDS:
+        hint = (f"; for this design ({design.device}): --board {' or '.join(fits)}" if fits else
+                f"; none is the design's device '{design.device}': re-run the sweep with --device set to one of "
+                "them")
+        raise CodesignError(f"unknown board {board!r}; boards: {', '.join(sorted(BOARDS))}{hint}", field="--board")
+    b = BOARDS[key]
+    if b.flow != "ice40" and b.device != design.device.lower():
+        hint = (f"--board {' or '.join(fits)}" if fits else
+                f"no board of this command has the design's device '{design.device}'; re-run the sweep with "
+                f"--device {b.device} to export to {key}")
+        raise CodesignError(f"design.json was chosen for device '{design.device}', not '{key}'; {hint}",
+                            field="--board")
 
 
 def run(args) -> int:
@@ -27,6 +49,10 @@ def run(args) -> int:
     from ..export.writer import export_project
 
     design = load_design(args.design)
+    _check_board(design, args.board)
+    if args.vectors:
+        from ._vector_check import check_vector_folder
+        check_vector_folder(args.vectors, "--vectors")
     summary = export_project(design, args.board, args.out, force=args.force, vectors=args.vectors)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))

@@ -29,8 +29,8 @@ def add_arguments(p) -> None:
     p.add_argument("--mode", default="graph", choices=MODES,
                    help="graph: one CUDA graph per decode step (serving-class); eager: plain torch calls")
     p.add_argument("--weights", default=None,
-                   help="real weights: a .gguf file or HF safetensors folder matching --model; None = random weights")
-    p.add_argument("--out", default=None, help="write the JSON record here; None = print it")
+                   help="real weights: a .gguf file or HF safetensors folder matching --model (default: random weights)")
+    p.add_argument("--out", default=None, help="write the JSON record to this file (default: print it)")
 
 
 def _check(args) -> None:
@@ -48,7 +48,7 @@ def run(args) -> int:
     rec = run_bench(args.model, args.dtype, args.tokens, args.prompt, args.warmup, args.repeats, args.mode, command,
                     weights_path=args.weights)
     if args.out:
-        atomic_write_json(args.out, rec)
+        atomic_write_json(args.out, rec, field="--out")
     else:
         sys.stdout.write(dumps_json(rec))
     d, p = rec["decode"]["median"], rec["prefill"]["median"]

@@ -31,20 +31,20 @@ def add_arguments(p) -> None:
     p.add_argument("--context", type=int, default=None,
                    help="decode context length (default: prompt + generate/2)")
     p.add_argument("--max-accuracy-loss-pct", type=float, default=None,
-                   help="constraint: max perplexity increase vs unquantized, %% (overrides the space file; "
-                        f"default {DEFAULT_MAX_ACCURACY_LOSS_PCT:g}, a policy; inf = no bound)")
+                   help="constraint: max perplexity increase vs unquantized, %%; overrides the space file; "
+                        f"inf = no bound (default: {DEFAULT_MAX_ACCURACY_LOSS_PCT:g}, a policy)")
     p.add_argument("--min-tokens-per-s", type=float, default=None, help="constraint: min decode tokens/s")
     p.add_argument("--max-power-w", type=float, default=None, help="constraint: max power, W")
     p.add_argument("--resource-cap", type=float, default=None,
                    help="constraint: max fraction of any device resource, in (0, 1]")
     p.add_argument("--out", default=None, help="output folder (default: runs/sweep-<model>-<device>)")
-    p.add_argument("--force", action="store_true", help="replace an existing output folder / start over")
+    p.add_argument("--force", action="store_true", help="replace an output folder this tool wrote, and start over")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted sweep from <out>.partial (same inputs required)")
     p.add_argument("--points", choices=("auto", "all", "feasible", "none"), default="auto",
                    help="rows of points.csv: every point, feasible within constraints, or none; "
                         "auto = all up to 1,000,000 points, none above")
-    p.add_argument("--chunk", type=int, default=None, help="points evaluated per chunk (bounds memory)")
+    p.add_argument("--chunk", type=int, default=None, help="points evaluated per chunk, bounds memory (default: 65536)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: the CPUs available, at most 8); 1 = no workers")
     p.add_argument("--top", type=int, default=10, help="rows in the top-designs table")
@@ -71,22 +71,36 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in base)
 
 
+def _fpga(name: str):
+    """The device of --device; an unknown name lists what the sweep accepts: the FPGAs."""
+    from ..devices import get_device, list_devices
+    from ..errors import CodesignError
+
+    try:
+        return get_device(name)
+    except CodesignError as e:
+        if name.lower().endswith((".yaml", ".yml", ".json")):
+            raise
+        fpgas = sorted(d.name for d in list_devices() if d.kind == "fpga")
+        raise CodesignError(f"unknown FPGA {name!r}; FPGAs: {', '.join(fpgas)} or an FPGA device file",
+                            field="--device") from e
+
+
 def run(args) -> int:
-    import shutil
     from dataclasses import replace
     from pathlib import Path
 
     from ..design import Workload
-    from ..devices import get_device
     from ..errors import CodesignError
-    from ..fsutil import atomic_output_dir
+    from ..fsutil import atomic_output_dir, check_output_dir, remove_dir
     from ..search import outputs as out_mod
     from ..search import report
     from ..search.checkpoint import partial_dir_for
     from ..search.constraints import Constraints
     from ..search.defaults import default_space
-    from ..search.runner import DEFAULT_CHUNK, SweepJob, default_workers, run_job
+    from ..search.runner import DEFAULT_CHUNK, SweepJob, WorkerDied, default_workers, run_job
     from ..search.spacefile import SpaceFile, load_space_file
+    from ._flags import check_context
 
     models = _split(args.model, "--model")
     devices = _split(args.device, "--device")
@@ -120,13 +134,14 @@ def run(args) -> int:
     jobs = []
     for m in models:
         from ..workload import load_model_config
-        load_model_config(m)  # a bad model name fails here, before anything is written
+        cfg = load_model_config(m)  # a bad model name fails here, before anything is written
         for d in devices:
-            dev = get_device(d)
+            dev = _fpga(d)
             if getattr(dev, "kind", "fpga") != "fpga":
                 raise CodesignError(f"'{d}' is a GPU: the sweep searches the FPGA processor's template; "
                                     "compare GPUs with `codesign compare`", field="--device")
             space = default_space(dev, sf.overrides)
+            check_context(workload, cfg, dev, min(space.as_dict()["kvbits"]))
             jobs.append(SweepJob(m, d, workload, space, constraints, chunk, args.points))
     multi = len(jobs) > 1
     if args.out:
@@ -135,14 +150,13 @@ def run(args) -> int:
         out = Path("runs") / "sweep-compare"
     else:
         out = Path("runs") / f"sweep-{_safe(models[0])}-{_safe(devices[0])}"
-    if out.exists() and not args.force:
-        raise CodesignError(f"'{out}' already exists; pass --force to overwrite it", field="--out")
+    check_output_dir(out, force=args.force)   # before any work: writable, and replaceable if it exists
     work = partial_dir_for(out)
     if work.exists() and not args.resume:
         if not args.force:
             raise CodesignError(f"an interrupted sweep is in '{work}'; pass --resume to continue it "
                                 "or --force to start over", field="--out")
-        shutil.rmtree(work)
+        remove_dir(work)
 
     ui = report.SweepUI(quiet=args.quiet)
     if args.resume and not work.exists():
@@ -160,22 +174,26 @@ def run(args) -> int:
                 base += job.space.size
         for job, sweeper, state, ckpt in results:
             out_mod.require_some_point(job, sweeper, state)
-    except CodesignError:
-        shutil.rmtree(work, ignore_errors=True)  # nothing is partly written
-        raise
-    except KeyboardInterrupt:
-        ui.note(f"interrupted; the sweep state is in '{work}': rerun with --resume to continue")
-        raise
 
-    written = []
-    with atomic_output_dir(out, force=args.force) as stage:
-        for job, sweeper, state, ckpt in results:
-            dest = stage / f"{_safe(job.model)}-{_safe(job.device)}" if multi else stage
-            res = out_mod.write_results(dest, job, sweeper, state, ckpt)
-            written.append((job, sweeper, state, res))
-        if multi:
-            report.write_comparison(stage, written)
-    shutil.rmtree(work, ignore_errors=True)
+        written = []
+        with atomic_output_dir(out, force=args.force) as stage:
+            for job, sweeper, state, ckpt in results:
+                dest = stage / f"{_safe(job.model)}-{_safe(job.device)}" if multi else stage
+                res = out_mod.write_results(dest, job, sweeper, state, ckpt)
+                written.append((job, sweeper, state, res))
+            if multi:
+                report.write_comparison(stage, written)
+    except WorkerDied as e:
+        e.args = (f"{e}; the sweep state is in '{work}'",)
+        raise
+    except CodesignError:
+        remove_dir(work)  # nothing is partly written
+        raise
+    except KeyboardInterrupt as e:   # Ctrl-C or SIGTERM (the CLI turns SIGTERM into this)
+        if work.exists():
+            e.add_note(f"the sweep state is in '{work}': rerun with --resume to continue")
+        raise
+    remove_dir(work)
 
     for job, sweeper, state, res in written:
         ui.show_result(job, sweeper, state, res, top=args.top,

@@ -16,7 +16,7 @@ def add_arguments(p) -> None:
                    help="design.json (repeat for several design points)")
     p.add_argument("--blocks", default="mpe,sfu", help="comma-separated subset of: " + ", ".join(BLOCKS))
     p.add_argument("--max-lanes", type=int, default=128,
-                   help="MPE arrays with more rows*cols are synthesised as a slice and scaled (default 128)")
+                   help="MPE arrays with more rows*cols are synthesised as a slice and scaled")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
 
 

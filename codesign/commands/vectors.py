@@ -19,7 +19,7 @@ def add_arguments(p) -> None:
                         "'d_model=64,n_heads=4,n_kv_heads=2,head_dim=16,d_ffn=96[,n_experts=4,top_k=2]'")
     p.add_argument("--seed", type=int, default=0, help="seed of --random")
     p.add_argument("--out", help="output folder (refused if it exists, unless --force)")
-    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--force", action="store_true", help="replace an output folder this tool wrote")
     p.add_argument("--report", action="store_true",
                    help="also print SQNR / cosine / max abs error of the integer layer against the float layer")
     p.add_argument("--check", metavar="DIR", help="verify a vector folder (hashes, then replay every instruction)")
@@ -53,8 +53,14 @@ def run(args) -> int:
     from ..vectors import read_vectors, replay, write_vectors
 
     if args.check:
+        from ._vector_check import check_vector_folder, replay_failure
+
+        check_vector_folder(args.check, "--check")
         vec = read_vectors(args.check)
-        bad = replay(vec)
+        try:
+            bad = replay(vec)
+        except (ValueError, IndexError, KeyError, TypeError, OverflowError, ZeroDivisionError) as e:
+            raise replay_failure(e, args.check, "--check") from None
         if bad:
             raise CodesignError(f"steps {bad} differ from the expected files", field="--check")
         m = vec.manifest

@@ -11,10 +11,10 @@ HELP = "run the RTL on a real SmolLM2 layer (cocotb, Verilator/Icarus); bit-exac
 
 def add_arguments(p) -> None:
     p.add_argument("--design", required=True, help="design.json")
-    p.add_argument("--sim", default="verilator", help="simulator: verilator (default) or icarus")
+    p.add_argument("--sim", default="verilator", help="simulator: verilator or icarus")
     p.add_argument("--rtl-dir", default=None,
                    help="RTL folder: an emit-rtl output, or external RTL (files.f) with codesign_top's ports")
-    p.add_argument("--context", type=int, default=16, help="keys in the KV cache after the step (default 16)")
+    p.add_argument("--context", type=int, default=16, help="keys in the KV cache after the step")
     p.add_argument("--vectors", default=None, help="use this golden vector folder instead of generating one")
     p.add_argument("--random", default=None, metavar="DIMS",
                    help="a small random layer instead of SmolLM2, e.g. d_model=64,n_heads=4,n_kv_heads=2,"

@@ -8,7 +8,7 @@ the offending field.
 
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import MISSING, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
@@ -80,6 +80,10 @@ class GpuDevice:
     kind: str = "gpu"
 
 
+# Bounds far above any real device, low enough that a typo (an extra three zeros) is caught
+# and the model's arithmetic stays in range.
+MAX_NUMBER = 1e15
+MAX_INT = {"mem_channels": 1024, "kernel_mhz": 10_000, "mem_port_max_bits": 4096, "mem_port_mhz": 10_000}
 _INT = {"dsp", "lut", "ff", "bram36", "uram", "mem_channels", "kernel_mhz", "mem_port_max_bits", "mem_port_mhz"}
 _FRACTION = {"shell_lut", "shell_ff", "shell_bram36", "shell_uram", "shell_dsp"}
 _STR_OPT = {"platform"}
@@ -90,8 +94,11 @@ _BOOL = {"mem_shared"}
 def _check_record(rec: Any, where: str) -> FpgaDevice | GpuDevice:
     if not isinstance(rec, dict):
         raise CodesignError("must be a mapping of field -> value", field=where)
+    odd = [k for k in rec if not isinstance(k, str)]
+    if odd:
+        raise CodesignError(f"got the key {odd[0]!r}; keys are field names", field=where)
     kind = rec.get("kind", "gpu" if "peak_fp16_tflops" in rec else "fpga")
-    if kind not in ("fpga", "gpu"):
+    if not isinstance(kind, str) or kind not in ("fpga", "gpu"):
         raise CodesignError(f"got {kind!r}; allowed: fpga, gpu", field=f"{where}.kind")
     cls = FpgaDevice if kind == "fpga" else GpuDevice
     names = {f.name for f in fields(cls)}
@@ -120,13 +127,17 @@ def _check_record(rec: Any, where: str) -> FpgaDevice | GpuDevice:
         elif k in _INT:
             if isinstance(v, bool) or not isinstance(v, int) or v < (0 if k in ("uram", "bram36") else 1):
                 raise CodesignError(f"must be a positive integer, got {v!r}", field=fld)
+            if v > MAX_INT.get(k, MAX_NUMBER):
+                raise CodesignError(f"got {v}; at most {MAX_INT.get(k, MAX_NUMBER):g} (a typo?)", field=fld)
         elif k in _FRACTION:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:   # NaN fails too
                 raise CodesignError(f"must be a fraction in [0, 1), got {v!r}", field=fld)
         else:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (
                     v == 0 and k in ("mem_bw_gbs", "mem_gb", "peak_fp16_tflops", "peak_int8_tops")):
                 raise CodesignError(f"must be a positive number, got {v!r}", field=fld)
+            if v > MAX_NUMBER:
+                raise CodesignError(f"got {v!r}; at most {MAX_NUMBER:g} (a typo?)", field=fld)
         out[k] = v
     if kind == "fpga" and out["dsp_kind"] not in DSP_KINDS:
         raise CodesignError(f"got {out['dsp_kind']!r}; allowed: {', '.join(DSP_KINDS)}", field=f"{where}.dsp_kind")
@@ -152,16 +163,10 @@ def _database() -> dict[str, FpgaDevice | GpuDevice]:
 
 def load_device_file(path: str | Path) -> FpgaDevice | GpuDevice:
     """A user device: one record in a YAML or JSON file."""
+    from ..fsutil import load_user_file
+
     path = Path(path)
-    if not path.is_file():
-        raise CodesignError(f"file '{path}' not found", field="--device")
-    text = path.read_text()
-    try:
-        rec = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise CodesignError(f"'{path}' is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'} "
-                            f"({e.__class__.__name__})", field="--device") from None
-    return _check_record(rec, path.name)
+    return _check_record(load_user_file(path, "--device"), path.name)
 
 
 def list_devices() -> list[FpgaDevice | GpuDevice]:

@@ -43,20 +43,47 @@ def require_some_point(job: SweepJob, sweeper: Sweeper, state: SweepState) -> No
         return
     n = job.space.size
     parts = [f"{state.n_feasible} of {n} points are feasible"]
+    worst = sorted(((int(c), r) for r, c in zip(sweeper.violations, state.violation_counts) if c),
+                   reverse=True)[:3]
+    counts = {r: int(c) for r, c in zip(sweeper.violations, state.violation_counts)}
+    if counts.get(MEMORY_VIOLATION, 0) >= n // 2 and all(r != MEMORY_VIOLATION for _, r in worst):
+        worst.append((counts[MEMORY_VIOLATION], MEMORY_VIOLATION))   # the one a longer context hits
+    kv = _kv_hint(job, sweeper) if counts.get(MEMORY_VIOLATION, 0) >= n // 2 else ""
     if state.n_feasible == 0:
-        worst = sorted(((int(c), r) for r, c in zip(sweeper.violations, state.violation_counts) if c),
-                       reverse=True)[:3]
         if worst:
             parts.append("most common reasons: " + ", ".join(f"{r} ({c})" for c, r in worst))
+        if kv:
+            parts.append(kv)
         raise CodesignError(f"no design point is feasible for {job.model} on {job.device} "
                             f"({'; '.join(parts)}); widen the space", field="space")
     else:
         for j, name in enumerate(CONSTRAINT_FIELDS):
             if state.constraint_fail[j]:
                 parts.append(f"{name}={getattr(job.constraints, name)} rejects {int(state.constraint_fail[j])}")
+        if worst and state.n_feasible < n:
+            parts.append("the infeasible ones most often: " + ", ".join(f"{r} ({c})" for c, r in worst))
+        if kv:
+            parts.append(kv)
         field_name = "constraints"
     raise CodesignError(f"no design point meets the constraints ({'; '.join(parts)}) for "
                         f"{job.model} on {job.device}", field=field_name)
+
+
+MEMORY_VIOLATION = "weights + KV cache exceed the off-chip memory capacity"
+
+
+def _kv_hint(job: SweepJob, sweeper: Sweeper) -> str:
+    """What the KV cache alone takes of the device's memory (the model sizes it for prompt + generate)."""
+    from ..devices import get_device
+
+    cfg, w = sweeper.cfg, job.workload
+    dev = get_device(job.device)
+    kvbits = min(job.space.as_dict()["kvbits"])
+    tokens = w.prompt + w.generate
+    gb = 2 * cfg.n_kv_heads * cfg.head_dim * kvbits / 8 * cfg.n_layers * tokens * w.batch / 1e9
+    return (f"the KV cache of {tokens} tokens (prompt + generate) x batch {w.batch} takes {gb:.3g} GB even at "
+            f"KV{kvbits}, of the {dev.name}'s {dev.mem_gb:g} GB beside the weights: shorten --prompt/--generate "
+            "or --batch, or pick a device with more memory")
 
 
 def point_values(cols: dict, i: int) -> dict[str, Any]:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import pickle
+import signal
 import time
-from collections import deque
+import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 from ..design import Workload
 from ..errors import CodesignError
+from ..fsutil import signals_deferred
 from .accuracy import AccuracySource, load_accuracy
 from .checkpoint import Checkpoint
 from .constraints import Constraints
@@ -92,14 +95,14 @@ def run_job(job: SweepJob, work: Path, resume: bool,
         progress(state.next_start)
     tasks = [(s, min(s + job.chunk_size, job.space.size), mode)
              for s in job.chunk_starts() if s >= state.next_start]
-    folding = False
     try:
         for res in chunk_results(sweeper, tasks, workers):
-            folding = True
-            if mode != "none":
-                ckpt.write_part(res.start, res.rows)   # before the state that counts it
-            res.fold_into(state)
-            folding = False
+            # Ctrl-C / SIGTERM wait for the chunk to be counted whole, so an interrupt always
+            # finds a consistent state to save.
+            with signals_deferred():
+                if mode != "none":
+                    ckpt.write_part(res.start, res.rows)   # before the state that counts it
+                res.fold_into(state)
             now = time.monotonic()
             if now - last_save >= checkpoint_every_s or res.stop == job.space.size:
                 ckpt.save_state(state)
@@ -107,9 +110,8 @@ def run_job(job: SweepJob, work: Path, resume: bool,
             if progress:
                 progress(res.stop)
     except KeyboardInterrupt:
-        # Interrupted while waiting for a chunk: the state is consistent, keep the work done.
-        # (Interrupted in the middle of folding one: the last saved state stands.)
-        if not folding:
+        # Ctrl-C or SIGTERM between chunks: keep the work done (the state is consistent).
+        with signals_deferred():
             ckpt.save_state(state)
         raise
     return sweeper, state, ckpt
@@ -149,15 +151,117 @@ def keep_freed_memory() -> None:
         pass
 
 
-def _work(task):
-    return _WORKER_SWEEPER.chunk_result(*task)  # type: ignore[union-attr]
+class WorkerDied(CodesignError):
+    """A worker process ended without a result (killed, out of memory): the saved state stands."""
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _serve(conn, inherited) -> None:
+    """A worker: evaluate the chunks sent on ``conn`` in order, until the main process closes it.
+
+    Ctrl-C and SIGTERM are the main process's to handle (it saves the state and stops the workers),
+    so a worker ignores them; it ends when the main process closes its pipe or kills it, and also
+    when the main process dies without doing so (the pipe then reads end-of-file).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    for c in inherited:   # the other workers' pipe ends: only the main process may hold them
+        c.close()
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        try:
+            reply = (True, _WORKER_SWEEPER.chunk_result(*task))  # type: ignore[union-attr]
+        except BaseException as e:  # noqa: BLE001 - handed to the main process, which raises it
+            reply = (False, e)
+        try:
+            try:
+                conn.send(reply)
+            except (pickle.PicklingError, TypeError, AttributeError):
+                conn.send((False, RuntimeError("".join(traceback.format_exception(reply[1])))))
+        except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
+            return
+        if not reply[0]:
+            return
+
+
+class _Workers:
+    """Forked worker processes, one duplex pipe each; chunks dealt round-robin, results in order."""
+
+    def __init__(self, n: int):
+        ctx = mp.get_context("fork")
+        self.procs: list = []
+        self.conns: list = []
+        # Block the stop signals while forking so that a child never runs Python code with the
+        # parent's handlers: it ignores them before unblocking (a signal sent to the parent meanwhile
+        # stays pending and is handled as soon as the mask is restored).
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            for _ in range(n):
+                mine, theirs = ctx.Pipe(duplex=True)
+                p = ctx.Process(target=_serve, args=(theirs, [*self.conns, mine]), daemon=True)
+                p.start()
+                theirs.close()
+                self.procs.append(p)
+                self.conns.append(mine)
+        except BaseException:
+            self.stop(kill=True)
+            raise
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    def send(self, k: int, task) -> None:
+        try:
+            self.conns[k].send(task)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self._died(k)
+
+    def recv(self, k: int):
+        try:
+            ok, value = self.conns[k].recv()
+        except (EOFError, ConnectionResetError, OSError):
+            self._died(k)
+        if not ok:
+            raise value
+        return value
+
+    def _died(self, k: int):
+        p = self.procs[k]
+        p.join(timeout=1)
+        code = p.exitcode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        raise WorkerDied(f"a sweep worker process ended without its result ({how}; out of memory?); the "
+                         "state saved so far is kept: rerun with --resume, or with --jobs 1 or a smaller "
+                         "--chunk", field="--jobs")
+
+    def stop(self, kill: bool) -> None:
+        """End every worker: at once with SIGKILL when ``kill``, else by closing its pipe."""
+        for c in self.conns:
+            c.close()
+        for p in self.procs:
+            if kill and p.is_alive():
+                p.kill()
+        for p in self.procs:
+            p.join(timeout=0.5 if kill else 5)
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=1)
 
 
 def chunk_results(sweeper: Sweeper, tasks: list, workers: int) -> Iterator[ChunkResult]:
     """Chunk results in chunk order; with workers > 1 computed by forked processes.
 
-    At most 2 x workers chunks are in flight, so memory stays bounded however
-    many chunks there are.
+    At most 2 x workers chunks are in flight, so memory stays bounded however many chunks there
+    are. Chunk i goes to worker i mod n, which answers its chunks in the order it got them. When
+    the caller stops early (Ctrl-C, SIGTERM, an error) every worker is killed at once: nothing
+    waits on a worker, and no lock is shared with one.
     """
     keep_freed_memory()   # before forking: the workers inherit it
     if workers <= 1 or len(tasks) <= 1 or "fork" not in mp.get_all_start_methods():
@@ -166,22 +270,21 @@ def chunk_results(sweeper: Sweeper, tasks: list, workers: int) -> Iterator[Chunk
         return
     global _WORKER_SWEEPER
     _WORKER_SWEEPER = sweeper   # inherited by the forked workers; nothing is pickled but the results
-    pool = mp.get_context("fork").Pool(workers)
+    n = min(workers, len(tasks))
+    done = False
+    pool = None
     try:
-        pending: deque = deque()
-        it = iter(tasks)
-        for t in it:
-            pending.append(pool.apply_async(_work, (t,)))
-            if len(pending) >= 2 * workers:
-                break
-        while pending:
-            res = pending.popleft().get()
-            nxt = next(it, None)
-            if nxt is not None:
-                pending.append(pool.apply_async(_work, (nxt,)))
+        pool = _Workers(n)
+        ahead = min(len(tasks), 2 * n)
+        for i in range(ahead):
+            pool.send(i % n, tasks[i])
+        for i in range(len(tasks)):
+            res = pool.recv(i % n)
+            if i + ahead < len(tasks):
+                pool.send((i + ahead) % n, tasks[i + ahead])
             yield res
-        pool.close()
+        done = True
     finally:
-        pool.terminate()
-        pool.join()
+        if pool is not None:
+            pool.stop(kill=not done)
         _WORKER_SWEEPER = None

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CodesignError
-from .constraints import Constraints
+from .constraints import CONSTRAINT_FIELDS, Constraints
 from .space import ALLOWED, PARAM_NAMES
 
 TOP_KEYS = ("space", "constraints")
@@ -37,16 +37,9 @@ class SpaceFile:
 
 
 def load_space_file(path: str | Path, where: str = "--space") -> SpaceFile:
-    import yaml
+    from ..fsutil import load_user_file
 
-    path = Path(path)
-    if not path.is_file():
-        raise CodesignError(f"file '{path}' not found", field=where)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
-        msg = str(e).replace("\n", " ")
-        raise CodesignError(f"'{path}' is not valid YAML ({msg})", field=where) from None
+    data = load_user_file(path, where, "yaml")
     return parse_space_dict(data if data is not None else {})
 
 
@@ -65,7 +58,13 @@ def parse_space_dict(data: Any) -> SpaceFile:
         if key not in PARAM_NAMES:
             raise CodesignError(f"unknown parameter; allowed: {list(PARAM_NAMES)}", field=f"space.{key}")
         overrides[key] = expand_values(key, spec, f"space.{key}")
-    return SpaceFile(overrides, Constraints.from_mapping(data.get("constraints"), "constraints"))
+    cons = data.get("constraints")
+    if isinstance(cons, dict):
+        odd = [k for k in cons if not isinstance(k, str)]
+        if odd:
+            raise CodesignError(f"unknown constraint {odd[0]!r}; allowed: {sorted(CONSTRAINT_FIELDS)}",
+                                field="constraints")
+    return SpaceFile(overrides, Constraints.from_mapping(cons, "constraints"))
 
 
 def _int(v: Any, where: str) -> int:

@@ -7,7 +7,6 @@ to a ``config.json`` of the LLaMA, Mistral/Mixtral, Qwen2, GPT-2 or OPT families
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -132,79 +131,139 @@ ALIASES = {"gpt2": "gpt2-124m", "gpt2-medium": "gpt2-355m", "gpt2-large": "gpt2-
            "smollm2-135m-instruct": "smollm2-135m"}
 
 
-def _get(cfg: dict, key: str | tuple[str, ...], where: str, default: Any = None, required=True) -> Any:
-    keys = (key,) if isinstance(key, str) else key
-    for k in keys:
-        if k in cfg and cfg[k] is not None:
-            v = cfg[k]
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise CodesignError(f"{where}: must be a positive integer, got {v!r}", field=k)
-            return v
-    if required and default is None:
-        raise CodesignError(f"{where}: missing key", field=keys[0])
-    return default
+# Upper bounds of a config.json value: far above any published model, low enough that the
+# analytical model's integer arithmetic (bytes = layers x width x width x ...) cannot overflow.
+# A value above one is almost certainly a typo.
+MAX_VALUE = {"n_layers": 1 << 14, "d_model": 1 << 20, "n_heads": 1 << 14, "n_kv_heads": 1 << 14,
+             "head_dim": 1 << 14, "d_ffn": 1 << 22, "vocab": 1 << 24, "n_experts": 1 << 14, "top_k": 1 << 14,
+             "max_context": 1 << 27}
+SWIGLU_ACTS = ("silu", "swish")
+GPT2_ACTS = ("gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "gelu_python", "gelu_accurate")
+OPT_ACTS = ("relu", "gelu")
+
+
+class _HF:
+    """Reads one config.json: every error names the file and the Hugging Face key."""
+
+    def __init__(self, cfg: dict, where: str):
+        self.cfg, self.where = cfg, where
+        self.keys: dict[str, str] = {}     # ModelConfig field -> the config.json key it came from
+
+    def error(self, key: str, message: str) -> CodesignError:
+        return CodesignError(f"{message} (in '{self.where}')", field=key)
+
+    def int(self, field: str, key: str | tuple[str, ...], default: Any = None) -> Any:
+        keys = (key,) if isinstance(key, str) else key
+        for k in keys:
+            if k in self.cfg and self.cfg[k] is not None:
+                v = self.cfg[k]
+                if isinstance(v, float) and v.is_integer():   # 4096.0: JSON writers do this
+                    v = int(v)
+                if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                    raise self.error(k, f"got {v!r}; must be a positive integer")
+                top = MAX_VALUE.get(field)
+                if top is not None and v > top:
+                    raise self.error(k, f"got {v}; at most {top} (a typo?)")
+                self.keys[field] = k
+                return v
+        if default is None:
+            raise self.error(keys[0], "missing; this model type needs it")
+        self.keys[field] = keys[0]
+        return default
+
+    def flag(self, key: str, default: bool) -> bool:
+        v = self.cfg.get(key, default)
+        if v is None:
+            return default
+        if not isinstance(v, bool):
+            raise self.error(key, f"got {v!r}; must be true or false")
+        return v
+
+    def choice(self, key: str, default: str, allowed: tuple[str, ...], what: str = "") -> str:
+        v = self.cfg.get(key, default)
+        if v is None:
+            v = default
+        if not isinstance(v, str) or v not in allowed:
+            raise self.error(key, f"got {v!r}; allowed: {', '.join(allowed)}{what}")
+        return v
+
+    def check(self, m: ModelConfig, head_dim_given: bool) -> ModelConfig:
+        """The model's own consistency, in the config.json's terms."""
+        k = self.keys
+        if not head_dim_given and m.d_model % m.n_heads:
+            raise self.error(k["n_heads"], f"{m.n_heads} does not divide {k['d_model']} {m.d_model}, "
+                                           "so a head has no integer width")
+        if m.n_kv_heads > m.n_heads or m.n_heads % m.n_kv_heads:
+            raise self.error(k["n_kv_heads"], f"{m.n_kv_heads} does not divide {k['n_heads']} {m.n_heads}, "
+                                              "so the query heads do not share key/value heads evenly")
+        if m.top_k > m.n_experts:
+            raise self.error(k["top_k"], f"{m.top_k} is more than {k['n_experts']} {m.n_experts}")
+        return m.validate()
 
 
 def config_from_hf(cfg: Any, name: str, where: str = "config.json") -> ModelConfig:
-    """Translate a Hugging Face ``config.json`` dict into a ModelConfig (errors name the key)."""
+    """Translate a Hugging Face ``config.json`` dict into a ModelConfig.
+
+    The model is checked for consistency (positive sizes, heads dividing the width, key/value heads
+    dividing the heads, experts, known activations); every error names the config.json key and file.
+    """
     if not isinstance(cfg, dict):
-        raise CodesignError(f"{where}: must be a JSON object", field="config.json")
+        raise CodesignError(f"'{where}' must hold a JSON object", field="config.json")
+    r = _HF(cfg, where)
     mtype = cfg.get("model_type")
     if mtype in ("llama", "mistral", "mixtral", "qwen2", "qwen2_moe"):
-        d = _get(cfg, "hidden_size", where)
-        h = _get(cfg, "num_attention_heads", where)
-        kv = _get(cfg, "num_key_value_heads", where, default=h)
-        if mtype == "qwen2_moe":
-            ffn = _get(cfg, "moe_intermediate_size", where)
-        else:
-            ffn = _get(cfg, "intermediate_size", where)
-        experts = _get(cfg, ("num_local_experts", "num_experts"), where, default=1)
-        top_k = _get(cfg, "num_experts_per_tok", where, default=1) if experts > 1 else 1
-        act = cfg.get("hidden_act", "silu")
-        if act not in ("silu", "swish"):
-            raise CodesignError(f"{where}: got {act!r}; allowed: 'silu' (SwiGLU)", field="hidden_act")
-        return ModelConfig(
-            name=name, family=mtype, n_layers=_get(cfg, "num_hidden_layers", where), d_model=d,
-            n_heads=h, n_kv_heads=kv, head_dim=_get(cfg, "head_dim", where, default=d // h),
-            d_ffn=ffn, vocab=_get(cfg, "vocab_size", where), n_experts=experts, top_k=top_k,
-            tied_embeddings=bool(cfg.get("tie_word_embeddings", False)),
-            max_context=_get(cfg, "max_position_embeddings", where, default=2048),
+        d = r.int("d_model", "hidden_size")
+        h = r.int("n_heads", "num_attention_heads")
+        kv = r.int("n_kv_heads", "num_key_value_heads", default=h)
+        ffn = r.int("d_ffn", "moe_intermediate_size" if mtype == "qwen2_moe" else "intermediate_size")
+        experts = r.int("n_experts", ("num_local_experts", "num_experts"), default=1)
+        top_k = r.int("top_k", "num_experts_per_tok", default=1) if experts > 1 else 1
+        r.keys.setdefault("top_k", "num_experts_per_tok")
+        r.choice("hidden_act", "silu", SWIGLU_ACTS, " (SwiGLU)")
+        head_dim_given = cfg.get("head_dim") is not None
+        head_dim = r.int("head_dim", "head_dim", default=max(1, d // h))
+        return r.check(ModelConfig(
+            name=name, family=mtype, n_layers=r.int("n_layers", "num_hidden_layers"), d_model=d,
+            n_heads=h, n_kv_heads=kv, head_dim=head_dim,
+            d_ffn=ffn, vocab=r.int("vocab", "vocab_size"), n_experts=experts, top_k=top_k,
+            tied_embeddings=r.flag("tie_word_embeddings", False),
+            max_context=r.int("max_context", "max_position_embeddings", default=2048),
             source=f"config file {where}", attn_bias=mtype.startswith("qwen2"),
-        ).validate()
+        ), head_dim_given)
     if mtype == "gpt2":
-        d = _get(cfg, ("n_embd", "hidden_size"), where)
-        act = cfg.get("activation_function", "gelu_new")
-        if not str(act).startswith("gelu"):
-            raise CodesignError(f"{where}: got {act!r}; allowed: gelu*", field="activation_function")
-        h = _get(cfg, ("n_head", "num_attention_heads"), where)
-        pos = _get(cfg, ("n_positions", "n_ctx"), where, default=1024)
-        return ModelConfig(
-            name=name, family="gpt2", n_layers=_get(cfg, ("n_layer", "num_hidden_layers"), where),
-            d_model=d, n_heads=h, n_kv_heads=h, head_dim=d // h,
-            d_ffn=_get(cfg, "n_inner", where, default=4 * d), vocab=_get(cfg, "vocab_size", where),
-            ffn_kind="gelu", norm="layer", tied_embeddings=bool(cfg.get("tie_word_embeddings", True)),
+        d = r.int("d_model", ("n_embd", "hidden_size"))
+        r.choice("activation_function", "gelu_new", GPT2_ACTS)
+        h = r.int("n_heads", ("n_head", "num_attention_heads"))
+        r.keys["n_kv_heads"] = r.keys["n_heads"]
+        pos = r.int("max_context", ("n_positions", "n_ctx"), default=1024)
+        r.keys["top_k"] = r.keys["n_experts"] = "model_type"
+        return r.check(ModelConfig(
+            name=name, family="gpt2", n_layers=r.int("n_layers", ("n_layer", "num_hidden_layers")),
+            d_model=d, n_heads=h, n_kv_heads=h, head_dim=max(1, d // h),
+            d_ffn=r.int("d_ffn", "n_inner", default=4 * d), vocab=r.int("vocab", "vocab_size"),
+            ffn_kind="gelu", norm="layer", tied_embeddings=r.flag("tie_word_embeddings", True),
             max_context=pos, source=f"config file {where}", attn_bias=True, mlp_bias=True,
             learned_pos=pos,
-        ).validate()
+        ), False)
     if mtype == "opt":
-        d = _get(cfg, "hidden_size", where)
-        h = _get(cfg, "num_attention_heads", where)
-        act = cfg.get("activation_function", "relu")
-        if act not in ("relu", "gelu"):
-            raise CodesignError(f"{where}: got {act!r}; allowed: relu, gelu", field="activation_function")
-        if cfg.get("word_embed_proj_dim", d) != d:
-            raise CodesignError(f"{where}: projected embeddings (word_embed_proj_dim != hidden_size) "
-                                "are not supported", field="word_embed_proj_dim")
-        pos = _get(cfg, "max_position_embeddings", where, default=2048)
-        return ModelConfig(
-            name=name, family="opt", n_layers=_get(cfg, "num_hidden_layers", where), d_model=d,
-            n_heads=h, n_kv_heads=h, head_dim=d // h, d_ffn=_get(cfg, "ffn_dim", where),
-            vocab=_get(cfg, "vocab_size", where), ffn_kind=act, norm="layer",
-            tied_embeddings=bool(cfg.get("tie_word_embeddings", True)), max_context=pos,
+        d = r.int("d_model", "hidden_size")
+        h = r.int("n_heads", "num_attention_heads")
+        r.keys["n_kv_heads"] = r.keys["n_heads"]
+        act = r.choice("activation_function", "relu", OPT_ACTS)
+        if cfg.get("word_embed_proj_dim", d) not in (d, None):
+            raise r.error("word_embed_proj_dim", "projected embeddings (word_embed_proj_dim != hidden_size) "
+                                                 "are not supported")
+        pos = r.int("max_context", "max_position_embeddings", default=2048)
+        r.keys["top_k"] = r.keys["n_experts"] = "model_type"
+        return r.check(ModelConfig(
+            name=name, family="opt", n_layers=r.int("n_layers", "num_hidden_layers"), d_model=d,
+            n_heads=h, n_kv_heads=h, head_dim=max(1, d // h), d_ffn=r.int("d_ffn", "ffn_dim"),
+            vocab=r.int("vocab", "vocab_size"), ffn_kind=act, norm="layer",
+            tied_embeddings=r.flag("tie_word_embeddings", True), max_context=pos,
             source=f"config file {where}", attn_bias=True, mlp_bias=True, learned_pos=pos + 2,
-        ).validate()
+        ), False)
     allowed = "llama, mistral, mixtral, qwen2, qwen2_moe, gpt2, opt"
-    raise CodesignError(f"{where}: got {mtype!r}; allowed: {allowed}", field="model_type")
+    raise r.error("model_type", f"got {mtype!r}; allowed: {allowed}")
 
 
 def load_model_config(name_or_path: str) -> ModelConfig:
@@ -216,14 +275,19 @@ def load_model_config(name_or_path: str) -> ModelConfig:
     if key in PRESETS:
         return PRESETS[key]
     path = Path(name_or_path)
-    if path.is_dir():
-        path = path / "config.json"
-    if path.is_file():
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise CodesignError(f"'{path}' is not valid JSON ({e.__class__.__name__})", field="--model") from None
+    try:
+        if path.is_dir():
+            path = path / "config.json"
+        is_file = path.is_file()
+    except (OSError, ValueError):   # a name too long for a path, a NUL byte
+        is_file = False
+    if is_file:
+        from ..fsutil import load_user_file
+
+        data = load_user_file(path, "--model", "json")
         name = data.get("_name_or_path") if isinstance(data, dict) else None
+        if not isinstance(name, str):
+            name = None
         return config_from_hf(data, name=str(name or path.parent.name or path.stem), where=str(path))
     raise CodesignError(f"unknown model {name_or_path!r}: not a preset and no such config.json; "
                         f"presets: {', '.join(sorted(PRESETS))}", field="--model")
