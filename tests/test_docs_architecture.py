@@ -26,7 +26,8 @@ def test_modules_pointing_here_find_their_topic():
     topics = {"14.4 GB/s": "14.4 GB/s needs a 512-bit port", "0.35": "0.7 same-channel",
               "upper bound": "upper bound", "PyTorch frontend": "PyTorch frontend",
               "what each module": "**`model/`**", "design.json": "`design.json`", "Imports run one way": "imports only stages",
-              "256-bit port": "a 256-bit port at the same clock gets half"}
+              "256-bit port": "a 256-bit port at the same clock gets half",
+              "Test tiers": "`make test-fast` is the developer tier"}
     pointers = []
     for path in list((ROOT / "codesign").rglob("*.py")) + [p for p in (ROOT / "tests").glob("*.py")
                                                                   if p.name != Path(__file__).name]:

@@ -1,7 +1,6 @@
 """Each command names its own flag and offers exactly what it accepts; a workload whose KV cache
 cannot fit says so (issue 20, point 5)."""
 
-import json
 import re
 
 import pytest

@@ -387,5 +387,5 @@ def test_fuzz_vector_manifest_raw(vector_folder, raw):
 def test_fuzz_vector_folder_itself_checks(vector_folder):
     # the unmutated folder verifies: the fuzzing above starts from a valid input
     _check_vectors(vector_folder)
-    from codesign.quant.vectors import read_vectors
+    from codesign.vectors import read_vectors
     assert read_vectors(vector_folder).manifest["schema"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from importlib import util
 from pathlib import Path
 
+import pytest
+
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,6 +25,7 @@ def test_count_cells_groups_xilinx_primitives():
     assert (r["dsp"], r["lut"], r["ff"], r["carry"], r["srl"], r["bram36"]) == (3, 16, 8, 2, 4, 2)
 
 
+@pytest.mark.slow
 def test_sfu_add_scales_with_lanes(tmp_path):
     rep = _report()
     one = rep.synth_block("sfu_add", {"SFU_LANES": 1}, tmp_path / "l1")

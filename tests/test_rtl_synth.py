@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 from codesign.gen.rtl.synth import mpe_slice
 
@@ -27,6 +29,7 @@ def _design(tmp_path, **hw):
     return path
 
 
+@pytest.mark.slow
 def test_synth_mpe_counts(tmp_path):
     path = _design(tmp_path)
     out = subprocess.run([sys.executable, "-m", "codesign", "synth", "--design", str(path),

@@ -32,7 +32,7 @@ def run(args) -> int:
         raise CodesignError(f"got {args.backend!r}; allowed: {', '.join(BACKENDS)}", field="--backend")
     design = load_design(args.design)
     if args.vectors:
-        from ._vector_check import check_vector_folder
+        from ..vectors.manifest_check import check_vector_folder
         check_vector_folder(args.vectors, "--vectors")
     console = Console()
     if args.backend == "hls4ml":

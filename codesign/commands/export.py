@@ -51,7 +51,7 @@ def run(args) -> int:
     design = load_design(args.design)
     _check_board(design, args.board)
     if args.vectors:
-        from ._vector_check import check_vector_folder
+        from ..vectors.manifest_check import check_vector_folder
         check_vector_folder(args.vectors, "--vectors")
     summary = export_project(design, args.board, args.out, force=args.force, vectors=args.vectors)
     if args.json:

@@ -53,7 +53,7 @@ def run(args) -> int:
     from ..vectors import read_vectors, replay, write_vectors
 
     if args.check:
-        from ._vector_check import check_vector_folder, replay_failure
+        from ..vectors.manifest_check import check_vector_folder, replay_failure
 
         check_vector_folder(args.check, "--check")
         vec = read_vectors(args.check)

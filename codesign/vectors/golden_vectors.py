@@ -234,9 +234,13 @@ class Vectors:
         return {k: bytearray(self.files[f"{k}.bin"]) for k in ("gmem_w", "gmem_kv", "gmem_io")}
 
 
-def read_vectors(path) -> Vectors:
-    """Load and verify a vector folder: every file of the manifest present, of its size, with its SHA-256."""
+def read_vectors(path, field: str = "vectors") -> Vectors:
+    """Load and verify a vector folder: the manifest's structure (manifest_check), then every file of
+    the manifest present, of its size, with its SHA-256. ``field``: the flag errors name."""
+    from .manifest_check import check_vector_folder
     path = Path(path)
+    if (path / "manifest.json").is_file():
+        check_vector_folder(path, field)
     mpath = path / "manifest.json"
     if not mpath.is_file():
         raise CodesignError(f"'{mpath}' not found (not a vector folder)", field="vectors")

@@ -1,11 +1,10 @@
 """The structure of a golden-vector folder's ``manifest.json``, checked before it is read.
 
-``codesign.quant.vectors.read_vectors`` verifies the files (presence, size, SHA-256) and
+``read_vectors`` runs this check first, then verifies the files (presence, size, SHA-256), and
 ``replay`` runs them; both index the manifest as ``write_vectors`` wrote it. A folder a user hands
-in (``vectors --check``, ``emit-hls --vectors``, ``export --vectors``) may hold anything, so the
-commands run this check first: every field those readers use, of the type and range they
-assume, and every file name inside the folder. Each failure is one ``CodesignError`` line
-naming the manifest key. (Not a command: the leading underscore keeps the CLI from listing it.)
+in (``vectors --check``, ``emit-hls --vectors``, ``export --vectors``, ``verify --vectors``) may hold
+anything: every field those readers use is checked here, of the type and range they assume, and
+every file name inside the folder. Each failure is one ``CodesignError`` line naming the manifest key.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ def check_vector_folder(folder: str | Path, field: str) -> dict:
     """The manifest of a vector folder, or a one-line error (``field``: the flag that named it)."""
     from ..design import HW_ALLOWED, Quant, check_value
     from ..fsutil import load_user_file
-    from ..quant.vectors import SCHEMA
+    from .golden_vectors import SCHEMA
 
     folder = Path(folder)
     mpath = folder / "manifest.json"
