@@ -65,6 +65,19 @@ class Evaluations:
 
 
 def evaluate_grid(cases) -> Evaluations:
+    """Every case on the synchronisation grid (cached per set of cases: ``codesign validate`` and
+    its tests ask for the same table several times)."""
+    key = tuple((c.name, repr(c.design()), tuple(sorted(c.published.items())), getattr(c, "in_scope", True))
+                for c in cases)
+    if key not in _GRID_CACHE:
+        _GRID_CACHE[key] = _evaluate_grid(cases)
+    return _GRID_CACHE[key]
+
+
+_GRID_CACHE: dict = {}
+
+
+def _evaluate_grid(cases) -> Evaluations:
     from .report import evaluate_design
     n, g = len(cases), len(SYNC_GRID)
     tps, w0, w1 = (np.full((n, g), np.nan) for _ in range(3))
