@@ -20,13 +20,14 @@ import numpy as np
 from ..design import Design
 from ..errors import CodesignError
 from ..gen.rtl.params import MPE_PARAMS
-from ..gen.template import template_params
+from ..gen.template import require_dense, template_params
 
 REPO_HW = Path(__file__).resolve().parents[2] / "hw" / "rtl"
 
 
 def tile_data(design: Design, seed: int = 2024) -> dict:
     """One GEMV tile: K = the smallest multiple of COLS and GROUP covering two groups."""
+    require_dense(design, "iCE40 self-test")
     p = template_params(design)   # the one mapper from design.json (as the RTL and HLS read it)
     scale_bits = p['SCALE_BITS']
     if p['WBITS'] > 8 or p['ABITS'] > 8:

@@ -24,14 +24,18 @@ def check_tiles(design: Design) -> None:
     """The MPE closes groups on beat boundaries: one of COLS, GROUP divides the other
     (docs/NUMERICS.md, packed matrix)."""
     cols, group = design.hw.cols, design.quant.group
-    if design.quant.sparsity != "dense":
-        # the N:M sparse weight stream (docs/NUMERICS.md) is priced by the model and run by the golden
-        # executor; the HLS/RTL weight mover and MPE decode it once issue 16 lands: until then refuse
-        raise CodesignError(f"got {design.quant.sparsity!r}: the generated processor reads dense weight "
-                            "streams only (N:M sparse hardware: issue 16)", field="quant.sparsity")
     if cols % group and group % cols:
         raise CodesignError(f"cols={cols} and group={group}: one must divide the other "
                             "(the MPE closes groups on beat boundaries)", field="hw.cols")
+
+
+def require_dense(design: Design, backend: str) -> None:
+    """Refuse an N:M sparse design for a backend whose weight mover and MPE read dense streams only.
+    The sparse weight stream (docs/NUMERICS.md) is priced by the model and run by the golden executor;
+    each backend drops its call once its hardware decodes it (issue 16)."""
+    if design.quant.sparsity != "dense":
+        raise CodesignError(f"got {design.quant.sparsity!r}: the {backend} reads dense weight streams only "
+                            "(N:M sparse hardware: issue 16)", field="quant.sparsity")
 
 
 def lane_blocks(lanes: int, group: int) -> int:
@@ -85,4 +89,7 @@ def template_params(design: Design) -> dict[str, int]:
         "NSUB": hw.cols // min(hw.cols, q.group),
         "SUB": min(hw.cols, q.group),
         "XBLK_PORTS": lane_blocks(hw.sfu_lanes, q.group),
+        # N:M structured sparsity of the weight stream (dense: 1 of 1): kept values per block of M inputs
+        "NM_N": int(q.sparsity.split(":")[0]) if q.sparsity != "dense" else 1,
+        "NM_M": int(q.sparsity.split(":")[1]) if q.sparsity != "dense" else 1,
     }

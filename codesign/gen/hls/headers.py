@@ -8,6 +8,7 @@ from __future__ import annotations
 from ...design import Design
 from ...errors import CodesignError
 from ..template import check_tiles as _template_check_tiles
+from ..template import require_dense
 from ..template import lane_blocks, template_params  # noqa: F401  (lane_blocks: part of this module's API)
 
 MAX_HEAD_DIM = 256   # ATTN accumulator array bound (head_dim of every preset is <= 256)
@@ -22,6 +23,7 @@ _LUT_NAMES = ("EXP_LUT", "SIG_LUT", "ISQRT_LUT")
 
 def check_tiles(design: Design) -> None:
     """The template's tile rule (gen.template.check_tiles) and the on-chip buffer bound of HLS."""
+    require_dense(design, "HLS kernel")
     _template_check_tiles(design)
     if design.hw.abuf_depth > (1 << 20):
         raise CodesignError("abuf_depth too large for the on-chip buffer", field="hw.abuf_depth")

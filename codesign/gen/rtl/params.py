@@ -8,7 +8,7 @@ exactly one place.
 from __future__ import annotations
 
 from ...design import Design
-from ..template import VERIFY_MODEL, template_params
+from ..template import VERIFY_MODEL, require_dense, template_params
 
 AXIL_ADDR_BITS = 7   # s_axi_control address width: registers up to 0x44 (hw/rtl/axil_control.v)
 
@@ -22,11 +22,13 @@ __all__ = ["AXIL_ADDR_BITS", "VERIFY_MODEL", "core_params", "mpe_params"]
 
 def core_params(design: Design) -> dict[str, int]:
     """Verilog parameters of codesign_top for a design point (names as in hw/rtl/codesign_top.v)."""
+    require_dense(design, "RTL processor")
     p = template_params(design)
     return {**{k: p[k] for k in CORE_PARAMS}, "C_S_AXI_CONTROL_ADDR_WIDTH": AXIL_ADDR_BITS}
 
 
 def mpe_params(design: Design) -> dict[str, int]:
     """Verilog parameters of mpe.v."""
+    require_dense(design, "RTL MPE")
     p = template_params(design)
     return {k: p[k] for k in MPE_PARAMS}
