@@ -66,7 +66,9 @@ static const int XE_DEPTH = (cfg::ABUF_DEPTH + TM * KSTEP) / GROUP;
 
 struct Beat {
     wdiff_t d[ROWS][COLS];    // w - z
-    widx_t idx[ROWS][COLS];   // N:M: the lane's input in its block of M (selects the activation)
+    // N:M: each lane's input in its block of M (selects the activation); dense builds keep one
+    // constant-0 column so the beat stream is not widened
+    widx_t idx[ROWS][IB > 0 ? COLS : 1];
     scale_t scale[ROWS][NSUB];
     bool group_end;           // the slices of this beat close their groups
     bool tile_end;            // last beat of a row tile
@@ -103,6 +105,8 @@ inline void load(const word_t* gmem_w, uint64_t addr, int n, int k, hls::stream<
                     }
             }
             Beat beat;
+            if (IB == 0)
+                for (int r = 0; r < ROWS; ++r) beat.idx[r][0] = 0;
             for (int r = 0; r < ROWS; ++r)
                 for (int c = 0; c < COLS; ++c) {
                     // lane field: bits [0, W) the weight, [W, W + IB) its index (N:M sparse only)
@@ -111,7 +115,7 @@ inline void load(const word_t* gmem_w, uint64_t addr, int n, int k, hls::stream<
                     // symmetric weights are W-bit two's complement; with zero points, unsigned
                     const int wv = cfg::ZERO_POINT ? (int)raw : (int)(ap_int<WB>)raw;
                     beat.d[r][c] = (wdiff_t)(wv - (int)zero[r][c / SUB]);
-                    beat.idx[r][c] = IB > 0 ? (widx_t)(field >> WB) : (widx_t)0;
+                    if (IB > 0) beat.idx[r][IB > 0 ? c : 0] = (widx_t)(field >> WB);
                 }
             if (layout::BEAT_BYTES * 8 != layout::BEAT_BITS) wr.skip(layout::BEAT_BYTES * 8 - layout::BEAT_BITS);
             for (int r = 0; r < ROWS; ++r)
@@ -161,7 +165,7 @@ inline void array(hls::stream<Beat>& beats, const xq_t xq[], const xe_t xe[], in
                     // lane l = j*SUB + c holds slot l % N of block l / N: its M:1 mux picks input
                     // (l / N) * M + idx of the beat (dense: input l)
                     const int l = j * SUB + c;
-                    s += beat.d[r][l] * x[l / NN * NMM + (int)beat.idx[r][l]];
+                    s += beat.d[r][l] * x[l / NN * NMM + (int)beat.idx[r][IB > 0 ? l : 0]];
                 }
                 gacc[t][r][j] += s;
                 if (beat.group_end) {
