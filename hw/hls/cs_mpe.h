@@ -10,7 +10,7 @@
 //   mpe::store -- writes each finished row tile of ROWS results into the activation buffer.
 // Weight image of one matrix: docs/NUMERICS.md "Packed weight matrix" (cs_layout.h): per row
 // tile of ROWS rows, the uint16 scales [group][row], the zero points (ZERO_POINT only; uint8, W16: uint16),
-// then K'/COLS beats of ROWS x COLS W-bit weights (row r, column c at bit (r*COLS + c)*W).
+// then K'/BI beats of ROWS x COLS lane fields (row r, column c at bit (r*COLS + c)*(W + IB)).
 // k is padded (by the writer) to a multiple of KSTEP = max(BI, GROUP) with w - z = 0.
 // N:M sparse streams (cfg::NM_N < cfg::NM_M; docs/NUMERICS.md "N:M sparse weight stream"): each lane
 // field is W + IB bits, the kept weight and its index i in its block of M inputs; a beat covers
