@@ -185,7 +185,11 @@ def test_generators_refuse_sparse_designs_until_the_hardware_decodes_them():
     assert template_params(dense)["COLS"] == Hardware().cols
     assert (template_params(dense)["NM_N"], template_params(dense)["NM_M"]) == (1, 1)
     assert (template_params(sparse)["NM_N"], template_params(sparse)["NM_M"]) == (2, 4)
-    for gen in (core_params, mpe_params, config_header):
+    for gen in (core_params, mpe_params):
         gen(dense)
         with pytest.raises(CodesignError, match="quant.sparsity"):
             gen(sparse)
+    # the HLS kernel decodes N:M streams (issue 16.2, tests/test_hls_sparse.py): its header carries them
+    assert "static const int NM_N = 1;" in config_header(dense)
+    h = config_header(sparse)
+    assert "static const int NM_N = 2;" in h and "static const int NM_M = 4;" in h

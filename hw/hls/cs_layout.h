@@ -15,8 +15,11 @@ static inline uint64_t pad64(uint64_t b) { return (b + 63) / 64 * 64; }
 static inline int round_up(int v, int step) { return (v + step - 1) / step * step; }
 
 // ---- packed weight matrix (gmem_w): per row tile of ROWS rows: scales, [zero points], beats
-static const int KSTEP = cfg::COLS > cfg::GROUP ? cfg::COLS : cfg::GROUP;
-static const int BEAT_BITS = cfg::ROWS * cfg::COLS * cfg::WBITS;
+// A beat covers BEAT_INPUTS = COLS * M / N inputs of each row (dense: COLS); k is padded to KSTEP.
+static const int KSTEP = cfg::BEAT_INPUTS > cfg::GROUP ? cfg::BEAT_INPUTS : cfg::GROUP;
+// lane field: the W-bit weight, then (N:M sparse) its NM_IB-bit index in its block of M inputs
+static const int LANE_BITS = cfg::WBITS + cfg::NM_IB;
+static const int BEAT_BITS = cfg::ROWS * cfg::COLS * LANE_BITS;
 static const int BEAT_BYTES = (BEAT_BITS + 7) / 8;
 // stored zero point: uint8 for W <= 8, uint16 for W = 16 (codesign.quant.pack.zero_bytes)
 static const int ZERO_BYTES = cfg::WBITS <= 8 ? 1 : 2;
@@ -34,7 +37,7 @@ static inline WeightTile weight_tile(int k) {
     const uint64_t zb = cfg::ZERO_POINT ? pad64(ng * cfg::ROWS * ZERO_BYTES) : 0;
     t.zeros = sb;
     t.beats = sb + zb;
-    t.bytes = sb + zb + pad64((uint64_t)(kp / cfg::COLS) * BEAT_BYTES);
+    t.bytes = sb + zb + pad64((uint64_t)(kp / cfg::BEAT_INPUTS) * BEAT_BYTES);
     return t;
 }
 

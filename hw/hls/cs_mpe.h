@@ -10,8 +10,14 @@
 //   mpe::store -- writes each finished row tile of ROWS results into the activation buffer.
 // Weight image of one matrix: docs/NUMERICS.md "Packed weight matrix" (cs_layout.h): per row
 // tile of ROWS rows, the uint16 scales [group][row], the zero points (ZERO_POINT only; uint8, W16: uint16),
-// then K'/COLS beats of ROWS x COLS W-bit weights (row r, column c at bit (r*COLS + c)*W).
-// k is padded (by the writer) to a multiple of KSTEP = max(COLS, GROUP) with w - z = 0.
+// then K'/BI beats of ROWS x COLS lane fields (row r, column c at bit (r*COLS + c)*(W + IB)).
+// k is padded (by the writer) to a multiple of KSTEP = max(BI, GROUP) with w - z = 0.
+// N:M sparse streams (cfg::NM_N < cfg::NM_M; docs/NUMERICS.md "N:M sparse weight stream"): each lane
+// field is W + IB bits, the kept weight and its index i in its block of M inputs; a beat covers
+// BI = COLS * M / N inputs of each row. The loader splits the field; lane c of the array multiplies
+// its weight by activation (c / N) * M + i of the beat (an M:1 mux per lane), so the pruned products
+// are never computed: the same ROWS x COLS multipliers cover M/N times the inputs per beat. Dense is
+// N = M = 1, IB = 0, BI = COLS (the index is the constant 0 and the mux is the wire to input c).
 #ifndef CS_MPE_H
 #define CS_MPE_H
 
@@ -32,18 +38,24 @@ static const int COLS = cfg::COLS;
 static const int WB = cfg::WBITS;
 static const int AB = cfg::ABITS;
 static const int GROUP = cfg::GROUP;
-static const int SUB = COLS < GROUP ? COLS : GROUP;  // lanes of one group slice
-static const int NSUB = COLS / SUB;                  // group slices per beat
-static const int BPG = GROUP / SUB;                  // beats per group
+static const int NN = cfg::NM_N, NMM = cfg::NM_M;    // N kept of every M inputs (dense: 1 of 1)
+static const int IB = cfg::NM_IB;                    // index bits per lane (dense: 0)
+static const int BI = cfg::BEAT_INPUTS;              // inputs of a row one beat covers: COLS * M / N
+static const int SUBI = BI < GROUP ? BI : GROUP;     // inputs of one group slice
+static const int SUB = SUBI * NN / NMM;              // lanes of one group slice
+static const int NSUB = BI / SUBI;                   // group slices per beat
+static const int BPG = GROUP / SUBI;                 // beats per group
 static const int KSTEP = layout::KSTEP;
+static_assert(BI == COLS * NMM / NN && COLS % NN == 0 && GROUP % NMM == 0, "N:M beat geometry");
+static_assert(BI % SUBI == 0 && GROUP % SUBI == 0, "one of a beat's inputs, GROUP must divide the other");
 static const int DW = WB + 1;                       // (w - z) as a signed number
 static const int GACC_W = DW + AB + 10;              // exact group sum: GROUP <= 256 = 2^8 terms
-static_assert(COLS % SUB == 0 && GROUP % SUB == 0, "one of COLS, GROUP must divide the other");
 // Tokens that share one weight stream: a GEMM (prefill, m > 1) streams each matrix once per chunk of
 // TM tokens, each beat is applied to every token of the chunk (one token per cycle).
 static const int TM = 8;
 
 typedef ap_int<DW> wdiff_t;
+typedef ap_uint<(IB > 0 ? IB : 1)> widx_t;          // a kept weight's index in its block (dense: 0)
 typedef ap_int<AB> xq_t;
 typedef ap_int<GACC_W> gacc_t;
 typedef ap_uint<cfg::SCALE_BITS> scale_t;
@@ -54,6 +66,9 @@ static const int XE_DEPTH = (cfg::ABUF_DEPTH + TM * KSTEP) / GROUP;
 
 struct Beat {
     wdiff_t d[ROWS][COLS];    // w - z
+    // N:M: each lane's input in its block of M (selects the activation); dense builds keep one
+    // constant-0 column so the beat stream is not widened
+    widx_t idx[ROWS][IB > 0 ? COLS : 1];
     scale_t scale[ROWS][NSUB];
     bool group_end;           // the slices of this beat close their groups
     bool tile_end;            // last beat of a row tile
@@ -67,7 +82,7 @@ static inline int padded(int v, int step) { return (v + step - 1) / step * step;
 
 inline void load(const word_t* gmem_w, uint64_t addr, int n, int k, hls::stream<Beat>& beats) {
     const int ntiles = padded(n, ROWS) / ROWS;
-    const int kbeats = padded(k, KSTEP) / COLS;
+    const int kbeats = padded(k, KSTEP) / BI;
     const layout::WeightTile tile = layout::weight_tile(k);
     for (int t = 0; t < ntiles; ++t) {
         const uint64_t base = addr + (uint64_t)t * tile.bytes;
@@ -90,12 +105,17 @@ inline void load(const word_t* gmem_w, uint64_t addr, int n, int k, hls::stream<
                     }
             }
             Beat beat;
+            if (IB == 0)
+                for (int r = 0; r < ROWS; ++r) beat.idx[r][0] = 0;
             for (int r = 0; r < ROWS; ++r)
                 for (int c = 0; c < COLS; ++c) {
-                    const ap_uint<WB> raw = wr.pop<WB>();
+                    // lane field: bits [0, W) the weight, [W, W + IB) its index (N:M sparse only)
+                    const ap_uint<layout::LANE_BITS> field = wr.pop<layout::LANE_BITS>();
+                    const ap_uint<WB> raw = field(WB - 1, 0);
                     // symmetric weights are W-bit two's complement; with zero points, unsigned
                     const int wv = cfg::ZERO_POINT ? (int)raw : (int)(ap_int<WB>)raw;
                     beat.d[r][c] = (wdiff_t)(wv - (int)zero[r][c / SUB]);
+                    if (IB > 0) beat.idx[r][IB > 0 ? c : 0] = (widx_t)(field >> WB);
                 }
             if (layout::BEAT_BYTES * 8 != layout::BEAT_BITS) wr.skip(layout::BEAT_BYTES * 8 - layout::BEAT_BITS);
             for (int r = 0; r < ROWS; ++r)
@@ -113,7 +133,7 @@ inline void array(hls::stream<Beat>& beats, const xq_t xq[], const xe_t xe[], in
                   const int shift[TM], hls::stream<Out>& outs) {
     const int ntiles = padded(n, ROWS) / ROWS;
     const int kpad = padded(k, KSTEP);
-    const int kbeats = kpad / COLS;
+    const int kbeats = kpad / BI;
     const int nblk = kpad / GROUP;
     gacc_t gacc[TM][ROWS][NSUB];
     int64_t total[TM][ROWS];
@@ -133,7 +153,7 @@ inline void array(hls::stream<Beat>& beats, const xq_t xq[], const xe_t xe[], in
         if (t == 0) beat = beats.read();  // a new beat, then reused by the other tm - 1 tokens
         CS_BEAT();
         const int kb = (i / tm) % kbeats;
-        const xq_t* x = xq + t * kpad + kb * COLS;
+        const xq_t* x = xq + t * kpad + kb * BI;   // the BI activations this beat covers
         const xe_t* xo = xe + t * nblk + kb / BPG * NSUB;  // this beat's NSUB blocks
         for (int r = 0; r < ROWS; ++r) {
 #pragma HLS UNROLL
@@ -142,7 +162,10 @@ inline void array(hls::stream<Beat>& beats, const xq_t xq[], const xe_t xe[], in
                 gacc_t s = 0;
                 for (int c = 0; c < SUB; ++c) {
 #pragma HLS UNROLL
-                    s += beat.d[r][j * SUB + c] * x[j * SUB + c];
+                    // lane l = j*SUB + c holds slot l % N of block l / N: its M:1 mux picks input
+                    // (l / N) * M + idx of the beat (dense: input l)
+                    const int l = j * SUB + c;
+                    s += beat.d[r][l] * x[l / NN * NMM + (int)beat.idx[r][IB > 0 ? l : 0]];
                 }
                 gacc[t][r][j] += s;
                 if (beat.group_end) {

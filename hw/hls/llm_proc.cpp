@@ -71,7 +71,7 @@ static void mpe_dataflow(const word_t* gmem_w, uint64_t addr, const mpe::xq_t xq
 static void gemv(const word_t* gmem_w, act_t abuf[], const Instr& ins) {
     // m * k <= ABUF_DEPTH (the activations are in the buffer), so a chunk's padded rows fit here
     static mpe::xq_t xq[cfg::ABUF_DEPTH + mpe::TM * layout::KSTEP];
-#pragma HLS ARRAY_PARTITION variable=xq cyclic factor=CS_COLS
+#pragma HLS ARRAY_PARTITION variable=xq cyclic factor=CS_BEAT_INPUTS
     // the MPE's per (token, block) exponent offsets e_b - e0, read NSUB per beat like the scales
     static mpe::xe_t xe[mpe::XE_DEPTH];
 #pragma HLS ARRAY_PARTITION variable=xe cyclic factor=CS_NSUB

@@ -58,9 +58,10 @@ def check_matches_design(manifest: dict, design: Design) -> None:
     """Vectors packed for another quantization or MPE tile cannot run on this kernel: say so."""
     q = manifest.get("quant", {})
     want = {"wbits": design.quant.wbits, "abits": design.quant.abits, "kvbits": design.quant.kvbits,
-            "group": design.quant.group, "zero_point": design.quant.zero_point}
+            "group": design.quant.group, "zero_point": design.quant.zero_point,
+            "sparsity": design.quant.sparsity}
     for k, v in want.items():
-        if q.get(k) != v:
+        if q.get(k, "dense" if k == "sparsity" else None) != v:
             raise CodesignError(f"the vectors were written for {k}={q.get(k)}, the design has {k}={v}; "
                                 "write vectors for this design (codesign vectors --design ...)", field="--vectors")
     mpe = manifest.get("mpe", {})
