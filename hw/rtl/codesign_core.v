@@ -204,7 +204,9 @@ module codesign_core #(
         .m_axi_rdata(w_rdata), .m_axi_rlast(w_rlast), .m_axi_rresp(w_rresp));
     reg w_uclr; reg [31:0] w_pop;
     wire [W_OUT-1:0] w_u; wire [31:0] w_avail;
-    stream_unpack #(.IN_W(PORT_BITS), .OUT_W(W_OUT)) u_w_unpack (
+    // sparse beats (ROWS*COLS*(W+IB) bits) are rarely a multiple of the port: one word of slack
+    // keeps the read stream at a word per cycle (dense designs: the plain FIFO, cycles unchanged)
+    stream_unpack #(.IN_W(PORT_BITS), .OUT_W(W_OUT), .EXTRA_W((NM_N < NM_M) ? PORT_BITS : 0)) u_w_unpack (
         .clk(clk), .rst_n(rst_n), .clear(w_uclr), .cfg_skip(16'd0), .in_valid(w_s_valid),
         .in_ready(w_s_ready), .in_data(w_s_data), .out_data(w_u), .avail(w_avail), .pop(w_pop));
 
