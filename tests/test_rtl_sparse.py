@@ -33,6 +33,9 @@ SPARSE_POINTS = {
     "w4a8kv8zp-nm24-r3c32": (Quant(wbits=4, abits=8, kvbits=8, group=32, zero_point=True, sparsity="2:4"),
                              Hardware(rows=3, cols=32, sfu_lanes=8, abuf_depth=1024, kvbuf_depth=16,
                                       port_bits=128)),
+    # 4:8 (3 index bits, 7-bit lanes), BI = 16, 64-bit port
+    "w4a8kv8-nm48-r2c8": (Quant(wbits=4, abits=8, kvbits=8, group=32, sparsity="4:8"),
+                          Hardware(rows=2, cols=8, sfu_lanes=4, abuf_depth=1024, kvbuf_depth=16, port_bits=64)),
 }
 SMOL_SPARSE = (Quant(wbits=4, abits=8, kvbits=8, group=32, sparsity="2:4"),
                Hardware(rows=8, cols=32, sfu_lanes=16, abuf_depth=8192, kvbuf_depth=32, port_bits=512))
@@ -78,6 +81,22 @@ def test_planted_sparse_index_fault_is_caught(tmp_path, tmp_path_factory):
     mm = rep["mismatch"]
     assert mm is not None and mm["op"] == "GEMV" and mm["layer_op"] == "wq"
     assert mm["expected"] != mm["actual"]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("sparse_verilator")
+def test_sparse_layer_verilator_backpressure_and_reset(tmp_path, tmp_path_factory):
+    """Verilator (one build): the 2:4 layer plain, with random backpressure on every AXI channel, and
+    with a reset inside a GEMV, bit-exact."""
+    design = design_of(SPARSE_POINTS["w4a8kv8-nm24-r2c8"])
+    vec = _vectors(design, tmp_path / "vec", 6, SMALL)
+    runner, d = _build("verilator", design, tmp_path_factory)
+    plain = run_layer(runner, d, vec, "plain")
+    assert plain["mismatch"] is None and len(plain["steps"]) == 17
+    bp = run_layer(runner, d, vec, "bp", BACKPRESSURE=0.4)
+    assert bp["mismatch"] is None and bp["cycles"] > plain["cycles"]
+    rs = run_layer(runner, d, vec, "reset", RESET_AT=7, RESET_DELAY=40)
+    assert rs["mismatch"] is None and len(rs["steps"]) == 17
 
 
 @pytest.mark.slow
