@@ -9,7 +9,8 @@ after a STORE. A mismatch names the instruction, its index, the element, expecte
 Environment (set by tests/test_rtl_core.py or `codesign verify`):
   VECTORS     vector folder (write_vectors output)          REPORT  JSON report path
   BACKPRESSURE  pause probability on every AXI channel (0)  MAX_CYCLES  cycle limit
-  FAULT       "weight": flip one weight bit in gmem_w first; the run must fail at that GEMV
+  FAULT       "weight": flip one weight bit in gmem_w first; "index" (N:M sparse designs): flip one
+              bit of a lane's block index instead; the run must fail at that GEMV
   RESET_AT    instruction index after which ap_rst_n is pulsed; then the whole layer reruns
   CORE_PATH   hierarchy of codesign_core under the toplevel ("u_core" in codesign_top,
               "u_top.u_core" in the emit-rtl wrapper). When it does not resolve (external RTL
@@ -253,17 +254,38 @@ async def layer(dut):
     cocotb.start_soon(Clock(dut.ap_clk, CLK_NS, unit="ns").start())
     bench = Bench(dut, vec, bp)
     fault_step = None
-    if fault == "weight":
-        # flip one bit inside the first GEMV's first weight beat (after its scale/zero blocks)
+    if fault in ("weight", "index"):
+        # flip one bit inside the first GEMV's first weight beat (after its scale/zero blocks):
+        # "weight" bit 0 of lane 0; "index" (N:M sparse) bit 0 of the block index of the lane of
+        # row 0 whose kept weight is largest in magnitude, so the lane multiplies another input
         gemv = next(s for s in vec.manifest["steps"] if s["op"] == "GEMV")
         from codesign.isa.encoding import decode
+        from codesign.quant.numerics import parse_sparsity, sparse_index_bits
         from codesign.quant.pack import matrix_geometry
         ins = decode(vec.words)[gemv["index"]]
         q = vec.manifest["quant"]
+        sparsity = q.get("sparsity", "dense")
+        cols = vec.manifest["mpe"]["cols"]
         g = matrix_geometry(ins.n, ins.k, q["wbits"], q["group"], q["zero_point"], vec.manifest["mpe"]["rows"],
-                            vec.manifest["mpe"]["cols"])
+                            cols, sparsity)
         byte = ins.addr + g["scale_bytes"] + g["zero_bytes"]
-        bench.images["gmem_w"][byte] ^= 0x01
+        bit = 0
+        if fault == "index":
+            sp_n, sp_m = parse_sparsity(sparsity)
+            assert sp_n < sp_m, "FAULT=index needs an N:M sparse design"
+            wb, lw = q["wbits"], q["wbits"] + sparse_index_bits(sp_m)
+            img = bench.images["gmem_w"]
+            beat = int.from_bytes(bytes(img[byte:byte + g["beat_bytes"]]), "little")
+
+            def mag(c):
+                w = (beat >> (c * lw)) & ((1 << wb) - 1)
+                if q["zero_point"]:
+                    zero = img[ins.addr + g["scale_bytes"]]   # row 0, group 0 (the beat's first group)
+                    return abs(w - zero)
+                return abs(w - (1 << wb) if w >> (wb - 1) else w)
+            lane = max(range(cols), key=mag)
+            bit = lane * lw + wb
+        bench.images["gmem_w"][byte + bit // 8] ^= 1 << (bit % 8)
         fault_step = gemv["index"]
     bench.load_images()
     dut.ap_rst_n.value = 0

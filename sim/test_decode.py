@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 from codesign.isa.encoding import WORDS, encode  # noqa: E402
+from codesign.quant.pack import stream_geometry  # noqa: E402
 from codesign.isa.instr import FUNC_ACT_SWIGLU, FUNC_GEMV_PLAIN, FUNC_NORM_RMS, LAYER_OPS, OPCODES, Instr  # noqa: E402
 
 FIELDS = {"op": "op", "func": "func", "slot": "slot", "m": "m", "n": "n", "k": "k", "heads": "heads",
@@ -52,11 +53,13 @@ def unsupported(ins: Instr) -> bool:
 
 def geometry(ins: Instr, p: dict) -> dict:
     m32, m64 = (1 << 32) - 1, (1 << 64) - 1
-    kstep = max(p["COLS"], p["GROUP"])
-    beat_bytes = (p["ROWS"] * p["COLS"] * p["WBITS"] + 7) // 8
+    bi = p["COLS"] * p["NM_M"] // p["NM_N"]           # inputs per beat (N:M sparse; dense COLS)
+    ib = (p["NM_M"] - 1).bit_length()                 # index bits per lane
+    kstep = max(bi, p["GROUP"])
+    beat_bytes = (p["ROWS"] * p["COLS"] * (p["WBITS"] + ib) + 7) // 8
     kpad = (((ins.k + kstep - 1) & m32) // kstep * kstep) & m32
     ngroups = kpad // p["GROUP"]
-    nbeats = kpad // p["COLS"]
+    nbeats = kpad // bi
     sc = (((p["ROWS"] * ngroups * 2 + 63) & m32) >> 6) << 6 & m32
     zp = ((((p["ROWS"] * ngroups + 63) & m32) >> 6) << 6 & m32) if p["ZP"] else 0
     wb = (((nbeats * beat_bytes + 63) & m32) >> 6) << 6 & m32
@@ -71,6 +74,7 @@ def geometry(ins: Instr, p: dict) -> dict:
 @cocotb.test()
 async def decode_matches_the_encoder(dut):
     p = {k: int(os.environ[k]) for k in ("ROWS", "COLS", "WBITS", "KVBITS", "GROUP", "ZP")}
+    p.update({k: int(os.environ.get(k, 1)) for k in ("NM_N", "NM_M")})
     rng = random.Random(13)
     signed = {name for *_, name, sg in WORDS if sg}
     instrs = [rand_instr(rng) for _ in range(400)]
@@ -90,3 +94,11 @@ async def decode_matches_the_encoder(dut):
             for name, want in geometry(ins, p).items():
                 got = int(getattr(dut, name).value)
                 assert got == want, f"{ins}: {name} = {got}, expected {want}"
+        if ins.op == "GEMV" and 0 < ins.k < (1 << 16) and 0 < ins.n < (1 << 16):
+            # the packer's own definition of the stream (pack.stream_geometry), sparse or dense
+            sp = "dense" if p["NM_N"] == p["NM_M"] else f"{p['NM_N']}:{p['NM_M']}"
+            g = stream_geometry(ins.n, ins.k, p["WBITS"], p["GROUP"], p["ZP"], p["ROWS"], p["COLS"], sp)
+            for name, key in (("kpad", "k_pad"), ("nbeats", "beats"), ("ngroups", "groups"),
+                              ("tiles", "tiles"), ("tile_bytes", "tile_bytes"), ("wb_bytes", "weight_bytes")):
+                got = int(getattr(dut, name).value)
+                assert got == int(g[key]), f"{ins}: {name} = {got}, stream_geometry {key} = {g[key]}"

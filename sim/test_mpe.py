@@ -5,6 +5,12 @@ sequencer does (rtl_ref.mpe_inputs); the reference takes e_g and the instruction
 Parameters come from the environment (set by tests/test_rtl_blocks.py from the HDL parameters).
 Inputs change on the falling edge; handshakes are sampled in ReadOnly before the rising edge,
 which is exact on both Verilator and Icarus.
+
+N:M sparse parameter sets (NM_N < NM_M): every tile's weights are pruned to N of each block of M
+inputs (pruned weights = the group's zero point, so the dense reference sums them as 0); the bench
+packs each beat's lanes as the packer does (docs/NUMERICS.md "N:M sparse weight stream": kept
+weight in bits [0, W), its index in the block above it, slots in ascending index order) and the
+scoreboard is the same dense integer reference (rtl_ref.gemv_tile) on the pruned matrix.
 """
 
 from __future__ import annotations
@@ -19,12 +25,18 @@ from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from rtl_ref import I32_MAX, I32_MIN, gemv_tile, mpe_inputs
 
 P = {k: int(os.environ.get(k, d)) for k, d in
-     dict(ROWS=4, COLS=8, WBITS=4, ABITS=8, GROUP=32, SCALE_BITS=16, ZP=0, REL_BITS=5).items()}
+     dict(ROWS=4, COLS=8, WBITS=4, ABITS=8, GROUP=32, SCALE_BITS=16, ZP=0, REL_BITS=5,
+          NM_N=1, NM_M=1).items()}
 ROWS, COLS, WB, AB, GROUP, SB, ZP, RB = (P[k] for k in ("ROWS", "COLS", "WBITS", "ABITS", "GROUP",
                                                         "SCALE_BITS", "ZP", "REL_BITS"))
 REL_MAX = (1 << RB) - 1
-SUB = min(COLS, GROUP)
-NSUB = COLS // SUB
+NM_N, NM_M = P["NM_N"], P["NM_M"]
+IB = (NM_M - 1).bit_length()          # index bits: ceil(log2 M), 0 when dense
+LW = WB + IB                          # one lane field
+BI = COLS * NM_M // NM_N              # inputs one beat covers
+SUB = min(BI, GROUP)                  # inputs per group slice
+NSUB = BI // SUB
+KSTEP = max(BI, GROUP)
 MPE_LAT = 3   # cycles from the last beat to its result (mpe.v header)
 
 
@@ -52,16 +64,48 @@ def unpack32(word, n):
     return out
 
 
-def beats_of(w, x, scale, zero, rel):
-    """Beat b: x[b*COLS:(b+1)*COLS], the weight tile, the scales/zeros/relative exponents of its
-    group slices."""
+def prune(w, zero, rng):
+    """N:M pattern: per row and block of NM_M inputs keep NM_N random distinct inputs (ascending),
+    the others take the group's zero point. Returns (pruned w, keep[r][block] = kept indices)."""
+    k = len(w[0])
+    if NM_N == NM_M:   # dense: every input kept (and the random stream is the dense bench's)
+        return w, [[list(range(NM_M))] * (k // NM_M) for _ in range(ROWS)]
+    w = [list(row) for row in w]
+    keep = []
+    for r in range(ROWS):
+        kr = []
+        for blk in range(k // NM_M):
+            idx = sorted(rng.sample(range(NM_M), NM_N))
+            for i in range(NM_M):
+                if i not in idx:
+                    w[r][blk * NM_M + i] = zero[r][blk * NM_M // GROUP]
+            kr.append(idx)
+        keep.append(kr)
+    return w, keep
+
+
+def lane_fields(w, keep, b):
+    """The ROWS x COLS lane fields of beat b (row-major): weight | index << WBITS."""
+    out = []
+    for r in range(ROWS):
+        for c in range(COLS):
+            blk = b * BI // NM_M + c // NM_N
+            i = keep[r][blk][c % NM_N]
+            q = w[r][blk * NM_M + i] & ((1 << WB) - 1)
+            out.append(q | (i << WB))
+    return out
+
+
+def beats_of(w, x, scale, zero, keep, rel):
+    """Beat b: x[b*BI:(b+1)*BI], the (sparse) weight lanes, the scales/zeros/relative exponents of
+    its group slices."""
     k = len(x)
     out = []
-    for b in range(k // COLS):
-        cols = range(b * COLS, (b + 1) * COLS)
+    for b in range(k // BI):
+        cols = range(b * BI, (b + 1) * BI)
         bx = pack([x[i] for i in cols], AB)
-        bw = pack([w[r][i] for r in range(ROWS) for i in cols], WB)
-        gs = [(b * COLS + j * SUB) // GROUP for j in range(NSUB)]
+        bw = pack(lane_fields(w, keep, b), LW)
+        gs = [(b * BI + j * SUB) // GROUP for j in range(NSUB)]
         bs = pack([scale[r][g] for r in range(ROWS) for g in gs], SB)
         bz = pack([zero[r][g] for r in range(ROWS) for g in gs], WB)
         br = pack([rel[g] for g in gs], RB)
@@ -82,7 +126,8 @@ def random_tile(rng, k, extreme=False):
         x = [rng.randint(alo, ahi) for _ in range(k)]
         scale = [[rng.randint(0, (1 << SB) - 1) for _ in range(ng)] for _ in range(ROWS)]
     zero = [[rng.randint(0, (1 << WB) - 1) if ZP else 0 for _ in range(ng)] for _ in range(ROWS)]
-    return w, x, scale, zero
+    w, keep = prune(w, zero, rng)
+    return w, x, scale, zero, keep
 
 
 async def reset(dut):
@@ -141,7 +186,7 @@ async def run_tiles(dut, tiles, k, shift, rng, e=None, p_valid=1.0, p_ready=1.0,
 
 def check(tag, tiles, results, shift, e=None):
     for t, (tile, got) in enumerate(zip(tiles, results)):
-        exp = gemv_tile(*tile, group=GROUP, shift=shift, e=e)
+        exp = gemv_tile(*tile[:4], group=GROUP, shift=shift, e=e)
         for r in range(ROWS):
             if exp[r] != got[r]:
                 raise AssertionError(f"{tag}: tile {t} row {r}: expected {exp[r]}, actual {got[r]}")
@@ -155,10 +200,10 @@ async def start(dut):
 @cocotb.test()
 async def random_tiles_and_cycles(dut):
     """Back-to-back tiles at full rate, random block exponents: bit-exact, and
-    cycles = tiles*K/COLS + MPE_LAT exactly (the exponents cost no cycle)."""
+    cycles = tiles*K/BI + MPE_LAT exactly (the exponents cost no cycle; dense BI = COLS)."""
     rng = random.Random(11)
     await start(dut)
-    kstep = max(COLS, GROUP)
+    kstep = KSTEP
     for k_mult, n_tiles, shift, ehi in ((1, 1, 0, 0), (2, 3, 7, 6), (3, 2, 12, 12), (1, 2, -3, 3),
                                         (4, 2, 20, 9)):
         k = kstep * k_mult
@@ -166,7 +211,7 @@ async def random_tiles_and_cycles(dut):
         tiles = [random_tile(rng, k) for _ in range(n_tiles)]
         res, cycles = await run_tiles(dut, tiles, k, shift, rng, e)
         check(f"k={k} shift={shift} e={e}", tiles, res, shift, e)
-        exp_cycles = n_tiles * k // COLS + MPE_LAT
+        exp_cycles = n_tiles * k // BI + MPE_LAT
         assert cycles == exp_cycles, f"k={k} tiles={n_tiles}: {cycles} cycles != {exp_cycles}"
 
 
@@ -176,7 +221,7 @@ async def outlier_block(dut):
     product is shifted up by up to REL_MAX, the others stay at e0 (which may be > 0)."""
     rng = random.Random(15)
     await start(dut)
-    k = max(COLS, GROUP) * 3
+    k = KSTEP * 3
     ng = k // GROUP
     for g, e_out, base in ((0, 9, 0), (ng // 2, 20, 2), (ng - 1, REL_MAX, 0), (ng - 1, REL_MAX + 3, 3)):
         e = [base] * ng
@@ -192,7 +237,7 @@ async def random_backpressure(dut):
     """Random input gaps and output stalls never lose, duplicate or corrupt a result."""
     rng = random.Random(12)
     await start(dut)
-    k = max(COLS, GROUP) * 2
+    k = KSTEP * 2
     for pv, pr in ((0.5, 0.3), (0.9, 0.1), (0.3, 0.9)):
         e = exps(rng, k, 1, 10)
         tiles = [random_tile(rng, k) for _ in range(4)]
@@ -206,7 +251,7 @@ async def saturation_corners(dut):
     relative exponents up to REL_MAX (the shifted products wrap at 64 bits, as the golden int64)."""
     rng = random.Random(13)
     await start(dut)
-    k = max(COLS, GROUP) * 2
+    k = KSTEP * 2
     for shift in (-63, -31, -5, 0, 1, 20, 40, 63):
         tiles = [random_tile(rng, k, extreme=True) for _ in range(2)]
         res, _ = await run_tiles(dut, tiles, k, shift, rng)
@@ -224,12 +269,12 @@ async def saturation_corners(dut):
     ng = k // GROUP
     smax = [[(1 << SB) - 1] * ng for _ in range(ROWS)]
     zero = [[0] * ng for _ in range(ROWS)]
-    w = [[lo if ZP == 0 else hi] * k for _ in range(ROWS)]
+    w, keep = prune([[lo if ZP == 0 else hi] * k for _ in range(ROWS)], zero, rng)
     for x in ([alo] * k, [ahi] * k):
-        tiles = [(w, x, smax, zero)]
+        tiles = [(w, x, smax, zero, keep)]
         res, _ = await run_tiles(dut, tiles, k, 0, rng)
         check("saturate", tiles, res, 0)
-        peak = (hi - (0 if ZP == 0 else 0)) * max(-alo, ahi) * k * ((1 << SB) - 1)
+        peak = (hi - (0 if ZP == 0 else 0)) * max(-alo, ahi) * (k * NM_N // NM_M) * ((1 << SB) - 1)
         if peak > 2 * I32_MAX:   # these bit widths can overflow int32 at all
             assert all(v in (I32_MIN, I32_MAX) for v in res[0]), f"expected saturation, got {res[0]}"
 
@@ -239,9 +284,9 @@ async def reset_mid_tile(dut):
     """Reset in the middle of a tile drops it; the next tile is exact."""
     rng = random.Random(14)
     await start(dut)
-    k = max(COLS, GROUP) * 2
+    k = KSTEP * 2
     tiles = [random_tile(rng, k) for _ in range(2)]
-    await run_tiles(dut, tiles, k, 3, rng, exps(rng, k, 0, 20), abort_after=k // COLS + 1)
+    await run_tiles(dut, tiles, k, 3, rng, exps(rng, k, 0, 20), abort_after=k // BI + 1)
     await reset(dut)
     await ReadOnly()
     assert int(dut.out_valid.value) == 0 and int(dut.busy.value) == 0, "reset left state behind"
@@ -250,4 +295,4 @@ async def reset_mid_tile(dut):
     tiles = [random_tile(rng, k) for _ in range(2)]
     res, cycles = await run_tiles(dut, tiles, k, 3, rng, e)
     check("after reset", tiles, res, 3, e)
-    assert cycles == 2 * k // COLS + MPE_LAT
+    assert cycles == 2 * k // BI + MPE_LAT

@@ -23,10 +23,18 @@ MPE_POINTS = [
     dict(ROWS=3, COLS=16, WBITS=2, ABITS=4, GROUP=8, SCALE_BITS=12, ZP=1),   # 2 groups per beat
     dict(ROWS=2, COLS=4, WBITS=8, ABITS=16, GROUP=4, SCALE_BITS=16, ZP=0),  # wide operands
 ]
+# N:M sparse MPE (docs/NUMERICS.md "N:M sparse weight stream"): lane = weight + index, BI inputs/beat
+SPARSE_POINTS = [
+    dict(ROWS=2, COLS=8, WBITS=4, ABITS=8, GROUP=32, SCALE_BITS=16, ZP=0, NM_N=2, NM_M=4),   # BI 16, 2 beats/group
+    dict(ROWS=3, COLS=16, WBITS=2, ABITS=4, GROUP=8, SCALE_BITS=12, ZP=1, NM_N=2, NM_M=4),  # 4 groups per beat, zp
+    dict(ROWS=2, COLS=8, WBITS=8, ABITS=8, GROUP=16, SCALE_BITS=16, ZP=0, NM_N=4, NM_M=8),  # 4:8, BI = GROUP
+    dict(ROWS=2, COLS=2, WBITS=4, ABITS=8, GROUP=8, SCALE_BITS=16, ZP=1, NM_N=2, NM_M=4),   # one block per beat
+]
 
 
 def _id(p: dict) -> str:
-    return "r{ROWS}c{COLS}w{WBITS}a{ABITS}g{GROUP}z{ZP}".format(**p)
+    s = "r{ROWS}c{COLS}w{WBITS}a{ABITS}g{GROUP}z{ZP}".format(**p)
+    return s + ("-nm{NM_N}of{NM_M}".format(**p) if "NM_N" in p else "")
 
 
 def _run_block(sim, top, sources, params, modules, tmp_path, env=None):
@@ -38,8 +46,11 @@ def _run_block(sim, top, sources, params, modules, tmp_path, env=None):
 
 
 # Verilator builds cost ~30 s each: every point on Icarus, the first and third on Verilator.
+# Sparse points: all on Icarus, the first and third on Verilator (full tier: "verilator" ids are slow).
 MPE_CASES = [(sim, p) for p in MPE_POINTS for sim in rtl_build.SIMULATORS
              if sim == "icarus" or p is not MPE_POINTS[1]]
+MPE_CASES += [(sim, p) for p in SPARSE_POINTS for sim in rtl_build.SIMULATORS
+              if sim == "icarus" or p in (SPARSE_POINTS[0], SPARSE_POINTS[2])]
 
 
 @pytest.mark.parametrize("sim,params", MPE_CASES, ids=[f"{s}-{_id(p)}" for s, p in MPE_CASES])
@@ -48,10 +59,14 @@ def test_mpe(sim, params, tmp_path):
 
 
 DECODE_POINTS = [dict(ROWS=2, COLS=8, WBITS=4, KVBITS=8, GROUP=32, ZP=0),
-                 dict(ROWS=3, COLS=64, WBITS=2, KVBITS=4, GROUP=32, ZP=1)]
+                 dict(ROWS=3, COLS=64, WBITS=2, KVBITS=4, GROUP=32, ZP=1),
+                 # N:M sparse streams: beat count and K' as pack.stream_geometry (BI = COLS*M/N)
+                 dict(ROWS=2, COLS=8, WBITS=4, KVBITS=8, GROUP=32, ZP=0, NM_N=2, NM_M=4),
+                 dict(ROWS=3, COLS=64, WBITS=2, KVBITS=4, GROUP=32, ZP=1, NM_N=4, NM_M=8)]
 
 
-@pytest.mark.parametrize("params", DECODE_POINTS, ids=lambda p: "r{ROWS}c{COLS}w{WBITS}g{GROUP}z{ZP}".format(**p))
+@pytest.mark.parametrize("params", DECODE_POINTS, ids=lambda p: "r{ROWS}c{COLS}w{WBITS}g{GROUP}z{ZP}".format(**p)
+                         + ("-nm{NM_N}of{NM_M}".format(**p) if "NM_N" in p else ""))
 def test_decode(params, tmp_path):
     """codesign_decode (fields from the generated codesign_isa.vh) against codesign.isa.encoding."""
     srcs = [rtl_build.RTL_DIR / "codesign_isa.vh", rtl_build.RTL_DIR / "codesign_decode.v"]

@@ -25,6 +25,8 @@ module codesign_core #(
     parameter integer KVBITS = 8,
     parameter integer GROUP = 32,
     parameter integer ZP = 0,
+    parameter integer NM_N = 1,          // N:M sparse weight stream: kept weights per block of NM_M
+    parameter integer NM_M = 1,          // inputs (dense: 1, 1); docs/NUMERICS.md
     parameter integer SCALE_BITS = 16,   // uint16 mantissas in the weight stream (NUMERICS.md)
     parameter integer SFU_LANES = 4,
     parameter integer ABUF_DEPTH = 4096, // activation buffer, int32 elements
@@ -82,9 +84,11 @@ module codesign_core #(
     localparam integer L = SFU_LANES;
     localparam integer PB = PORT_BITS / 8;             // bytes per port word
     localparam integer LGPB = $clog2(PB);
-    localparam integer SUB = (COLS < GROUP) ? COLS : GROUP;
-    localparam integer NSUB = COLS / SUB;
-    localparam integer BEAT_BITS = ((ROWS * COLS * WBITS + 7) / 8) * 8;  // one packed weight beat
+    localparam integer BI = COLS * NM_M / NM_N;        // inputs one weight beat covers (dense: COLS)
+    localparam integer LW = WBITS + $clog2(NM_M);      // lane field: weight (+ index in its block)
+    localparam integer SUB = (BI < GROUP) ? BI : GROUP;
+    localparam integer NSUB = BI / SUB;
+    localparam integer BEAT_BITS = ((ROWS * COLS * LW + 7) / 8) * 8;  // one packed weight beat
     localparam integer MAXG = ABUF_DEPTH / GROUP + 1;            // groups of the longest k
     localparam integer W_OUT = (BEAT_BITS > PORT_BITS) ? BEAT_BITS : PORT_BITS;
     localparam integer KV_ROW_MAX = ((MAX_HD * KVBITS + 7) / 8) * 8;
@@ -141,7 +145,8 @@ module codesign_core #(
     wire        i_unsupported;
     wire [31:0] rep, half, kv_row, cap, kpad, ngroups, tiles, nbeats, sc_bytes, zp_bytes, wb_bytes, tile_bytes;
     wire [63:0] kv_data_bytes;
-    codesign_decode #(.ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .KVBITS(KVBITS), .GROUP(GROUP), .ZP(ZP)) u_dec (
+    codesign_decode #(.ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .KVBITS(KVBITS), .GROUP(GROUP), .ZP(ZP),
+                      .NM_N(NM_N), .NM_M(NM_M)) u_dec (
         .ir(ir), .op(i_op), .func(i_func), .slot(i_slot), .m(i_m), .n(i_n), .k(i_k), .heads(i_heads),
         .kvh(i_kvh), .hd(i_hd), .shift(i_shift), .ctx(i_ctx), .src(i_src), .src2(i_src2), .dst(i_dst),
         .addr(i_addr), .mult(i_mult), .imm(i_imm), .unsupported(i_unsupported), .rep(rep), .half(half),
@@ -199,7 +204,9 @@ module codesign_core #(
         .m_axi_rdata(w_rdata), .m_axi_rlast(w_rlast), .m_axi_rresp(w_rresp));
     reg w_uclr; reg [31:0] w_pop;
     wire [W_OUT-1:0] w_u; wire [31:0] w_avail;
-    stream_unpack #(.IN_W(PORT_BITS), .OUT_W(W_OUT)) u_w_unpack (
+    // sparse beats (ROWS*COLS*(W+IB) bits) are rarely a multiple of the port: one word of slack
+    // keeps the read stream at a word per cycle (dense designs: the plain FIFO, cycles unchanged)
+    stream_unpack #(.IN_W(PORT_BITS), .OUT_W(W_OUT), .EXTRA_W((NM_N < NM_M) ? PORT_BITS : 0)) u_w_unpack (
         .clk(clk), .rst_n(rst_n), .clear(w_uclr), .cfg_skip(16'd0), .in_valid(w_s_valid),
         .in_ready(w_s_ready), .in_data(w_s_data), .out_data(w_u), .avail(w_avail), .pop(w_pop));
 
@@ -265,7 +272,7 @@ module codesign_core #(
     // ------------------------------------------------------------------ MPE
     reg         mp_in_valid;
     wire        mp_in_ready, mp_out_valid, mp_busy;
-    reg  [COLS*ABITS-1:0]           mp_x;
+    reg  [BI*ABITS-1:0]             mp_x;
     reg  [ROWS*NSUB*SCALE_BITS-1:0] mp_scale;
     reg  [ROWS*NSUB*WBITS-1:0]      mp_zero;
     reg  [NSUB*REL_BITS-1:0]        mp_rel;
@@ -273,9 +280,9 @@ module codesign_core #(
     reg  [31:0] mp_k;
     reg  signed [7:0] mp_shift;
     mpe #(.ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .ABITS(ABITS), .GROUP(GROUP),
-          .SCALE_BITS(SCALE_BITS), .ZP(ZP)) u_mpe (
+          .SCALE_BITS(SCALE_BITS), .ZP(ZP), .NM_N(NM_N), .NM_M(NM_M)) u_mpe (
         .clk(clk), .rst_n(rst_n), .cfg_k(mp_k), .cfg_shift(mp_shift), .in_valid(mp_in_valid),
-        .in_ready(mp_in_ready), .in_x(mp_x), .in_w(w_u[ROWS*COLS*WBITS-1:0]), .in_scale(mp_scale),
+        .in_ready(mp_in_ready), .in_x(mp_x), .in_w(w_u[ROWS*COLS*LW-1:0]), .in_scale(mp_scale),
         .in_zero(mp_zero), .in_rel(mp_rel), .out_valid(mp_out_valid), .out_ready(1'b1), .out_data(mp_out),
         .busy(mp_busy));
 
@@ -342,20 +349,20 @@ module codesign_core #(
     reg [31:0] gcnt;             // entries (phase 0/2) or bits (pads) done in the phase
     always @(*) begin
         mp_x = 0; mp_scale = 0; mp_zero = 0; mp_rel = 0;
-        for (c = 0; c < COLS; c = c + 1) begin
-            idx2 = gb * COLS + c;
+        for (c = 0; c < BI; c = c + 1) begin
+            idx2 = gb * BI + c;
             if (idx2 < i_k) mp_x[c*ABITS +: ABITS] = xq[idx2];
         end
         for (r = 0; r < ROWS; r = r + 1)
             for (j = 0; j < NSUB; j = j + 1) begin
-                g = (gb * COLS + j * SUB) / GROUP;
+                g = (gb * BI + j * SUB) / GROUP;
                 mp_scale[(r*NSUB + j)*SCALE_BITS +: SCALE_BITS] = sbuf[g * ROWS + r];
                 mp_zero[(r*NSUB + j)*WBITS +: WBITS] = zbuf[g * ROWS + r][WBITS-1:0];
             end
         // each group slice's activation exponent relative to the token's e0 (blocks wholly in
         // the padding past k: 0, their inputs are 0)
         for (j = 0; j < NSUB; j = j + 1) begin
-            g = (gb * COLS + j * SUB) / GROUP;
+            g = (gb * BI + j * SUB) / GROUP;
             if (g * GROUP < i_k) mp_rel[j*REL_BITS +: REL_BITS] = xe[g] - e_cap;
         end
         mp_in_valid = (st == S_GEMV) && (gph == 3'd4) && (w_avail >= BEAT_BITS);

@@ -19,11 +19,16 @@ module codesign_decode (
     parameter integer KVBITS = 8;
     parameter integer GROUP = 32;
     parameter integer ZP = 0;
+    parameter integer NM_N = 1;          // N:M sparse weight stream (dense: 1, 1)
+    parameter integer NM_M = 1;
 
 `include "codesign_isa.vh"
 
-    localparam integer KSTEP = (COLS > GROUP) ? COLS : GROUP;   // K' is a multiple of this
-    localparam integer BEAT_BITS = ((ROWS * COLS * WBITS + 7) / 8) * 8;  // one packed weight beat
+    // pack.stream_geometry: a beat covers BI = COLS*M/N inputs in ROWS x COLS lanes of W + IB bits
+    localparam integer BI = COLS * NM_M / NM_N;
+    localparam integer LW = WBITS + $clog2(NM_M);
+    localparam integer KSTEP = (BI > GROUP) ? BI : GROUP;       // K' is a multiple of this
+    localparam integer BEAT_BITS = ((ROWS * COLS * LW + 7) / 8) * 8;  // one packed weight beat
 
     input  wire [ISA_BITS-1:0] ir;
     // ---------------------------------------------------------------- fields (docs/ISA.md)
@@ -53,7 +58,7 @@ module codesign_decode (
     output wire [31:0] kv_row;         // R: bytes of one packed K or V row
     output wire [31:0] cap;            // KV capacity, tokens per head (imm)
     output wire [63:0] kv_data_bytes;  // one of the K, V data regions
-    output wire [31:0] kpad;           // K' = k rounded up to max(COLS, GROUP)
+    output wire [31:0] kpad;           // K' = k rounded up to max(BI, GROUP) (dense BI = COLS)
     output wire [31:0] ngroups;        // groups of K'
     output wire [31:0] tiles;          // row tiles
     output wire [31:0] nbeats;         // MPE beats per row tile
@@ -97,7 +102,7 @@ module codesign_decode (
     assign kpad = ((k + KSTEP - 1) / KSTEP) * KSTEP;
     assign ngroups = kpad / GROUP;
     assign tiles = (n + ROWS - 1) / ROWS;
-    assign nbeats = kpad / COLS;
+    assign nbeats = kpad / BI;
     assign sc_bytes = ((ROWS * ngroups * 2 + 63) >> 6) << 6;
     assign zp_bytes = (ZP != 0) ? (((ROWS * ngroups + 63) >> 6) << 6) : 32'd0;
     assign wb_bytes = ((nbeats * (BEAT_BITS / 8) + 63) >> 6) << 6;

@@ -12,6 +12,8 @@ module codesign_top #(
     parameter integer KVBITS = 8,
     parameter integer GROUP = 32,
     parameter integer ZP = 0,
+    parameter integer NM_N = 1,          // N:M sparse weights (dense: 1, 1)
+    parameter integer NM_M = 1,
     parameter integer SCALE_BITS = 16,
     parameter integer SFU_LANES = 4,
     parameter integer WBUF_DEPTH = 2,
@@ -167,7 +169,7 @@ module codesign_top #(
 
     codesign_core #(
         .ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .ABITS(ABITS), .KVBITS(KVBITS), .GROUP(GROUP),
-        .ZP(ZP), .SCALE_BITS(SCALE_BITS), .SFU_LANES(SFU_LANES), .ABUF_DEPTH(ABUF_DEPTH),
+        .ZP(ZP), .NM_N(NM_N), .NM_M(NM_M), .SCALE_BITS(SCALE_BITS), .SFU_LANES(SFU_LANES), .ABUF_DEPTH(ABUF_DEPTH),
         .KVBUF_DEPTH(KVBUF_DEPTH), .PORT_BITS(PORT_BITS), .MAX_HD(MAX_HD), .MAX_REP(MAX_REP),
         .WBUF_DEPTH(WBUF_DEPTH)
     ) u_core (

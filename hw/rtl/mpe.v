@@ -23,9 +23,19 @@
 // cfg_k must be a multiple of COLS and GROUP: the mover zero-pads x (and w) past the
 // real k, which leaves every sum unchanged.
 //
+// N:M sparse weights (NM_N < NM_M; dense: NM_N = NM_M = 1, which is the text above exactly):
+// docs/NUMERICS.md "N:M sparse weight stream". A lane field is LW = WBITS + IB bits (IB =
+// clog2(NM_M)): bits [0, WBITS) a kept weight, bits [WBITS, LW) its index i in its block of NM_M
+// inputs. One beat covers BI = COLS*NM_M/NM_N inputs (in_x holds BI activations): lane c holds
+// slot c % NM_N of block c / NM_N, so it multiplies its weight by activation (c/NM_N)*NM_M + i of
+// the beat (an NM_M:1 mux per lane: the sparse decoder). Pruned inputs have w = z: they add 0,
+// so the group sums equal the dense ones. Group slices count inputs: SUB = min(BI, GROUP) inputs
+// (SUB*NM_N/NM_M lanes) per slice, NSUB = BI / SUB, BPG = GROUP / SUB; cfg_k is a multiple of
+// BI and GROUP, nbeats = cfg_k / BI.
+//
 // Timing: one beat per cycle; result of a tile 3 cycles after its last beat
 // (product/tree register, group close, requantize). Tiles stream back to back:
-// cycles per tile = K/COLS, plus MPE_LAT = 3 once per instruction.
+// cycles per tile = K/BI (dense: K/COLS), plus MPE_LAT = 3 once per instruction.
 // in_ready is low only while a finished result waits on out_ready.
 `default_nettype none
 module mpe #(
@@ -37,17 +47,21 @@ module mpe #(
     parameter integer SCALE_BITS = 16,
     parameter integer ZP = 0,
     parameter integer REL_BITS = 5,
-    // derived (do not override): group slices per beat
-    parameter integer NSUB = (COLS < GROUP) ? 1 : COLS / GROUP
+    parameter integer NM_N = 1,          // N:M sparsity: kept weights per block of NM_M inputs
+    parameter integer NM_M = 1,          // (dense: 1, 1)
+    // derived (do not override): inputs per beat, lane field bits, group slices per beat
+    parameter integer BI = COLS * NM_M / NM_N,
+    parameter integer LW = WBITS + $clog2(NM_M),
+    parameter integer NSUB = (BI < GROUP) ? 1 : BI / GROUP
 ) (
     input  wire                           clk,
     input  wire                           rst_n,
-    input  wire [31:0]                    cfg_k,      // reduction length (multiple of COLS, GROUP)
+    input  wire [31:0]                    cfg_k,      // reduction length (multiple of BI, GROUP)
     input  wire signed [7:0]              cfg_shift,  // requantization shift, -63..63
     input  wire                           in_valid,
     output wire                           in_ready,
-    input  wire [COLS*ABITS-1:0]          in_x,
-    input  wire [ROWS*COLS*WBITS-1:0]     in_w,       // row r, col c at [(r*COLS+c)*WBITS +: WBITS]
+    input  wire [BI*ABITS-1:0]            in_x,
+    input  wire [ROWS*COLS*LW-1:0]        in_w,       // row r, lane c at [(r*COLS+c)*LW +: LW]
     input  wire [ROWS*NSUB*SCALE_BITS-1:0] in_scale,  // row r, slice j at [(r*NSUB+j)*SCALE_BITS +: ...]
     input  wire [ROWS*NSUB*WBITS-1:0]     in_zero,
     input  wire [NSUB*REL_BITS-1:0]       in_rel,     // slice j at [j*REL_BITS +: REL_BITS] (all rows)
@@ -56,7 +70,8 @@ module mpe #(
     output reg  [ROWS*32-1:0]             out_data,
     output wire                           busy        // a tile is in the pipeline
 );
-    localparam integer SUB = (COLS < GROUP) ? COLS : GROUP;
+    localparam integer SUB = (BI < GROUP) ? BI : GROUP;   // inputs per group slice
+    localparam integer SUBL = SUB * NM_N / NM_M;          // lanes per group slice
     localparam integer BPG = GROUP / SUB;
     localparam integer DW = WBITS + 1;                  // (w - z) fits WBITS+1 signed bits
     localparam integer PW = DW + ABITS;                 // one product
@@ -67,7 +82,7 @@ module mpe #(
     reg  [31:0] beat;          // beat index within the tile
     reg  [31:0] gbeat;         // beat index within the group
     wire        accept = in_valid & in_ready;
-    wire [31:0] nbeats = cfg_k / COLS;
+    wire [31:0] nbeats = cfg_k / BI;
     wire        last_beat = (beat == nbeats - 1);
     wire        group_end = (gbeat == BPG - 1);
 
@@ -82,6 +97,8 @@ module mpe #(
     reg signed [DW-1:0] d;
     reg signed [ABITS-1:0] xa;
     reg [WBITS-1:0] wv, zv;
+    reg [LW-1:0] wf;
+    reg [31:0] xi;
     always @(posedge clk) begin
         if (!rst_n) begin
             s1_valid <= 1'b0; s1_gend <= 1'b0; s1_last <= 1'b0;
@@ -98,12 +115,15 @@ module mpe #(
                 for (r = 0; r < ROWS; r = r + 1)
                     for (j = 0; j < NSUB; j = j + 1) begin
                         t = 0;
-                        for (c = 0; c < SUB; c = c + 1) begin
-                            wv = in_w[(r*COLS + j*SUB + c)*WBITS +: WBITS];
+                        for (c = 0; c < SUBL; c = c + 1) begin
+                            // lane field: weight, then (sparse) its index in the block of NM_M
+                            wf = in_w[(r*COLS + j*SUBL + c)*LW +: LW];
+                            wv = wf[WBITS-1:0];
+                            xi = j*SUB + (c / NM_N) * NM_M + ((NM_M > 1) ? (wf >> WBITS) : 0);
                             zv = (ZP != 0) ? in_zero[(r*NSUB + j)*WBITS +: WBITS] : {WBITS{1'b0}};
                             if (ZP != 0) d = $signed({1'b0, wv}) - $signed({1'b0, zv});
                             else         d = $signed({wv[WBITS-1], wv});
-                            xa = in_x[(j*SUB + c)*ABITS +: ABITS];
+                            xa = in_x[xi*ABITS +: ABITS];   // the lane's NM_M:1 activation mux
                             t = t + d * xa;
                         end
                         s1_sum[r*NSUB + j] <= t;

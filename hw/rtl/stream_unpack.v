@@ -3,10 +3,14 @@
 // KV rows). Bits leave in stream order (little end first): out_data[0] is the oldest bit.
 // clear: empties the FIFO and arms `cfg_skip` bits to drop from the front of the next words
 // (the byte offset of an unaligned start address). pop (<= avail, <= OUT_W) removes bits.
+// EXTRA_W: more room past IN_W + OUT_W bits (in_ready looks at the fill before this cycle's pop,
+// so a consumer whose pops are no multiple of IN_W, e.g. N:M sparse weight beats of W+IB-bit
+// lanes, would stall the read stream one word in three without it; 0 keeps the plain FIFO).
 `default_nettype none
 module stream_unpack #(
     parameter integer IN_W = 64,
-    parameter integer OUT_W = 512
+    parameter integer OUT_W = 512,
+    parameter integer EXTRA_W = 0
 ) (
     input  wire              clk,
     input  wire              rst_n,
@@ -19,7 +23,7 @@ module stream_unpack #(
     output wire [31:0]       avail,
     input  wire [31:0]       pop
 );
-    localparam integer BUFW = IN_W + OUT_W;
+    localparam integer BUFW = IN_W + OUT_W + EXTRA_W;
     reg [BUFW-1:0] fifo;
     reg [31:0] cnt;
     reg [15:0] skip;

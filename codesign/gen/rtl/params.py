@@ -8,27 +8,25 @@ exactly one place.
 from __future__ import annotations
 
 from ...design import Design
-from ..template import VERIFY_MODEL, require_dense, template_params
+from ..template import VERIFY_MODEL, template_params
 
 AXIL_ADDR_BITS = 7   # s_axi_control address width: registers up to 0x44 (hw/rtl/axil_control.v)
 
 # The parameters codesign_top takes (hw/rtl/codesign_top.v), in its order.
-CORE_PARAMS = ("ROWS", "COLS", "WBITS", "ABITS", "KVBITS", "GROUP", "ZP", "SCALE_BITS", "SFU_LANES",
+CORE_PARAMS = ("ROWS", "COLS", "WBITS", "ABITS", "KVBITS", "GROUP", "ZP", "NM_N", "NM_M", "SCALE_BITS", "SFU_LANES",
                "WBUF_DEPTH", "ABUF_DEPTH", "KVBUF_DEPTH", "PORT_BITS", "MAX_HD", "MAX_REP")
-MPE_PARAMS = ("ROWS", "COLS", "WBITS", "ABITS", "GROUP", "SCALE_BITS", "ZP")
+MPE_PARAMS = ("ROWS", "COLS", "WBITS", "ABITS", "GROUP", "SCALE_BITS", "ZP", "NM_N", "NM_M")
 
 __all__ = ["AXIL_ADDR_BITS", "VERIFY_MODEL", "core_params", "mpe_params"]
 
 
 def core_params(design: Design) -> dict[str, int]:
     """Verilog parameters of codesign_top for a design point (names as in hw/rtl/codesign_top.v)."""
-    require_dense(design, "RTL processor")
     p = template_params(design)
     return {**{k: p[k] for k in CORE_PARAMS}, "C_S_AXI_CONTROL_ADDR_WIDTH": AXIL_ADDR_BITS}
 
 
 def mpe_params(design: Design) -> dict[str, int]:
     """Verilog parameters of mpe.v."""
-    require_dense(design, "RTL MPE")
     p = template_params(design)
     return {k: p[k] for k in MPE_PARAMS}

@@ -81,11 +81,14 @@ def run_yosys(sources: list[Path], top: str, params: dict, workdir: Path,
 
 
 def mpe_slice(params: dict, max_lanes: int) -> dict:
-    """Fewer rows first, then fewer columns (halving keeps cols | group or group | cols)."""
+    """Fewer rows first, then fewer columns (halving keeps cols | group or group | cols; N:M sparse
+    MPEs keep whole blocks per beat, NM_N | cols)."""
     p = dict(params)
+    nm_n = p.get("NM_N", 1)
     while p["ROWS"] * p["COLS"] > max_lanes and p["ROWS"] > 1:
         p["ROWS"] = max(1, p["ROWS"] // 2)
-    while p["ROWS"] * p["COLS"] > max_lanes and p["COLS"] > 1 and p["COLS"] % 2 == 0:
+    while (p["ROWS"] * p["COLS"] > max_lanes and p["COLS"] > 1 and p["COLS"] % 2 == 0
+           and (p["COLS"] // 2) % nm_n == 0):
         p["COLS"] //= 2
     return p
 
