@@ -89,12 +89,14 @@ def test_2_4_at_w4_streams_three_quarters_of_the_beats_plus_the_same_scales(caps
     assert sparse["decode_bytes_per_step"] < dense["decode_bytes_per_step"]
     assert sparse["decode_tokens_per_s"] > dense["decode_tokens_per_s"]
     assert sparse["roofline_tokens_per_s"] > dense["roofline_tokens_per_s"]
-    # resources: the same multipliers; an M:1 activation mux per lane and bit (4:1 = one LUT6)
+    # resources: the same multipliers; an M:1 activation mux per lane and bit, at the Yosys-calibrated
+    # LUT per bit of a 4:1 mux (constants.LUT_PER_SPARSE_MUX4_BIT), twice that for 8:1
+    from codesign.model.constants import LUT_PER_SPARSE_MUX4_BIT as per_bit
     assert sparse["resources"]["dsp"] == dense["resources"]["dsp"]
-    assert sparse["resources"]["lut"] - dense["resources"]["lut"] == rows * cols * 8 * 1
+    assert sparse["resources"]["lut"] - dense["resources"]["lut"] == rows * cols * 8 * per_bit
     assert sparse["resources"]["uram"] > dense["resources"]["uram"]   # 6-bit lane fields in the weight buffer
     s48 = _eval(capsys, "--sparsity", "4:8")
-    assert s48["resources"]["lut"] - dense["resources"]["lut"] == rows * cols * 8 * 2   # 8:1 = two LUT6 + MUXF7
+    assert s48["resources"]["lut"] - dense["resources"]["lut"] == rows * cols * 8 * 2 * per_bit   # 8:1: two 4:1 + MUXF7
     # 4:8: (4*4 + 4*3) / (4*8) = 0.875 of the beats
     total_48 = sum(o["weight_bytes"] * o["count"] for o in _gemvs(s48))
     beats = 4 * (exp_dense - exp_sparse)                             # dense beat bytes (exact: 0.25 of them)
@@ -174,9 +176,10 @@ def test_codes_are_the_tuple_order():
     assert [from_numeric("sparsity", c) for c in (0, 1, 2)] == list(SPARSITY_CODES)
 
 
-def test_generators_refuse_sparse_designs_until_the_hardware_decodes_them():
-    # the mapper carries N:M for every backend; each backend whose hardware reads dense streams only
-    # refuses a sparse design (issue 16 lifts it backend by backend)
+def test_generators_carry_sparsity_and_the_selftest_refuses_it():
+    # the mapper carries N:M for every backend; the HLS kernel and the RTL decode N:M streams
+    # (issue 16: tests/test_hls_sparse.py, tests/test_rtl_sparse.py); the iCE40 self-test tile is dense
+    from codesign.export.ice40_selftest import tile_data
     from codesign.gen.hls.headers import config_header
     from codesign.gen.rtl.params import core_params, mpe_params
     from codesign.gen.template import template_params
@@ -186,10 +189,9 @@ def test_generators_refuse_sparse_designs_until_the_hardware_decodes_them():
     assert (template_params(dense)["NM_N"], template_params(dense)["NM_M"]) == (1, 1)
     assert (template_params(sparse)["NM_N"], template_params(sparse)["NM_M"]) == (2, 4)
     for gen in (core_params, mpe_params):
-        gen(dense)
-        with pytest.raises(CodesignError, match="quant.sparsity"):
-            gen(sparse)
-    # the HLS kernel decodes N:M streams (issue 16.2, tests/test_hls_sparse.py): its header carries them
+        assert (gen(dense)["NM_N"], gen(sparse)["NM_N"], gen(sparse)["NM_M"]) == (1, 2, 4)
     assert "static const int NM_N = 1;" in config_header(dense)
     h = config_header(sparse)
     assert "static const int NM_N = 2;" in h and "static const int NM_M = 4;" in h
+    with pytest.raises(CodesignError, match="quant.sparsity"):
+        tile_data(sparse)

@@ -110,6 +110,14 @@ LUT_PER_ROW = 350          # group-scale multiply-add, int64 accumulate, requant
 # (docs/RTL.md, 2026-11-23): +129 to +291 LUT per (row x slice), i.e. 130-160 LUT6 per shifter; a mux
 # tree, so fabric in any tool (unlike the adder trees above).
 LUT_PER_EXP_SHIFTER = 145
+# N:M sparse index decode: each of the rows x cols MPE lanes selects its activation out of the M of
+# its block by its ceil(log2 M)-bit index, an M:1 multiplexer per activation bit; a 6-input LUT is a
+# 4:1 mux and MUXF7/MUXF8 join them into 8:1 / 16:1 (UG574, "Multiplexers"), so the cost scales with
+# ceil(M/4) per bit. CALIBRATED on Yosys 0.23 synth_xilinx of hw/rtl/mpe.v, dense vs 2:4, W4A8 g32
+# (docs/RTL.md, 2026-12-03): 2x8 +258 LUT, 4x16 +1058 LUT, i.e. 16.1-16.5 LUT per lane at 8 activation
+# bits = 2 LUT per bit (the mux and the wider activation bus select; no FF, no DSP). A mux is fabric in
+# any tool, so Yosys is a fair measure here (unlike its adder trees).
+LUT_PER_SPARSE_MUX4_BIT = 2.0
 FF_PER_ROW = 270
 DSP_PER_ROW = 1            # scale_g x acc_g
 LUT_PER_SFU_LANE = 900     # norm/softmax/SiLU/RoPE/quantizer datapath per lane

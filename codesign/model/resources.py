@@ -20,14 +20,6 @@ from . import constants as C
 
 RESOURCES = ("dsp", "lut", "ff", "bram36", "uram")
 
-# N:M sparse index decode: each of the rows x cols MPE lanes selects its activation out of the M of
-# its block by its ceil(log2 M)-bit index, an M:1 multiplexer per activation bit. A 6-input LUT is
-# a 4:1 mux (4 data + 2 select inputs) and the CLB's MUXF7/MUXF8 join two / four of them into an
-# 8:1 / 16:1 mux without further LUTs (UG574, "Multiplexers"), so ceil(M/4) LUTs per bit.
-# ESTIMATE from the LUT structure, not measured: issue 16's Yosys run of the sparse decoder is to
-# calibrate it (like LUT_PER_LANE_BIT in constants.py). The DSP count does not change: the array
-# keeps its rows x cols multipliers, each now fed a kept weight.
-LUT_PER_SPARSE_MUX4_BIT = 1.0
 
 
 def _sparse(p, dtype=np.float64):
@@ -55,7 +47,7 @@ def _lut(p, device, head_dim, kv_scale_bits):
     rows = p["rows"]
     _, m, _, beat_in = _sparse(p, np.result_type(p["cols"]))
     slices = np.maximum(1, beat_in // p["group"])     # group slices per MPE beat: one shifter each per row
-    index_mux = rows * p["cols"] * p["abits"] * np.where(m > 1, np.ceil(m / 4), 0) * LUT_PER_SPARSE_MUX4_BIT
+    index_mux = rows * p["cols"] * p["abits"] * np.where(m > 1, np.ceil(m / 4), 0) * C.LUT_PER_SPARSE_MUX4_BIT
     return (rows * p["cols"] * C.LUT_PER_LANE_BIT * (p["wbits"] + p["abits"]) + rows * C.LUT_PER_ROW
             + rows * slices * C.LUT_PER_EXP_SHIFTER + index_mux
             + p["sfu_lanes"] * C.LUT_PER_SFU_LANE + _ports(p) * p["port_bits"] * C.LUT_PER_PORT_BIT + C.CONTROL_LUT)
