@@ -99,7 +99,7 @@ def test_unwritable_out_file_is_one_line_exit_2(cmd, design, tmp_path, capsys):
     assert _listing(tmp_path) == sorted(before + ["folder.json"])
 
 
-@pytest.mark.parametrize("cmd", ["sweep", "compare", "export", "vectors"])
+@pytest.mark.parametrize("cmd", ["sweep", "compare", pytest.param("export", marks=pytest.mark.slow), "vectors"])
 def test_force_replaces_only_a_folder_codesign_wrote(cmd, design, tmp_path, capsys):
     args = _folder_commands(design, tmp_path)[cmd]
     a_file = tmp_path / "a-file"

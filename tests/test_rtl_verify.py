@@ -39,7 +39,7 @@ def test_layer_that_fits_nowhere_says_what_to_do():
 
 
 @pytest.mark.sim
-@pytest.mark.parametrize("sim", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("sim", [pytest.param("icarus", marks=pytest.mark.slow), pytest.param("verilator", marks=pytest.mark.slow)])
 def test_quick_design_verifies_as_documented(sim, tmp_path):
     """The README's quick run: `codesign verify --design hw/rtl/designs/tiny.json --sim SIM`."""
     env = {**os.environ, "CODESIGN_CACHE": str(tmp_path / "cache")}
