@@ -30,7 +30,7 @@ def test_round_trip(tmp_path):
 
 def test_zero_point_rows_are_their_own_configurations(tmp_path):
     t = _table()
-    t.results_zp[(4, 8, 8, 128)] = 20.4
+    t.rows[(4, 8, 8, 128, True, "rtn")] = 20.4
     p = tmp_path / "t.json"
     at.write_table(p, t)
     t = at.read_table(p)
@@ -123,7 +123,7 @@ def test_command_show_prints_cached_table(tmp_path, monkeypatch, capsys):
     at.write_table(at.cache_path("smollm2-135m"), _table())
     assert main(["accuracy", "--show"]) == 0
     out = capsys.readouterr().out
-    assert "baseline perplexity 20.000" in out and "22.00 (+10.0%)" in out and "diverged" in out
+    assert "reference perplexity 20.000" in out and "22.00 (+10.0%)" in out and "diverged" in out
     assert main(["accuracy", "--show", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["baseline_ppl"] == 20.0
 
