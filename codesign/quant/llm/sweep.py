@@ -32,16 +32,13 @@ def grid(wbits: Iterable[int] = AXES["wbits"], abits: Iterable[int] = AXES["abit
 
 def priority_order(configs: list[tuple]) -> list[tuple]:
     """The configurations that answer the main questions first (so a short run is still useful):
-    W8A8KV8, then W x group at A8 KV8, then the A and KV sweeps at W4 g128, then the rest."""
+    A8 KV8 (W8 g128 first, then fewer weight bits, larger groups first), then A16 KV16, then the
+    other A x KV pairs without 4-bit, then those with A4 or KV4; W2 (which breaks this model) after
+    all of those."""
     def rank(c):
         w, a, kv, g = c
-        if (w, a, kv) == (8, 8, 8) and g == 128:
-            return 0
-        if (a, kv) == (8, 8):
-            return 1
-        if w == 4 and g == 128:
-            return 2
-        return 3
+        r = 0 if (a, kv) == (8, 8) else 1 if (a, kv) == (16, 16) else 2 if 4 not in (a, kv) else 3
+        return r + (4 if w == 2 else 0)
     return sorted(configs, key=lambda c: (rank(c), -c[0], -c[3], -c[1], -c[2]))
 
 
