@@ -155,3 +155,19 @@ def test_sweep_reads_the_interval_from_the_table():
     lo = src.loss_ci_low(params)
     assert np.isnan(lo[3]) and np.all(lo[:3] < src.loss_pct(params)[:3])
     assert "ties with it and meets it" in src.describe()
+
+
+@pytest.mark.slow
+def test_fresh_clone_command_reproduces_the_committed_table(tmp_path, monkeypatch, capsys):
+    """No cache, no axis option: the command recognises the committed table's sample, numerics and
+    reference, measures nothing (the table's own rows are all there) and prints the same numbers."""
+    from codesign.cli import main
+
+    monkeypatch.setenv("CODESIGN_CACHE", str(tmp_path / "cache"))
+    committed = at.read_table(at.packaged_path(at.DEFAULT_MODEL))
+    assert main(["accuracy", "--model", "smollm2-135m", "--json"]) == 0
+    captured = capsys.readouterr()
+    err = " ".join(captured.err.split())
+    assert "the committed table" in err and f"own {len(committed.rows)} configuration(s), 0 to measure" in err
+    assert not at.cache_path(at.DEFAULT_MODEL).exists()            # nothing measured, nothing cached
+    assert json.loads(captured.out) == json.loads(json.dumps(committed.to_dict()))

@@ -50,15 +50,16 @@ def add_arguments(p) -> None:
                        help=f"comma-separated {ax} values to measure, from {{{', '.join(map(str, AXES[ax]))}}} "
                             "(no axis option: the committed table's configurations, else the full grid)")
     p.add_argument("--zero-point", type=str, default=None,
-                   help="comma-separated weight zero-point settings to measure, from {false, true} (default both)")
+                   help="comma-separated weight zero-point settings to measure, from {false, true} (default: both)")
     p.add_argument("--text", default=DEFAULT_TEXT, choices=TEXTS,
-                   help="perplexity text: committed English prose (default) or the standard-library docstrings")
+                   help="perplexity text: alice29 (English prose committed with the package) or stdlib-docstrings")
     p.add_argument("--sample", type=int, default=DEFAULT_WINDOWS,
-                   help=f"perplexity windows of 256 tokens (default {DEFAULT_WINDOWS}: {DEFAULT_WINDOWS * 255:,} scored tokens)")
+                   help=f"perplexity windows of 256 tokens, 255 scored in each ({DEFAULT_WINDOWS} windows: "
+                        f"{DEFAULT_WINDOWS * 255:,} scored tokens)")
     p.add_argument("--calibration", type=int, default=8, help="smoothing calibration windows (disjoint from the sample)")
     p.add_argument("--alpha", type=float, default=0.5, help="SmoothQuant migration strength; negative = no smoothing")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    p.add_argument("--force", action="store_true", help="re-measure everything instead of reusing the cache")
+    p.add_argument("--force", action="store_true", help="re-measure the requested (or the table's own) configurations instead of reusing the cache")
     p.add_argument("--show", action="store_true", help="only print the cached (or packaged) table")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.add_argument("--merge", nargs="+", metavar="TABLE",
@@ -223,7 +224,8 @@ def run(args) -> int:
         # no axis option: exactly the configurations the committed (or cached) table holds
         want = sorted({(k[:4], k[4]) for k in old.rows if k[5] == at.DEFAULT_METHOD})
         runs = [(c, zp) for zp in (False, True) for c in priority_order([c for c, z in want if z == zp])]
-        console.print(f"measuring the table's own {len(runs)} configuration(s) (axis options choose others)")
+        todo = sum(1 for c, zp in runs if key(c, zp) not in done)
+        console.print(f"the table's own {len(runs)} configuration(s), {todo} to measure (axis options choose others)")
     else:
         configs = priority_order(grid(**axes))
         runs = [(c, zp) for zp in zero_points for c in configs]
