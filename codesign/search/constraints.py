@@ -77,7 +77,8 @@ def constraint_masks(c: Constraints, cols: Mapping[str, np.ndarray], accuracy_kn
     """Per applied constraint, a bool array: True where the point meets it.
 
     The accuracy constraint is skipped when no accuracy table exists; a point
-    whose accuracy was not measured (NaN) does not meet it.
+    whose accuracy was not measured (NaN) does not meet it. Tie rule (``accuracy_meets_bound``):
+    a point whose bootstrap interval of the loss reaches down to the bound meets it.
     """
     masks: dict[str, np.ndarray] = {}
     for name, (col, kind, _) in CONSTRAINT_FIELDS.items():
@@ -87,6 +88,37 @@ def constraint_masks(c: Constraints, cols: Mapping[str, np.ndarray], accuracy_kn
         if name == "max_accuracy_loss_pct" and not accuracy_known:
             continue
         x = np.asarray(cols[col], dtype=np.float64)
+        if name == "max_accuracy_loss_pct":
+            masks[name] = accuracy_meets_bound(x, cols.get("accuracy_loss_ci_low"), bound)
+            continue
         with np.errstate(invalid="ignore"):
             masks[name] = (x <= bound) if kind == "max" else (x >= bound)
     return masks
+
+
+def accuracy_meets_bound(loss: np.ndarray, ci_low: np.ndarray | None, bound: float) -> np.ndarray:
+    """The accuracy bound with ties: True where a point's loss is not shown to exceed ``bound``.
+
+    A table row carries a paired bootstrap interval [low, high] of its loss (docs/ACCURACY.md). A
+    difference inside the interval is a tie: a point whose interval contains the bound
+    (low <= bound <= high, the measurement cannot tell it from the bound) meets the bound, like
+    one whose whole interval is below it; a point whose whole interval is above the bound
+    (low > bound) fails. A row without an interval (a table of schema /1) is judged by its loss
+    alone (loss <= bound). An unmeasured point (NaN loss) fails.
+    """
+    loss = np.asarray(loss, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        if ci_low is None:
+            return loss <= bound
+        lo = np.asarray(ci_low, dtype=np.float64)
+        judged = np.where(np.isfinite(lo), np.minimum(lo, loss), loss)
+        return np.isfinite(loss) & (judged <= bound)
+
+
+def accuracy_tie_at_bound(loss: np.ndarray, ci_low: np.ndarray | None, bound: float) -> np.ndarray:
+    """True where a point meets the bound only by the tie rule (loss > bound >= interval low)."""
+    if ci_low is None:
+        return np.zeros(np.shape(loss), dtype=bool)
+    loss, lo = np.asarray(loss, dtype=np.float64), np.asarray(ci_low, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(loss) & (loss > bound) & (lo <= bound)

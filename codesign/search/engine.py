@@ -253,6 +253,9 @@ class Sweeper:
         key, grid = fac.key(ACCURACY_PARAMS), fac.grid(ACCURACY_PARAMS)
         loss = self.accuracy.loss_pct(grid)            # one lookup per (W, A, KV, group, zero point, sparsity) combination
         cols["accuracy_loss_pct"] = np.full(index.size, loss[0]) if key is None else np.take(loss, key)
+        # the low end of each row's bootstrap interval: the accuracy bound's tie rule (constraints.py)
+        lo = self.accuracy.loss_ci_low(grid)
+        cols["accuracy_loss_ci_low"] = np.full(index.size, lo[0]) if key is None else np.take(lo, key)
         masks = constraint_masks(self.constraints, cols, self.accuracy.known)
         ok = cols["feasible"].copy()
         for m in masks.values():

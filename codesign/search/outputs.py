@@ -182,6 +182,9 @@ def build_summary(job: SweepJob, sweeper: Sweeper, state: SweepState, chosen: li
         else:
             entry["applied"] = True
             entry["rejected_feasible_points"] = int(state.constraint_fail[j])
+            if name == "max_accuracy_loss_pct":
+                from .accuracy import TIE_NOTE
+                entry["tie_rule"] = TIE_NOTE
         constraints[name] = entry
     best = {}
     by_index = {c.index: c for c in chosen}

