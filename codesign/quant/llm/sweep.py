@@ -22,6 +22,7 @@ from .quantized import PrequantizedWeights, QuantScheme, numerics_source
 from .smoothing import DEFAULT_ALPHA, activation_maxima, smooth_weights
 from .axes import AXES
 from .naming import LINEARS
+from .wquant import quantize_model
 
 
 
@@ -59,14 +60,18 @@ def measure(cfg: dict, weights: dict[str, torch.Tensor], windows: torch.Tensor, 
             calibration: torch.Tensor | None = None, alpha: float | None = DEFAULT_ALPHA,
             zero_point: bool = False, done: dict | None = None, baseline: dict | None = None,
             on_result: Callable[[dict, dict], None] | None = None,
-            on_progress: Callable[[str], None] | None = None) -> tuple[dict, dict]:
+            on_progress: Callable[[str], None] | None = None, method: str = "rtn",
+            method_options: dict | None = None) -> tuple[dict, dict]:
     """(baseline {"ppl", "window_nll"}, {key: {"wbits", "abits", "kvbits", "group", "zero_point", "method",
     "ppl", "window_nll", "seconds"}}). ``window_nll``: the summed NLL (nats) of every window, the
-    data of the paired bootstrap interval (``codesign.quant.bootstrap``). ``method`` is "rtn"
-    (round-to-nearest onto the golden weight grid, after smoothing).
+    data of the paired bootstrap interval (``codesign.quant.bootstrap``).
 
     ``alpha`` None disables smoothing; otherwise SmoothQuant factors from ``calibration`` are folded
-    into the weights before quantization (the float model is unchanged by it)."""
+    into the weights before quantization (the float model is unchanged by it).
+
+    ``method``: the weight quantizer, "rtn" (round to nearest, the default), "gptq" or "awq"
+    (``wquant.quantize_model``, calibrated on ``calibration``; ``method_options`` go to it). Every
+    method's weights are the contract's integers; results of a non-RTN method carry "method"."""
     results = dict(done or {})
     tpw = windows.shape[1] - 1
     if baseline is None:
@@ -93,12 +98,16 @@ def measure(cfg: dict, weights: dict[str, torch.Tensor], windows: torch.Tensor, 
         else:
             runs.append(((c[0], c[3]), [c]))
     for (wbits, group), cs in runs:
-        scheme0 = QuantScheme(wbits, 8, 8, group, zero_point)
-        qw = dict(base_w)
-        for i in range(cfg["n_layers"]):
-            for lin in LINEARS:
-                n = f"layers.{i}.{lin}"
-                qw[n] = scheme0.weight(n, base_w[n])
+        if method == "rtn":
+            scheme0 = QuantScheme(wbits, 8, 8, group, zero_point)
+            qw = dict(base_w)
+            for i in range(cfg["n_layers"]):
+                for lin in LINEARS:
+                    n = f"layers.{i}.{lin}"
+                    qw[n] = scheme0.weight(n, base_w[n])
+        else:
+            qw, _ = quantize_model(method, cfg, base_w, wbits, group, zero_point, calibration,
+                                   **(method_options or {}))
         for c in cs:
             t0 = time.time()
             if on_progress:
@@ -106,7 +115,7 @@ def measure(cfg: dict, weights: dict[str, torch.Tensor], windows: torch.Tensor, 
             scheme = QuantScheme(c[0], c[1], c[2], c[3], zero_point)
             nll = window_nll(LlamaLM(cfg, qw, PrequantizedWeights(scheme)), windows)
             results[key(c, zero_point)] = {"wbits": c[0], "abits": c[1], "kvbits": c[2], "group": c[3],
-                                           "zero_point": zero_point, "method": "rtn",
+                                           "zero_point": zero_point, "method": method,
                                            "ppl": _finite(ppl_from_nll(nll, tpw)), "window_nll": _rounded(nll),
                                            "seconds": round(time.time() - t0, 1)}
             if on_result:
