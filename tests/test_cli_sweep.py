@@ -117,6 +117,7 @@ def test_bad_arguments(tmp_path, space, capsys, args, field):
     assert _nothing_written(tmp_path)
 
 
+@pytest.mark.slow
 def test_several_models_and_devices_comparison(tmp_path, capsys):
     sp = tmp_path / "space.yaml"
     sp.write_text(SMALL_SPACE.replace("weight_channels: [16, 28]", "weight_channels: [2]")

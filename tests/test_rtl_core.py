@@ -92,8 +92,10 @@ def run_layer(runner, build_dir: Path, vectors: Path, tag: str, **env) -> dict:
     return rep
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group(f"core_icarus_{n}"))
-                                  for n in POINTS])
+# the fast tier keeps the first two design points; every point runs in the full tier
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.xdist_group(f"core_icarus_{n}")]
+                                               + ([] if i < 2 else [pytest.mark.slow]))
+                                  for i, n in enumerate(POINTS)])
 def test_layer_icarus_design_points(name, builds, tmp_path):
     design = design_of(POINTS[name])
     vec = _vectors(design, tmp_path / "vec", 6, DIMS[name])

@@ -22,7 +22,7 @@ RECORDS = {
     "random_small_tiny_icarus": pytest.param("random_small_tiny_icarus", marks=pytest.mark.sim),
     "smollm2_l0_small_icarus": pytest.param("smollm2_l0_small_icarus", marks=[pytest.mark.sim, pytest.mark.slow]),
     # N:M sparse (issue 16.3): the same regression on 2:4 designs (hw/rtl/designs/*_2of4.json)
-    "random_small_tiny_2of4_icarus": pytest.param("random_small_tiny_2of4_icarus", marks=pytest.mark.sim),
+    "random_small_tiny_2of4_icarus": pytest.param("random_small_tiny_2of4_icarus", marks=[pytest.mark.sim, pytest.mark.slow]),
     "smollm2_l0_small_2of4_icarus": pytest.param("smollm2_l0_small_2of4_icarus",
                                                  marks=[pytest.mark.sim, pytest.mark.slow]),
 }

@@ -75,6 +75,7 @@ def test_verify_bad_simulator(tmp_path):
 
 
 @pytest.mark.sim
+@pytest.mark.slow
 def test_verify_command_on_emitted_rtl(tmp_path):
     """emit-rtl then verify --rtl-dir (Icarus, small random layer): PASS and the cycle table."""
     (tmp_path / "d.json").write_text(json.dumps(_design().to_dict()))
