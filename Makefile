@@ -17,7 +17,7 @@ sweep: bootstrap
 test: bootstrap
 	python -m pytest -q -n 2 --dist loadgroup
 
-# Developer tier (under 2 minutes on 2 cores): unit tests, golden vectors and small simulations;
+# Developer tier (about 2 minutes on 2 idle cores): unit tests, golden vectors and small simulations;
 # every test marked `slow` (real LLM, full-layer RTL/C-simulation, Verilator builds, Yosys, bitstream)
 # is left to the full tier.
 test-fast: bootstrap
