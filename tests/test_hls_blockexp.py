@@ -17,7 +17,8 @@ import pytest
 
 from codesign.design import Design, Hardware, Quant
 from codesign.gen.hls import csim
-from codesign.gen.hls.headers import config_header, lane_blocks
+from codesign.gen.hls.headers import config_header
+from codesign.gen.template import lane_blocks
 from codesign.gen.hls.project import emit_project
 from codesign.isa.encoding import decode
 from codesign.quant import numerics as N

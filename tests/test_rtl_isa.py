@@ -6,7 +6,6 @@ values a simulator reads from the include differ from codesign.isa's."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -94,7 +93,6 @@ def test_only_the_decoder_slices_the_instruction():
 
 
 @pytest.mark.sim
-@pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs iverilog")
 def test_simulator_reads_the_encoding_values(tmp_path):
     """Icarus elaborates a module that includes the committed header and prints every value."""
     lines = [f'$display("OP {op} %0d", OP_{op});' for op in OPCODES]

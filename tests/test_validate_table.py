@@ -41,7 +41,7 @@ def _synthetic(tps, w0, w1, pub_tps, pub_w, scope=None):
     n = len(pub_tps)
     return Evaluations([f"c{i}" for i in range(n)], np.array(pub_tps, float), np.array(pub_w, float),
                        np.ones(n, bool) if scope is None else np.array(scope), np.array(tps, float),
-                       np.array(w0, float), np.array(w1, float), np.full(n, np.inf))
+                       np.array(w0, float), np.array(w1, float))
 
 
 def test_leave_one_out_refits_without_the_row():

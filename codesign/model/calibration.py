@@ -61,7 +61,6 @@ class Evaluations:
     tps: np.ndarray
     w0: np.ndarray
     w1: np.ndarray
-    roofline_tps: np.ndarray
 
 
 def evaluate_grid(cases) -> Evaluations:
@@ -81,21 +80,19 @@ def _evaluate_grid(cases) -> Evaluations:
     from .report import evaluate_design
     n, g = len(cases), len(SYNC_GRID)
     tps, w0, w1 = (np.full((n, g), np.nan) for _ in range(3))
-    roof = np.full(n, np.nan)
     for i, case in enumerate(cases):
         design = case.design()
         for j, sync in enumerate(SYNC_GRID):
             with constants_set(LAYER_SYNC_CYCLES=sync, LOGIC_POWER_CALIBRATION=0.0):
                 r0 = evaluate_design(design)
             tps[i, j] = r0[TOKENS]
-            roof[i] = r0["roofline_tokens_per_s"]
             if POWER in case.published:
                 with constants_set(LAYER_SYNC_CYCLES=sync, LOGIC_POWER_CALIBRATION=1.0):
                     w1[i, j] = evaluate_design(design)[POWER]
                 w0[i, j] = r0[POWER]
     pub = lambda m: np.array([c.published.get(m, np.nan) for c in cases], dtype=float)  # noqa: E731
     scope = np.array([getattr(c, "in_scope", True) for c in cases], dtype=bool)
-    return Evaluations([c.name for c in cases], pub(TOKENS), pub(POWER), scope, tps, w0, w1, roof)
+    return Evaluations([c.name for c in cases], pub(TOKENS), pub(POWER), scope, tps, w0, w1)
 
 
 def _log_err(pred, pub):
@@ -121,6 +118,11 @@ def fit_on(ev: Evaluations, train: np.ndarray) -> dict:
     return {"LAYER_SYNC_CYCLES": float(SYNC_GRID[j]), "LOGIC_POWER_CALIBRATION": k, "_sync_index": j}
 
 
+def _public(fitted: dict) -> dict:
+    """The fitted constants without fit_on's bookkeeping (the grid index)."""
+    return {k: v for k, v in fitted.items() if not k.startswith("_")}
+
+
 def predict(ev: Evaluations, i: int, fitted: dict) -> dict:
     j, k = fitted["_sync_index"], fitted["LOGIC_POWER_CALIBRATION"]
     out = {TOKENS: float(ev.tps[i, j])}
@@ -132,8 +134,7 @@ def predict(ev: Evaluations, i: int, fitted: dict) -> dict:
 def fit(cases) -> dict:
     """Both constants fitted on every case."""
     ev = evaluate_grid(cases)
-    f = fit_on(ev, np.ones(len(cases), dtype=bool))
-    return {k: v for k, v in f.items() if not k.startswith("_")}
+    return _public(fit_on(ev, np.ones(len(cases), dtype=bool)))
 
 
 def leave_one_out(cases) -> dict:
@@ -142,11 +143,11 @@ def leave_one_out(cases) -> dict:
     ev = evaluate_grid(cases)
     n = len(cases)
     full = fit_on(ev, np.ones(n, dtype=bool))
-    out = {"_fit": {k: v for k, v in full.items() if not k.startswith("_")}}
+    out = {"_fit": _public(full)}
     for i, name in enumerate(ev.names):
         train = np.ones(n, dtype=bool)
         train[i] = False
         f = fit_on(ev, train)
         out[name] = {"in_sample": predict(ev, i, full), "loo": predict(ev, i, f),
-                     "loo_fit": {k: v for k, v in f.items() if not k.startswith("_")}}
+                     "loo_fit": _public(f)}
     return out

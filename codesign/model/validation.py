@@ -34,7 +34,6 @@ class Case:
     published: dict          # metric -> value ("decode_tokens_per_s", "power_w")
     source: str
     note: str = ""
-    calibration: tuple = ()  # kept for the record: every FPGA case is now a fitting row (calibration.py)
     source_kind: str = "secondary (survey table)"   # primary: the paper's own text; derived: from its ratios
     # False: an architecture the template does not describe (e.g. a spatial dataflow design). Its rows
     # are predicted and judged like every other (leave-one-out included) but never fitted to.

@@ -11,7 +11,7 @@ same model, its published figures stand beside the modelled ones (tokens/s and t
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import numpy as np
 
@@ -70,5 +70,5 @@ def compare_to_anchors(design: Design, anchors=DEFAULT_ANCHORS) -> dict:
         rows.append({"anchor": case.name, "device": case.device, "modelled": fig, "published": published,
                      "ratios": ratios,
                      "accuracy_loss_difference_pct": (la - lb) if la is not None and lb is not None else None})
-    return {"model": design.model, "workload": design.workload.to_dict() if hasattr(design.workload, "to_dict")
-            else vars(design.workload), "design": mine, "anchors": rows, "accuracy": acc.as_dict()}
+    return {"model": design.model, "workload": asdict(design.workload), "design": mine, "anchors": rows,
+            "accuracy": acc.as_dict()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ...design import Design
 from ...errors import CodesignError
 from ..template import check_tiles as _template_check_tiles
-from ..template import lane_blocks, template_params  # noqa: F401  (lane_blocks: part of this module's API)
+from ..template import template_params
 
 MAX_HEAD_DIM = 256   # ATTN accumulator array bound (head_dim of every preset is <= 256)
 
