@@ -32,6 +32,16 @@ def _int_list(name: str, allowed: tuple):
     return parse
 
 
+def _methods(text: str) -> list[str]:
+    from ..errors import CodesignError
+    from ..quant.llm.wquant import METHODS
+    words = [v.strip().lower() for v in text.split(",") if v.strip()]
+    if not words or any(w not in METHODS for w in words):
+        raise CodesignError(f"got {text!r}; allowed: comma-separated values from {{{', '.join(METHODS)}}}",
+                            field="--method")
+    return [m for m in METHODS if m in words]
+
+
 def _zero_points(text: str) -> list[bool]:
     from ..errors import CodesignError
     words = [v.strip().lower() for v in text.split(",") if v.strip()]
@@ -51,6 +61,11 @@ def add_arguments(p) -> None:
                             "(no axis option: the committed table's configurations, else the full grid)")
     p.add_argument("--zero-point", type=str, default=None,
                    help="comma-separated weight zero-point settings to measure, from {false, true} (default: both)")
+    p.add_argument("--method", type=str, default=None,
+                   help="comma-separated weight quantizers to measure, from {rtn, gptq, awq} (default: rtn; "
+                        "gptq and awq are calibrated on --method-calibration windows)")
+    p.add_argument("--method-calibration", type=int, default=32,
+                   help="calibration windows of 256 tokens for GPTQ / AWQ, disjoint from the sample (default 32)")
     p.add_argument("--text", default=DEFAULT_TEXT, choices=TEXTS,
                    help="perplexity text: alice29 (English prose committed with the package) or stdlib-docstrings")
     p.add_argument("--sample", type=int, default=DEFAULT_WINDOWS,
@@ -176,12 +191,15 @@ def run(args) -> int:
         print(dumps_json(table.to_dict()), end="") if args.json else _print_table(table, console)
         return 0
     chosen = {ax: getattr(args, ax) for ax in AXES}
-    default_set = all(v is None for v in chosen.values()) and args.zero_point is None
+    default_set = all(v is None for v in chosen.values()) and args.zero_point is None and args.method is None
+    methods = _methods(args.method if args.method is not None else "rtn")
     axes = {ax: _int_list(f"--{ax}", AXES[ax])(v if v is not None else ",".join(map(str, AXES[ax])))
             for ax, v in chosen.items()}
     zero_points = _zero_points(args.zero_point if args.zero_point is not None else "false,true")
     if args.threads < 1:
         raise CodesignError(f"got {args.threads}; allowed: >= 1", field="--threads")
+    if args.method_calibration < 1:
+        raise CodesignError(f"got {args.method_calibration}; allowed: >= 1", field="--method-calibration")
     torch.set_num_threads(args.threads)
     path = resolve_model(args.model)
     if path.is_dir():
@@ -195,6 +213,14 @@ def run(args) -> int:
     settings = {"sample": sample.describe(), "numerics": describe_numerics(alpha, calib.shape[0]),
                 "reference": describe_reference(path), "checkpoint": {"file": path.name, "config": cfg}}
     settings["model_card"] = model_card(path, cfg, settings["sample"])
+    method_calib = None
+    if any(m != "rtn" for m in methods) or default_set:
+        # GPTQ / AWQ calibrate on their own windows (more than smoothing needs), also disjoint from the sample
+        _, method_calib = build_sample(tok, args.sample, calibration=args.method_calibration, text=args.text)
+        settings["method_calibration"] = {
+            "methods": ["gptq", "awq"], "windows": int(method_calib.shape[0]), "window_tokens": int(method_calib.shape[1]),
+            "tokens": int(method_calib.numel()),
+            "selection": "evenly spaced over the text's windows the evaluation sample does not use"}
     cache = at.cache_path(model)
     done, baseline, prior_runs = {}, None, []
     # resume from the cache; on a fresh machine, from the committed table when it was measured on
@@ -208,10 +234,17 @@ def run(args) -> int:
             baseline = {"ppl": old.baseline_ppl, "window_nll": old.baseline_nll}
             prov = old.meta.get("provenance", {})
             prior_runs = prov.get("runs", [prov] if prov else [])
-            done = {key(k[:4], k[4]): {"wbits": k[0], "abits": k[1], "kvbits": k[2], "group": k[3], "zero_point": k[4],
+            done = {key(k[:4], k[4], k[5]): {"wbits": k[0], "abits": k[1], "kvbits": k[2], "group": k[3], "zero_point": k[4],
                                        "method": k[5], "ppl": None if not p == p else p,
                                        "window_nll": old.window_nll.get(k), "seconds": old.seconds.get(k)}
-                    for k, p in old.rows.items() if k[5] == at.DEFAULT_METHOD}
+                    for k, p in old.rows.items()}
+            if any(k[5] != at.DEFAULT_METHOD for k in old.rows) and old.meta.get("method_calibration") \
+                    and settings.get("method_calibration") and old.meta["method_calibration"] != settings["method_calibration"]:
+                raise CodesignError(f"{source}: its GPTQ / AWQ rows were calibrated on "
+                                    f"{old.meta['method_calibration'].get('windows')} windows; give that "
+                                    "--method-calibration or --force", field="--method-calibration")
+            if old.meta.get("method_calibration") and "method_calibration" not in settings:
+                settings["method_calibration"] = old.meta["method_calibration"]
             console.print(f"reusing {len(done)} configuration(s) from {source}" +
                           ("" if source == cache else " (the committed table; --force re-measures)"))
         else:
@@ -222,13 +255,14 @@ def run(args) -> int:
         old = at.read_table(at.packaged_path(model))
     if default_set and old is not None:
         # no axis option: exactly the configurations the committed (or cached) table holds
-        want = sorted({(k[:4], k[4]) for k in old.rows if k[5] == at.DEFAULT_METHOD})
-        runs = [(c, zp) for zp in (False, True) for c in priority_order([c for c, z in want if z == zp])]
-        todo = sum(1 for c, zp in runs if key(c, zp) not in done)
+        want = sorted({(k[:4], k[4], k[5]) for k in old.rows})
+        runs = [(c, zp, m) for m in sorted({w[2] for w in want}, key=lambda m: (m != "rtn", m)) for zp in (False, True)
+                for c in priority_order([c for c, z, mm in want if z == zp and mm == m])]
+        todo = sum(1 for c, zp, m in runs if key(c, zp, m) not in done)
         console.print(f"the table's own {len(runs)} configuration(s), {todo} to measure (axis options choose others)")
     else:
         configs = priority_order(grid(**axes))
-        runs = [(c, zp) for zp in zero_points for c in configs]
+        runs = [(c, zp, m) for m in methods for zp in zero_points for c in configs]
     start = time.time()
     cmd = "codesign accuracy " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["accuracy"] else sys.argv[1:])
 
@@ -241,19 +275,21 @@ def run(args) -> int:
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as prog:
         task = prog.add_task("baseline", total=len(runs))
-        prog.update(task, completed=sum(1 for c, zp in runs if key(c, zp) in done))
+        prog.update(task, completed=sum(1 for c, zp, m in runs if key(c, zp, m) in done))
 
         def on_result(base, results):
             save(base, results)
-            prog.update(task, completed=sum(1 for c, zp in runs if key(c, zp) in results))
+            prog.update(task, completed=sum(1 for c, zp, m in runs if key(c, zp, m) in results))
 
-        measured_any = baseline is None or any(key(c, zp) not in done for c, zp in runs)
-        for zp in (False, True):   # symmetric first: the table the sweep has always read
-            cs = [c for c, z in runs if z == zp]
+        measured_any = baseline is None or any(key(c, zp, m) not in done for c, zp, m in runs)
+        order = list(dict.fromkeys((m, zp) for c, zp, m in runs)) or [("rtn", False)]
+        for m, zp in order:   # methods in order; symmetric first within each
+            cs = [c for c, z, mm in runs if z == zp and mm == m]
             if cs or baseline is None:
                 baseline, done = measure(cfg, weights, sample.windows, cs, calib, alpha, zero_point=zp, done=done,
                                          baseline=baseline, on_result=on_result,
-                                         on_progress=lambda k: prog.update(task, description=k))
+                                         on_progress=lambda k: prog.update(task, description=k), method=m,
+                                         method_calibration=method_calib)
     table = at.read_table(cache if measured_any or cache.is_file() else source)   # nothing measured: the committed table as is
     if args.json:
         print(json.dumps(table.to_dict(), indent=2, sort_keys=True))

@@ -43,8 +43,11 @@ def priority_order(configs: list[tuple]) -> list[tuple]:
     return sorted(configs, key=lambda c: (rank(c), -c[0], -c[3], -c[1], -c[2]))
 
 
-def key(c: tuple, zero_point: bool = False) -> str:
-    return "w{}a{}kv{}g{}".format(*c) + ("z" if zero_point else "")
+def key(c: tuple, zero_point: bool = False, method: str = "rtn") -> str:
+    """The results key of a configuration: "w4a8kv8g128z"; other methods than RTN prefix their name
+    ("awq:w4a8kv8g128z")."""
+    k = "w{}a{}kv{}g{}".format(*c) + ("z" if zero_point else "")
+    return k if method == "rtn" else f"{method}:{k}"
 
 
 def _finite(x: float) -> float | None:
@@ -61,7 +64,8 @@ def measure(cfg: dict, weights: dict[str, torch.Tensor], windows: torch.Tensor, 
             zero_point: bool = False, done: dict | None = None, baseline: dict | None = None,
             on_result: Callable[[dict, dict], None] | None = None,
             on_progress: Callable[[str], None] | None = None, method: str = "rtn",
-            method_options: dict | None = None) -> tuple[dict, dict]:
+            method_options: dict | None = None, method_calibration: torch.Tensor | None = None
+            ) -> tuple[dict, dict]:
     """(baseline {"ppl", "window_nll"}, {key: {"wbits", "abits", "kvbits", "group", "zero_point", "method",
     "ppl", "window_nll", "seconds"}}). ``window_nll``: the summed NLL (nats) of every window, the
     data of the paired bootstrap interval (``codesign.quant.bootstrap``).
@@ -71,7 +75,9 @@ def measure(cfg: dict, weights: dict[str, torch.Tensor], windows: torch.Tensor, 
 
     ``method``: the weight quantizer, "rtn" (round to nearest, the default), "gptq" or "awq"
     (``wquant.quantize_model``, calibrated on ``calibration``; ``method_options`` go to it). Every
-    method's weights are the contract's integers; results of a non-RTN method carry "method"."""
+    method's weights are the contract's integers; results of a non-RTN method carry "method".
+    ``method_calibration``: the method's calibration windows when they differ from the smoothing's
+    (``calibration``)."""
     results = dict(done or {})
     tpw = windows.shape[1] - 1
     if baseline is None:
@@ -81,7 +87,7 @@ def measure(cfg: dict, weights: dict[str, torch.Tensor], windows: torch.Tensor, 
                     "seconds": round(time.time() - t0, 1)}
         if on_result:
             on_result(baseline, results)
-    todo = [c for c in configs if key(c, zero_point) not in results]
+    todo = [c for c in configs if key(c, zero_point, method) not in results]
     if not todo:
         return baseline, results
     base_w = weights
@@ -106,15 +112,16 @@ def measure(cfg: dict, weights: dict[str, torch.Tensor], windows: torch.Tensor, 
                     n = f"layers.{i}.{lin}"
                     qw[n] = scheme0.weight(n, base_w[n])
         else:
-            qw, _ = quantize_model(method, cfg, base_w, wbits, group, zero_point, calibration,
+            cal = calibration if method_calibration is None else method_calibration
+            qw, _ = quantize_model(method, cfg, base_w, wbits, group, zero_point, cal,
                                    **(method_options or {}))
         for c in cs:
             t0 = time.time()
             if on_progress:
-                on_progress(key(c, zero_point))
+                on_progress(key(c, zero_point, method))
             scheme = QuantScheme(c[0], c[1], c[2], c[3], zero_point)
             nll = window_nll(LlamaLM(cfg, qw, PrequantizedWeights(scheme)), windows)
-            results[key(c, zero_point)] = {"wbits": c[0], "abits": c[1], "kvbits": c[2], "group": c[3],
+            results[key(c, zero_point, method)] = {"wbits": c[0], "abits": c[1], "kvbits": c[2], "group": c[3],
                                            "zero_point": zero_point, "method": method,
                                            "ppl": _finite(ppl_from_nll(nll, tpw)), "window_nll": _rounded(nll),
                                            "seconds": round(time.time() - t0, 1)}
