@@ -45,7 +45,8 @@ HW_ALLOWED: dict[str, Any] = {
     "abuf_depth": (64, 1 << 20),  # activation buffer depth, in elements
     "kvbuf_depth": (16, 1 << 20), # KV tile buffer depth, in tokens
     "weight_channels": (1, 64),   # off-chip memory channels streaming weights
-    "kv_channels": (1, 64),       # off-chip memory channels holding the KV cache
+    "kv_channels": (0, 64),       # off-chip memory channels holding the KV cache (0: unified memory,
+                                  # the KV cache interleaved over the weight channels, ATTN on the MPE)
     "port_bits": {64, 128, 256, 512},  # AXI data width of each memory port
     "freq_mhz": (50, 800),        # kernel clock
 }

@@ -61,7 +61,8 @@ class _Dev:
 def test_default_space_follows_device():
     d = default_space_dict(_Dev())
     # weights on up to all channels but the KV cache's; clock from half the device's kernel clock to it
-    assert d["weight_channels"] == [4, 8, 16, 28] and d["kv_channels"] == [2, 4]
+    # (or all of them with the KV cache interleaved over them: kv_channels 0, unified memory)
+    assert d["weight_channels"] == [4, 8, 16, 28, 32] and d["kv_channels"] == [0, 4]
     assert max(d["freq_mhz"]) == 300 and min(d["freq_mhz"]) == 150
     assert d["port_bits"] == [256, 512]
     s = default_space(_Dev(), {"wbits": [4]})

@@ -11,10 +11,13 @@ HELP = "search bit-widths x tile sizes x clock x channels for a model on a devic
 DESCRIPTION = (HELP + ". With no arguments: LLaMA-2-7B on the Alveo U280, batch 1, 512-token prompt, "
                "512 generated tokens, the device's default space.")
 
-# "Acceptable accuracy" when neither the space file nor the command line says: perplexity at most
-# 5% above the unquantized model. A policy choice, not a measured figure; applied only when an
-# accuracy table exists (otherwise reported as not applied). --max-accuracy-loss-pct inf lifts it.
-DEFAULT_MAX_ACCURACY_LOSS_PCT = 5.0
+# "Acceptable accuracy" when neither the space file nor the command line says: "anchor", no worse
+# than the published design the tool must beat (FlightLLM's own W4A8KV8 g128 configuration), measured
+# in the same accuracy table (search.anchors.anchor_accuracy_bound); when the table has no row of
+# it, perplexity at most 5% above the reference. A policy choice, not a measured figure; applied only
+# when an accuracy table exists (otherwise reported as not applied). --max-accuracy-loss-pct inf lifts it.
+DEFAULT_ACCURACY_BOUND = "anchor"
+FALLBACK_MAX_ACCURACY_LOSS_PCT = 5.0
 DEFAULT_MODEL = "llama2-7b"
 DEFAULT_DEVICE = "u280"
 
@@ -30,9 +33,11 @@ def add_arguments(p) -> None:
     p.add_argument("--generate", type=int, default=512, help="generated (decode) tokens")
     p.add_argument("--context", type=int, default=None,
                    help="decode context length (default: prompt + generate/2)")
-    p.add_argument("--max-accuracy-loss-pct", type=float, default=None,
-                   help="constraint: max perplexity increase vs unquantized, %%; overrides the space file; "
-                        f"inf = no bound (default: {DEFAULT_MAX_ACCURACY_LOSS_PCT:g}, a policy)")
+    p.add_argument("--max-accuracy-loss-pct", type=str, default=None,
+                   help="constraint: max perplexity increase vs the accuracy table's reference, %%, or 'anchor' "
+                        "(no worse than FlightLLM U280's own quantization configuration in the same table); "
+                        "overrides the space file; inf = no bound (default: anchor, a policy; "
+                        f"{FALLBACK_MAX_ACCURACY_LOSS_PCT:g} when the table has no row of the anchor's configuration)")
     p.add_argument("--min-tokens-per-s", type=float, default=None, help="constraint: min decode tokens/s")
     p.add_argument("--max-power-w", type=float, default=None, help="constraint: max power, W")
     p.add_argument("--resource-cap", type=float, default=None,
@@ -49,6 +54,23 @@ def add_arguments(p) -> None:
                    help="worker processes (default: the CPUs available, at most 8); 1 = no workers")
     p.add_argument("--top", type=int, default=10, help="rows in the top-designs table")
     p.add_argument("--quiet", action="store_true", help="no progress bar or tables")
+
+
+def _accuracy_bound(text):
+    """--max-accuracy-loss-pct: None (not given), "anchor", or a number (inf: no bound)."""
+    from ..errors import CodesignError
+    if text is None:
+        return None
+    if text.strip().lower() == DEFAULT_ACCURACY_BOUND:
+        return DEFAULT_ACCURACY_BOUND
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if v != v or v < 0:
+        raise CodesignError(f"got {text!r}; allowed: a number >= 0 (percent), inf, or anchor",
+                            field="--max-accuracy-loss-pct")
+    return v
 
 
 def _split(value: str, field: str) -> list[str]:
@@ -113,15 +135,22 @@ def run(args) -> int:
     sf = load_space_file(args.space) if args.space else SpaceFile()
     constraints: Constraints = sf.constraints.merged(
         min_tokens_per_s=args.min_tokens_per_s, max_power_w=args.max_power_w, resource_cap=args.resource_cap)
-    acc_bound = args.max_accuracy_loss_pct
+    acc_bound = _accuracy_bound(args.max_accuracy_loss_pct)
     if acc_bound is None:
         acc_bound = sf.constraints.max_accuracy_loss_pct
         if acc_bound is None:
-            acc_bound = DEFAULT_MAX_ACCURACY_LOSS_PCT
+            acc_bound = DEFAULT_ACCURACY_BOUND
+    note = None
+    if acc_bound == DEFAULT_ACCURACY_BOUND:
+        from ..search.accuracy import load_accuracy
+        from ..search.anchors import anchor_accuracy_bound
+        found = anchor_accuracy_bound(load_accuracy(models[0]))
+        acc_bound, note = found if found else (FALLBACK_MAX_ACCURACY_LOSS_PCT, (
+            "the anchor's configuration is not in the accuracy table: the fallback bound"))
     if acc_bound == float("inf"):
         constraints = replace(constraints, max_accuracy_loss_pct=None)
     else:
-        constraints = constraints.merged(max_accuracy_loss_pct=acc_bound)
+        constraints = replace(constraints.merged(max_accuracy_loss_pct=acc_bound), accuracy_bound_note=note)
     if args.top < 1:
         raise CodesignError(f"got {args.top}; must be >= 1", field="--top")
     workers = default_workers() if args.jobs is None else args.jobs

@@ -74,7 +74,8 @@ def plan_banks(design: Design, board: Board, args: list[KernelArg]) -> list[Port
 
     add("weights", _split(0, wch, len(by_role["weights"])))
     if by_role["kv"]:
-        add("kv", _split(wch, kvch, len(by_role["kv"])))
+        # kv_channels 0 (unified memory): the KV ports reach the weight banks
+        add("kv", _split(wch, kvch, len(by_role["kv"])) if kvch else _split(0, wch, len(by_role["kv"])))
     io_bank = wch + kvch if wch + kvch < board.mem_banks else wch + kvch - 1
     add("io", [(io_bank, io_bank)] * len(by_role["io"]))
     return plan

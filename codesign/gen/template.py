@@ -64,6 +64,12 @@ def template_params(design: Design) -> dict[str, int]:
     HLS and the self-test use the same names)."""
     check_tiles(design)
     q, hw = design.quant, design.hw
+    if hw.kv_channels == 0:
+        # the analytical model prices unified memory (KV interleaved over the weight channels, ATTN on
+        # the MPE); the generated processor has its own KV port and attention row unit
+        raise CodesignError("got 0 (unified memory: modelled only; the generated HLS and RTL read the KV cache "
+                            "through their own port and attention unit); allowed: an integer in [1, 64]",
+                            field="hw.kv_channels")
     max_hd, max_rep = attention_limits(design)
     return {
         "ROWS": hw.rows,

@@ -124,6 +124,9 @@ LUT_PER_SFU_LANE = 900     # norm/softmax/SiLU/RoPE/quantizer datapath per lane
 FF_PER_SFU_LANE = 718
 DSP_PER_SFU_LANE = 27
 LUT_PER_PORT_BIT = 6.0     # AXI4 read/write mover + width converter per data bit (hw/rtl/axi_*_master.v)
+# A 2:1 multiplexer per data bit: one LUT6 holds one (two inputs and a select; UG574, "CLB" LUT6 as
+# MUX2). Used by unified memory (kv_channels 0), where KV rows and weight beats share each weight port.
+LUT_PER_MUX2_BIT = 1.0
 FF_PER_PORT_BIT = 8.0
 BRAM_PER_PORT = 2          # burst FIFO per memory port (512 deep x 72 bits per BRAM36)
 CONTROL_LUT = 20000        # sequencer, instruction fetch, AXI-Lite control, clocking

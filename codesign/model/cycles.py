@@ -58,15 +58,21 @@ class _Shared:
         self.pb = p["port_bits"] / 8.0                                    # bytes per port word
         if memory is None:
             self.lat = (C.MEM_LATENCY_NS[device.mem_kind] + C.FABRIC_LATENCY_NS) * f / 1e3
-            self.w_ports, self.kv_ports = p["weight_channels"], np.maximum(p["kv_channels"], 1)
+            # kv_channels 0 (unified memory): the KV cache is interleaved over the weight channels and
+            # read through the weight mover's ports (instructions run one at a time, so ATTN and a
+            # GEMV never contend for them)
+            unified = p["kv_channels"] == 0
+            self.w_ports = p["weight_channels"]
+            self.kv_ports = np.where(unified, p["weight_channels"], np.maximum(p["kv_channels"], 1))
             self.w_bpc = stream_bytes_per_cycle(device, p["weight_channels"], p["port_bits"], f)
-            self.kv_bpc = stream_bytes_per_cycle(device, p["kv_channels"], p["port_bits"], f)
+            self.kv_bpc = np.where(unified, self.w_bpc,
+                                   stream_bytes_per_cycle(device, p["kv_channels"], p["port_bits"], f))
             self.io_bpc = stream_bytes_per_cycle(device, 1.0, p["port_bits"], f)  # gamma, tables, I/O: one port
         else:
             self.lat = np.full_like(f, memory.latency_cycles)
             one = 1.0 if memory.one_port_per_image else None
             self.w_ports = one or p["weight_channels"]
-            self.kv_ports = one or np.maximum(p["kv_channels"], 1)
+            self.kv_ports = one or np.where(p["kv_channels"] == 0, p["weight_channels"], np.maximum(p["kv_channels"], 1))
             self.w_bpc, self.kv_bpc, self.io_bpc = self.w_ports * self.pb, self.kv_ports * self.pb, self.pb
             if not memory.port_word_per_cycle:
                 raise ValueError("a MemorySystem without port_word_per_cycle: use memory=None (device memory)")
@@ -150,14 +156,21 @@ def _attn(c, s):
     kv_eff = np.where(s.kv_ports == 1, 1.0, kv_eff)           # one port: one run, no striding
     heads_tok = kvh * keys_total / np.maximum(ctx, 1)         # (token, KV head) pairs
     rows_per_port = kvh * keys_total / s.kv_ports
-    stream = np.maximum(kvh * keys_total * row_bytes / (s.kv_bpc * kv_eff), rows_per_port)  # K alone / V alone
+    # unified memory (kv_channels 0): the K and V rows stream at the weight channels' rate into the
+    # MPE, which computes the scores and P.V (heads x head_dim products per key each); a lane of W-bit
+    # weights takes a KV-bit operand in ceil(KV / W) passes (nibble-split products)
+    unified = p["kv_channels"] == 0
+    passes = np.ceil(p["kvbits"] / np.minimum(p["wbits"], p["kvbits"]))
+    mpe_rows = heads * hd * keys_total * passes / (p["rows"] * p["cols"])
+    rate = np.where(unified, mpe_rows, rows_per_port)
+    stream = np.maximum(kvh * keys_total * row_bytes / (s.kv_bpc * kv_eff), rate)  # K alone / V alone
     exps = 2 * heads_tok * _ceil(ctx, s.kv_bpc)               # exponent bytes of K and V
     reads = 4 * m * kvh                                       # exps K, K rows, exps V, V rows
     # the score (q.k for the group's query heads) and P.V units take one K or V row per cycle as it
     # arrives (codesign_core.v S_AT_K / S_AT_V: rep x head_dim products per cycle, not the MPE), so
     # the row rate bounds them: ``stream`` already counts one cycle per row per KV port
     busy = q_quant + stream + softmax + stream + exps + m * kvh * C.ATTN_OUT_CYCLES
-    return {"compute": q_quant + softmax + 2 * rows_per_port, "memory": 2 * stream + exps, "busy": busy,
+    return {"compute": q_quant + softmax + 2 * rate, "memory": 2 * stream + exps, "busy": busy,
             "fill": s.lat + (reads - 1) * s.lat_next + reads * C.READ_DRAIN, "kv_read": kv_read, "macs": 2 * heads * hd * keys_total}
 
 
@@ -259,7 +272,7 @@ TOTAL_KEYS = ("cycles", "compute", "weight_bytes", "kv_read", "kv_write", "io_by
 SHARED_PARAMS = ("weight_channels", "kv_channels", "port_bits", "freq_mhz")
 FORMULA_PARAMS = {
     "GEMV": ("wbits", "group", "zero_point", "sparsity", "rows", "cols", "abuf_depth", "sfu_lanes"),
-    "ATTN": ("kvbits", "sfu_lanes"), "KVSTORE": ("kvbits", "sfu_lanes"),
+    "ATTN": ("kvbits", "sfu_lanes", "wbits", "rows", "cols"), "KVSTORE": ("kvbits", "sfu_lanes"),
     "NORM": ("sfu_lanes",), "ROPE": ("sfu_lanes",), "ACT": ("sfu_lanes",), "ADD": ("sfu_lanes",),
     "LOAD": (), "STORE": (),
 }

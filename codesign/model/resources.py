@@ -40,7 +40,15 @@ def _dsp(p, device, head_dim, kv_scale_bits):
 
 
 def _ports(p):
+    """AXI masters: one per weight channel and per KV channel, and the I/O port (unified memory,
+    kv_channels 0: the KV reads and writes share the weight ports)."""
     return p["weight_channels"] + p["kv_channels"] + 1
+
+
+def _unified_mux_lut(p):
+    """Unified memory (kv_channels 0): a 2:1 multiplexer per read-data bit of every weight port (KV
+    rows or weight beats into the MPE) and per write-data bit (the KV cache writes): one LUT6 each."""
+    return np.where(p["kv_channels"] == 0, 2 * p["weight_channels"] * p["port_bits"] * C.LUT_PER_MUX2_BIT, 0)
 
 
 def _lut(p, device, head_dim, kv_scale_bits):
@@ -50,7 +58,8 @@ def _lut(p, device, head_dim, kv_scale_bits):
     index_mux = rows * p["cols"] * p["abits"] * np.where(m > 1, np.ceil(m / 4), 0) * C.LUT_PER_SPARSE_MUX4_BIT
     return (rows * p["cols"] * C.LUT_PER_LANE_BIT * (p["wbits"] + p["abits"]) + rows * C.LUT_PER_ROW
             + rows * slices * C.LUT_PER_EXP_SHIFTER + index_mux
-            + p["sfu_lanes"] * C.LUT_PER_SFU_LANE + _ports(p) * p["port_bits"] * C.LUT_PER_PORT_BIT + C.CONTROL_LUT)
+            + p["sfu_lanes"] * C.LUT_PER_SFU_LANE + _ports(p) * p["port_bits"] * C.LUT_PER_PORT_BIT + C.CONTROL_LUT
+            + _unified_mux_lut(p))
 
 
 def _ff(p, device, head_dim, kv_scale_bits):

@@ -22,6 +22,9 @@ from ..model.validation import CASES
 from .accuracy import load_accuracy
 
 DEFAULT_ANCHORS = ("FlightLLM U280", "EdgeLLM VCU128", "Li et al. KV260")
+# The sweep's default accuracy bound: no worse than this published design's own quantization
+# configuration, measured in the same table (``anchor_accuracy_bound``).
+BOUND_ANCHOR = "FlightLLM U280"
 
 
 def _case(name: str):
@@ -72,3 +75,27 @@ def compare_to_anchors(design: Design, anchors=DEFAULT_ANCHORS) -> dict:
                      "accuracy_loss_difference_pct": (la - lb) if la is not None and lb is not None else None})
     return {"model": design.model, "workload": asdict(design.workload), "design": mine, "anchors": rows,
             "accuracy": acc.as_dict()}
+
+
+def anchor_accuracy_bound(accuracy, anchor: str = BOUND_ANCHOR) -> tuple[float, str] | None:
+    """(loss %, note) of ``anchor``'s own quantization configuration in ``accuracy``'s table (a
+    search.accuracy.AccuracySource), or None when the table holds no row of it. The anchor's
+    quantizer is not known from its paper, so every measured method (RTN, GPTQ, AWQ) of the same
+    W/A/KV/group/zero point is read and the *lowest* loss is taken: the reading most favourable to
+    the anchor, so the bound is never looser than the anchor's best case."""
+    if accuracy is None or accuracy.table is None:
+        return None
+    q = _case(anchor).quant
+    best = None
+    for method in accuracy.table.methods:
+        if "+" in method:          # a mixed-precision profile is not the anchor's configuration
+            continue
+        loss = float(accuracy.table.loss_pct(q.wbits, q.abits, q.kvbits, q.group, q.zero_point, 0, method))
+        if np.isfinite(loss) and (best is None or loss < best[0]):
+            best = (loss, method)
+    if best is None:
+        return None
+    zp = "zero point" if q.zero_point else "symmetric"
+    return best[0], (f"no worse than {anchor}'s own configuration W{q.wbits}A{q.abits}KV{q.kvbits} g{q.group} "
+                     f"({zp}) measured in the same table: {best[0]:+.2f}% (its lowest over the table's "
+                     f"quantizers: {best[1]})")

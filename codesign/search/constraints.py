@@ -31,6 +31,8 @@ class Constraints:
     min_tokens_per_s: float | None = None
     max_power_w: float | None = None
     resource_cap: float | None = None
+    # where the accuracy bound came from when it is not the user's number (e.g. the anchor rule)
+    accuracy_bound_note: str | None = None
 
     @classmethod
     def from_mapping(cls, d: Any, where: str = "constraints") -> "Constraints":

@@ -54,14 +54,22 @@ N_CLOCKS = 3  # kernel clocks tried: evenly from kernel_mhz / 2 to kernel_mhz
 
 
 def _weight_channel_choices(n: int) -> list[int]:
-    """Powers of two from n/8 to n/2, and all channels but the KV cache's (n - 4, or n - 1 when small)."""
+    """Powers of two from n/8 to n/2, all channels but the KV cache's (n - 4, or n - 1 when small),
+    and all n (unified memory: the KV cache on the weight channels, kv_channels 0)."""
     vals, c = set(), 1
     while c <= n // 2:
         if c >= n // 8:
             vals.add(c)
         c *= 2
     vals.add(n - 4 if n > 8 else max(1, n - 1))
+    vals.add(n)
     return sorted(vals)
+
+
+def _kv_channel_choices(n: int) -> list[int]:
+    """0 (unified memory: the KV cache interleaved over the weight channels, ATTN on the MPE) and a
+    dedicated slice: 4 channels (the 7:1 split of a 32-channel HBM), or 1 on small memories."""
+    return sorted({0, 4 if 4 <= n // 8 else 1})
 
 
 def _clock_choices(kernel_mhz: float) -> list[int]:
@@ -93,9 +101,9 @@ def default_space_dict(device) -> dict[str, list]:
     channels = int(device.mem_channels)
     d.update(DEFAULT_ARRAY)
     d.update(DEFAULT_BUFFERS)
-    # Weights stream from a wide slice of the channels; the KV cache from a few.
+    # Weights stream from a wide slice of the channels; the KV cache from a few, or from the same ones.
     d["weight_channels"] = _weight_channel_choices(channels)
-    d["kv_channels"] = sorted({c for c in (2, 4) if c <= channels // 8} or {1})
+    d["kv_channels"] = _kv_channel_choices(channels)
     d["port_bits"] = _port_choices(device)
     d["freq_mhz"] = _clock_choices(float(device.kernel_mhz))
     assert set(d) == set(DEFAULT_QUANT) | set(HW_FIELDS)

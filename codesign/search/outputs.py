@@ -185,6 +185,8 @@ def build_summary(job: SweepJob, sweeper: Sweeper, state: SweepState, chosen: li
             if name == "max_accuracy_loss_pct":
                 from .accuracy import TIE_NOTE
                 entry["tie_rule"] = TIE_NOTE
+                if job.constraints.accuracy_bound_note:
+                    entry["source"] = job.constraints.accuracy_bound_note
         constraints[name] = entry
     best = {}
     by_index = {c.index: c for c in chosen}
