@@ -171,3 +171,17 @@ def test_merge_runs(tmp_path, monkeypatch, capsys):
     at.write_table(tmp_path / "b.json", b)
     assert main(["accuracy", "--merge", str(tmp_path / "b.json")]) == 2
     assert "differ in 'sample'" in capsys.readouterr().err
+
+
+def test_merge_keeps_the_blocks_only_some_runs_write(tmp_path):
+    a = _table()
+    b = at.AccuracyTable("smollm2-135m", 20.0, {(4, 8, 8, 128, True, "gptq+mp4"): 25.0}, dict(_table().meta))
+    b.meta["mixed_precision"] = {"hi_wbits": 8, "profiles": [4]}
+    b.meta["method_calibration"] = {"windows": 32}
+    m = at.merge_tables([a, b])
+    assert m.meta["mixed_precision"] == {"hi_wbits": 8, "profiles": [4]} and m.meta["method_calibration"]["windows"] == 32
+    assert m.rows[(4, 8, 8, 128, True, "gptq+mp4")] == 25.0
+    c = at.AccuracyTable("smollm2-135m", 20.0, {}, dict(_table().meta))
+    c.meta["mixed_precision"] = {"hi_wbits": 16}
+    with pytest.raises(CodesignError, match="mixed_precision"):
+        at.merge_tables([b, c])

@@ -44,7 +44,7 @@ def test_a_flag_with_a_value_default_shows_it():
     rendered = dict(_rendered(COMMANDS["sweep"]))
     assert rendered["--prompt"].endswith("(default: 512)")
     assert rendered["--context"] == "decode context length (default: prompt + generate/2)"
-    assert "(default: 5, a policy)" in rendered["--max-accuracy-loss-pct"]
+    assert "(default: anchor, a policy;" in rendered["--max-accuracy-loss-pct"]
     assert "%" in rendered["--max-accuracy-loss-pct"] and "%%" not in rendered["--max-accuracy-loss-pct"]
     assert "default" not in rendered["--force"]                        # a switch has no default to show
 

@@ -170,11 +170,12 @@ def test_sweep_method_argument(tiny):
     assert res["w3a16kv16g16"]["method"] == "rtn"                   # every row names its quantizer
     for method in ("gptq", "awq"):
         b2, r = measure(cfg, weights, toks, [(3, 16, 16, 16)], cal, alpha=None, baseline=base, method=method)
-        assert r["w3a16kv16g16"]["method"] == method and r["w3a16kv16g16"]["ppl"] > 0
+        key = f"{method}:w3a16kv16g16"                                  # non-RTN rows carry the method in their key
+        assert r[key]["method"] == method and r[key]["ppl"] > 0
         qw, _ = WQ.quantize_model(method, cfg, weights, 3, 16, False, cal)
         ppl = LlamaLM(cfg, qw, PrequantizedWeights(QuantScheme(3, 16, 16, 16)))
         from codesign.quant.llm.perplexity import perplexity
-        assert r["w3a16kv16g16"]["ppl"] == perplexity(ppl, toks)
+        assert r[key]["ppl"] == perplexity(ppl, toks)
     with pytest.raises(ValueError, match="method 'bogus'"):
         measure(cfg, weights, toks, [(3, 16, 16, 16)], cal, alpha=None, baseline=base, method="bogus")
     with pytest.raises(ValueError, match="calibration"):

@@ -65,7 +65,15 @@ def add_arguments(p) -> None:
                    help="comma-separated weight quantizers to measure, from {rtn, gptq, awq} (default: rtn; "
                         "gptq and awq are calibrated on --method-calibration windows)")
     p.add_argument("--method-calibration", type=int, default=32,
-                   help="calibration windows of 256 tokens for GPTQ / AWQ, disjoint from the sample (default 32)")
+                   help="calibration windows of 256 tokens for GPTQ / AWQ, disjoint from the sample (default: 32)")
+    p.add_argument("--mixed-profiles", type=str, default=None,
+                   help="per-layer mixed precision: comma-separated k, measure 'the k most sensitive units "
+                        "(layer attention or FFN projections) at --hi-wbits' for ONE configuration (one --method "
+                        "of rtn/gptq, one --wbits/--abits/--kvbits/--group/--zero-point); units ranked on "
+                        "calibration windows (docs/ACCURACY.md)")
+    p.add_argument("--hi-wbits", type=int, default=8, help="weight bits of the raised units (default: 8)")
+    p.add_argument("--rank-windows", type=int, default=6,
+                   help="calibration windows the sensitivity ranking runs on (default: 6)")
     p.add_argument("--text", default=DEFAULT_TEXT, choices=TEXTS,
                    help="perplexity text: alice29 (English prose committed with the package) or stdlib-docstrings")
     p.add_argument("--sample", type=int, default=DEFAULT_WINDOWS,
@@ -214,7 +222,7 @@ def run(args) -> int:
                 "reference": describe_reference(path), "checkpoint": {"file": path.name, "config": cfg}}
     settings["model_card"] = model_card(path, cfg, settings["sample"])
     method_calib = None
-    if any(m != "rtn" for m in methods) or default_set:
+    if any(m != "rtn" for m in methods) or default_set or args.mixed_profiles is not None:
         # GPTQ / AWQ calibrate on their own windows (more than smoothing needs), also disjoint from the sample
         _, method_calib = build_sample(tok, args.sample, calibration=args.method_calibration, text=args.text)
         settings["method_calibration"] = {
@@ -222,6 +230,9 @@ def run(args) -> int:
             "tokens": int(method_calib.numel()),
             "selection": "evenly spaced over the text's windows the evaluation sample does not use"}
     cache = at.cache_path(model)
+    if args.mixed_profiles is not None:
+        return _run_mixed(args, model, cfg, weights, sample, calib, method_calib, settings, alpha, axes,
+                          zero_points, methods, console)
     done, baseline, prior_runs = {}, None, []
     # resume from the cache; on a fresh machine, from the committed table when it was measured on
     # the same sample with the same numerics (so the command prints at once instead of re-measuring)
@@ -296,4 +307,98 @@ def run(args) -> int:
     else:
         _print_table(table, console)
         console.print(f"cached: {cache}" if cache.is_file() else f"committed table: {source}")
+    return 0
+
+
+def _run_mixed(args, model, cfg, weights, sample, calib, method_calib, settings, alpha, axes, zero_points,
+               methods, console) -> int:
+    """--mixed-profiles: rank the units of one configuration and measure its profile rows."""
+    import datetime
+    import sys
+    import time
+
+    import numpy as np
+    import torch
+
+    from ..errors import CodesignError
+    from ..quant import accuracy_table as at
+    from ..quant.llm import mixed as MX
+    from ..quant.llm.perplexity import ppl_from_nll
+    from ..quant.llm.quantized import PrequantizedWeights, QuantScheme
+    from ..quant.llm.smoothing import activation_maxima, smooth_weights
+    from ..quant.llm.wquant import quantize_model
+
+    one = {ax: v for ax, v in axes.items()}
+    if len(methods) != 1 or methods[0] not in MX.SPLICEABLE_METHODS:
+        raise CodesignError(f"got {','.join(methods)}; allowed: one of {{{', '.join(MX.SPLICEABLE_METHODS)}}} "
+                            "(AWQ folds scales into other weights: its two precisions cannot be spliced)",
+                            field="--method")
+    for ax, v in one.items():
+        if len(v) != 1:
+            raise CodesignError(f"got {len(v)} values; allowed: exactly one with --mixed-profiles", field=f"--{ax}")
+    if len(zero_points) != 1:
+        raise CodesignError("got both; allowed: exactly one of {false, true} with --mixed-profiles", field="--zero-point")
+    method, zp = methods[0], zero_points[0]
+    w_lo, a, kv, g = one["wbits"][0], one["abits"][0], one["kvbits"][0], one["group"][0]
+    if args.hi_wbits not in (4, 8, 16) or args.hi_wbits <= w_lo:
+        raise CodesignError(f"got {args.hi_wbits}; allowed: one of {{4, 8, 16}} above --wbits {w_lo}", field="--hi-wbits")
+    n_units = 2 * cfg["n_layers"]
+    try:
+        profiles = sorted({int(v) for v in args.mixed_profiles.split(",") if v.strip()})
+    except ValueError:
+        profiles = []
+    if not profiles or profiles[0] < 1 or profiles[-1] > n_units:
+        raise CodesignError(f"got {args.mixed_profiles!r}; allowed: comma-separated integers in [1, {n_units}]",
+                            field="--mixed-profiles")
+    if not 1 <= args.rank_windows <= method_calib.shape[0]:
+        raise CodesignError(f"got {args.rank_windows}; allowed: an integer in [1, {method_calib.shape[0]}]",
+                            field="--rank-windows")
+    cache = at.cache_path(model)
+    source = cache if cache.is_file() else at.packaged_path(model)
+    if not source.is_file():
+        raise CodesignError(f"no table for '{model}' to add the profile rows to: run `codesign accuracy` first",
+                            field="--mixed-profiles")
+    table = at.read_table(source)
+    if table.meta.get("sample") != settings["sample"] or table.meta.get("numerics") != settings["numerics"]:
+        raise CodesignError(f"{source} was measured on another sample or numerics", field="--mixed-profiles")
+    start = time.time()
+    base_w = weights if alpha is None else smooth_weights(cfg, weights, activation_maxima(cfg, weights, calib), alpha)
+    console.print(f"quantizing W{w_lo} and W{args.hi_wbits} with {method} (g{g}, {'zero point' if zp else 'symmetric'})")
+    q_lo, _ = quantize_model(method, cfg, base_w, w_lo, g, zp, method_calib)
+    q_hi, _ = quantize_model(method, cfg, base_w, args.hi_wbits, g, zp, method_calib)
+    scheme = PrequantizedWeights(QuantScheme(w_lo, a, kv, g, zp))
+    rank_on = method_calib[:args.rank_windows]
+    ranking = MX.rank_units(cfg, q_lo, q_hi, scheme, rank_on,
+                            progress=lambda i, n: console.print(f"ranked {i}/{n} units") if i % 10 == 0 else None)
+    res = MX.measure_profiles(cfg, q_lo, q_hi, scheme, sample.windows, ranking, profiles,
+                              on_progress=lambda t: console.print(t))
+    tpw = sample.windows.shape[1] - 1
+    for k, r in res.items():
+        key = (w_lo, a, kv, g, zp, MX.profile_method(method, k))
+        nll = np.array([np.nan if v is None else v for v in r["window_nll"]])
+        table.rows[key] = ppl_from_nll(nll, tpw)
+        table.window_nll[key] = r["window_nll"]
+        table.seconds[key] = r["seconds"]
+    table.__dict__.pop("_ci", None)
+    table.meta["mixed_precision"] = {
+        "hi_wbits": args.hi_wbits, "layers": cfg["n_layers"],
+        "unit_order": [[r["layer"], r["unit"]] for r in ranking],
+        "ranking": ranking,
+        "base": {"method": method, "wbits": w_lo, "abits": a, "kvbits": kv, "group": g, "zero_point": zp},
+        "profiles": profiles,
+        "ranked_on": f"{rank_on.shape[0]} calibration windows ({rank_on.shape[0] * (rank_on.shape[1] - 1):,} scored "
+                     "tokens), disjoint from the evaluation sample",
+        "units": "per decoder layer: attn = wq, wk, wv, wo; ffn = w_gate, w_up, w_down",
+        "method": "each unit's linears taken from the uniform low- or high-bit quantization of the same smoothed "
+                  "weights (codesign/quant/llm/mixed.py); profile k raises the first k units of unit_order",
+    }
+    prov = table.meta.setdefault("provenance", {})
+    prov.setdefault("runs", []).append({
+        "command": "codesign accuracy " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["accuracy"] else sys.argv[1:]),
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "torch": torch.__version__, "python": sys.version.split()[0], "threads": args.threads,
+        "seconds_this_run": round(time.time() - start, 1)})
+    at.write_table(cache, table)
+    _print_table(table, console)
+    console.print(f"cached: {cache}")
     return 0

@@ -340,6 +340,12 @@ def merge_tables(tables: list[AccuracyTable]) -> AccuracyTable:
         if prov.get("note") and prov["note"] not in notes:
             notes.append(prov["note"])
     meta = dict(first.meta)
+    for t in tables[1:]:      # blocks only some runs write (GPTQ / AWQ calibration, mixed-precision profiles)
+        for k in ("method_calibration", "mixed_precision"):
+            if k in t.meta and k not in meta:
+                meta[k] = t.meta[k]
+            elif k in t.meta and t.meta[k] != meta[k]:
+                raise CodesignError(f"cannot merge: tables differ in '{k}'", field="--merge")
     meta["provenance"] = {**{k: v for k, v in (runs[0] if runs else {}).items() if k != "note"}, "runs": runs}
     if notes:
         meta["provenance"]["note"] = "; ".join(notes)
