@@ -29,6 +29,10 @@ SCHEMA = "codesign.design/1"
 # ``sparsity`` there is its index in this tuple (``numeric_value`` / ``from_numeric``); design.json
 # keeps the name.
 SPARSITY_CODES: tuple[str, ...] = ("dense", "2:4", "4:8")
+# Weight quantizer (docs/ACCURACY.md): round-to-nearest, GPTQ, AWQ. All three produce the same integer
+# format (the numerics contract), so the hardware and the model do not depend on it; the accuracy
+# table does. Numeric codes in the sweep's arrays, like sparsity.
+METHOD_CODES: tuple[str, ...] = ("rtn", "gptq", "awq")
 QUANT_ALLOWED: dict[str, Any] = {
     "wbits": {2, 3, 4, 8, 16},
     "abits": {4, 8, 16},
@@ -36,6 +40,12 @@ QUANT_ALLOWED: dict[str, Any] = {
     "group": {32, 64, 128, 256},
     "zero_point": {False, True},
     "sparsity": set(SPARSITY_CODES),
+    "method": set(METHOD_CODES),
+    # per-layer mixed precision (docs/MODEL.md "Mixed precision"): the k most sensitive units (a layer's
+    # attention or FFN projections, ranked in the accuracy table) run at hi_wbits, the rest at wbits;
+    # 0 = uniform. The processor runs each GEMV at its instruction's precision (a run-time mode).
+    "mixed": (0, 1024),
+    "hi_wbits": {4, 8, 16},
 }
 HW_ALLOWED: dict[str, Any] = {
     "rows": (1, 1024),            # MPE output lanes (output features per cycle)
@@ -59,7 +69,8 @@ WORKLOAD_ALLOWED: dict[str, Any] = {
 
 def _describe(allowed: Any) -> str:
     if isinstance(allowed, set):
-        vals = sorted(allowed, key=lambda v: (SPARSITY_CODES.index(v), v) if v in SPARSITY_CODES else (0, v))
+        order = SPARSITY_CODES + METHOD_CODES
+        vals = sorted(allowed, key=lambda v: (order.index(v), v) if v in order else (0, v))
         return "one of {" + ", ".join(str(v).lower() if isinstance(v, bool) else str(v) for v in vals) + "}"
     lo, hi = allowed
     return f"an integer in [{lo}, {hi}]"
@@ -114,20 +125,31 @@ class Quant:
     group: int = 128
     zero_point: bool = False   # asymmetric weights (per-group zero-point) if True
     sparsity: str = "dense"    # N:M structured weight sparsity: "dense", "2:4" or "4:8" (SPARSITY_CODES)
+    method: str = "rtn"        # weight quantizer: "rtn", "gptq" or "awq" (METHOD_CODES)
+    mixed: int = 0             # units (layer attention / FFN projections) raised to hi_wbits; 0 = uniform
+    hi_wbits: int = 8          # weight bits of the raised units
 
     def validate(self) -> "Quant":
         for f in fields(self):
             check_value(f.name, getattr(self, f.name), QUANT_ALLOWED[f.name])
+        if self.mixed and self.hi_wbits <= self.wbits:
+            raise CodesignError(f"got {self.hi_wbits} with wbits {self.wbits}; allowed: above wbits when mixed > 0",
+                                field="hi_wbits")
         return self
+
+
+# fields whose design.json value is a name and whose sweep value is its index here
+CODED_FIELDS: dict[str, tuple[str, ...]] = {"sparsity": SPARSITY_CODES, "method": METHOD_CODES}
 
 
 def numeric_value(name: str, value: Any) -> Any:
     """A Quant/Hardware field's value as the sweep's numeric parameter arrays hold it: ``sparsity``
-    by its index in SPARSITY_CODES, every other field as it is."""
-    if name == "sparsity":
-        if value not in SPARSITY_CODES:
-            raise CodesignError(f"got {value!r}; allowed: {_describe(QUANT_ALLOWED['sparsity'])}", field=name)
-        return SPARSITY_CODES.index(value)
+    and ``method`` by their index in CODED_FIELDS, every other field as it is."""
+    codes = CODED_FIELDS.get(name)
+    if codes is not None:
+        if value not in codes:
+            raise CodesignError(f"got {value!r}; allowed: {_describe(QUANT_ALLOWED[name])}", field=name)
+        return codes.index(value)
     return value
 
 
@@ -135,8 +157,9 @@ def from_numeric(name: str, x: Any) -> Any:
     """The inverse of ``numeric_value`` for one array element (a dataclass field's Python value)."""
     if name == "zero_point":
         return bool(x)
-    if name == "sparsity":
-        return SPARSITY_CODES[int(x)]
+    codes = CODED_FIELDS.get(name)
+    if codes is not None:
+        return codes[int(x)]
     return int(x)
 
 
@@ -167,6 +190,9 @@ class Design:
     quant: Quant = field(default_factory=Quant)
     hw: Hardware = field(default_factory=Hardware)
     prediction: dict = field(default_factory=dict)
+    # per decoder layer {"attn": bits, "ffn": bits} when quant.mixed > 0 (quant.mixed_precision.layer_wbits,
+    # written by the sweep; empty: uniform quant.wbits)
+    layer_wbits: list = field(default_factory=list)
 
     def validate(self) -> "Design":
         if not isinstance(self.model, str) or not self.model:
@@ -176,6 +202,13 @@ class Design:
         self.workload.validate()
         self.quant.validate()
         self.hw.validate()
+        if not isinstance(self.layer_wbits, list):
+            raise CodesignError("must be a list of {\"attn\": bits, \"ffn\": bits}", field="layer_wbits")
+        ok = {self.quant.wbits, self.quant.hi_wbits} if self.quant.mixed else {self.quant.wbits}
+        for i, lw in enumerate(self.layer_wbits):
+            if not isinstance(lw, dict) or set(lw) != {"attn", "ffn"} or not set(lw.values()) <= ok:
+                raise CodesignError(f"got {lw!r}; allowed: {{\"attn\": b, \"ffn\": b}} with b in {sorted(ok)}",
+                                    field=f"layer_wbits[{i}]")
         return self
 
     def to_dict(self) -> dict:
@@ -189,7 +222,7 @@ class Design:
             raise CodesignError("must be a JSON object", field=where)
         if d.get("schema", SCHEMA) != SCHEMA:
             raise CodesignError(f"unsupported schema {d.get('schema')!r}; expected {SCHEMA!r}", field=f"{where}.schema")
-        known = {"schema", "model", "device", "workload", "quant", "hw", "prediction"}
+        known = {"schema", "model", "device", "workload", "quant", "hw", "prediction", "layer_wbits"}
         unknown = set(d) - known
         if unknown:
             raise CodesignError(f"unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}", field=where)
@@ -209,7 +242,8 @@ class Design:
         prediction = d.get("prediction", {})
         if not isinstance(prediction, dict):
             raise CodesignError("must be a JSON object", field=f"{where}.prediction")
-        return cls(model=d["model"], device=d["device"], prediction=prediction, **parts).validate()
+        return cls(model=d["model"], device=d["device"], prediction=prediction,
+                   layer_wbits=d.get("layer_wbits", []), **parts).validate()
 
     def save(self, path: str | Path, field: str | None = None) -> None:
         atomic_write_json(path, self.to_dict(), field=field)

@@ -18,6 +18,7 @@ space:
   group: [128]
   zero_point: [false]
   sparsity: [dense, "2:4"]
+  method: [rtn]
   rows: [16, 64]
   cols: [64, 256]
   weight_channels: [16, 28]

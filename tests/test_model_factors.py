@@ -98,12 +98,18 @@ def test_a_point_does_not_depend_on_its_batch():
             assert np.array_equal(one[k], full[k][idx]), k
 
 
-def test_formulas_declare_every_parameter_they_read():
+RANKING = {"layers": 4, "unit_order": ((2, "ffn"), (0, "attn"), (3, "ffn"), (1, "ffn"), (0, "ffn"), (2, "attn"),
+                                        (1, "attn"), (3, "attn")), "hi_wbits": 8, "profiles": (2, 4), "base": {}}
+
+
+def test_formulas_declare_every_parameter_they_read(monkeypatch):
     """Each formula runs on a grid of only its declared parameters: reading another one would be
     a KeyError, so evaluating a space where every parameter varies exercises every declaration."""
+    import codesign.quant.mixed_precision as MP
+    monkeypatch.setattr(MP, "ranking", lambda model=None: RANKING)
     d = {n: v for n, v in _small_space().as_dict().items()}
     d.update(kvbits=[4, 8], zero_point=[False, True], wbuf_depth=[256, 512], abuf_depth=[32768, 65536],
-             kvbuf_depth=[512, 1024], kv_channels=[1, 2])
+             kvbuf_depth=[512, 1024], kv_channels=[1, 2], method=["rtn", "gptq"], mixed=[0, 2], hi_wbits=[8, 16])
     sp = default_space(U280, d)
     assert all(len(v) > 1 for v in sp.as_dict().values())
     assert set(PARAM_NAMES) == set(sp.as_dict())

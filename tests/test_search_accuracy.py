@@ -21,10 +21,11 @@ class TableOnAGrid:
     baseline_ppl = 12.5
     LOSS = {(3, 64): 9.0, (3, 128): 12.0, (4, 64): 2.0, (4, 128): 3.0, (8, 64): 0.2, (8, 128): 0.3}
 
-    def loss_pct(self, wbits, abits, kvbits, group, zero_point=False, sparsity=0):
+    def loss_pct(self, wbits, abits, kvbits, group, zero_point=False, sparsity=0, method="rtn"):
         w, g, sp = np.broadcast_arrays(np.asarray(wbits), np.asarray(group), np.asarray(sparsity))
-        return np.array([self.LOSS.get((int(a), int(b)), np.nan) if not c else np.nan
-                         for a, b, c in zip(w.ravel(), g.ravel(), sp.ravel())])
+        m = np.broadcast_to(np.asarray(method, dtype=object), w.shape).ravel()
+        return np.array([self.LOSS.get((int(a), int(b)), np.nan) if not c and mm == "rtn" else np.nan
+                         for a, b, c, mm in zip(w.ravel(), g.ravel(), sp.ravel(), m)])
 
 
 def test_load_accuracy_states_what_it_has(monkeypatch):

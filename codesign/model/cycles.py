@@ -125,6 +125,12 @@ def _gemv(c, s):
     mpe = c["wcopies"] * tiles * beats * m                       # one beat (rows x cols lanes) per cycle per token
     head_t = c["wcopies"] * tiles * head / s.w_bpc * passes      # scale/zero blocks: the MPE waits
     beat_t = wbytes * passes / s.w_bpc - head_t
+    # a run-time precision mode above the weight buffer's word (mixed precision: a raised unit's
+    # GEMV, ``word_wbits`` the design's base bits): each beat spans ceil(W / word) buffer words and
+    # the MPE takes one word per cycle (docs/MODEL.md "Mixed precision")
+    word = p.get("word_wbits")
+    if word is not None:
+        mpe = mpe * np.ceil(p["wbits"] / word)
     compute = quantize + mpe + C.MPE_LAT
     memory = head_t + beat_t
     # the RTL issues the weight read after the quantizer (one command at a time): all in sequence;
@@ -329,8 +335,8 @@ def _params_as_columns(quant, hw) -> tuple[dict, bool]:
     for src in (quant, hw):
         d = {k2: numeric_value(k2, v) for k2, v in asdict(src).items()} if is_dataclass(src) else dict(src)
         for k2, v in d.items():
-            if k2 == "sparsity" and np.asarray(v).dtype.kind in "UO":   # names in a mapping
-                v = np.vectorize(lambda x: numeric_value("sparsity", str(x)), otypes=[np.int64])(v)
+            if k2 in ("sparsity", "method") and np.asarray(v).dtype.kind in "UO":   # names in a mapping
+                v = np.vectorize(lambda x, k2=k2: numeric_value(k2, str(x)), otypes=[np.int64])(v)
             a = np.asarray(v, dtype=np.float64)
             scalar &= a.ndim == 0
             p[k2] = a.reshape(1, -1)

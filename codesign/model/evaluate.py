@@ -26,13 +26,15 @@ from .factors import ArrayFactors, Factors
 from .feasibility import BIT, VIOLATION_DTYPE, VIOLATIONS, violation_tables
 from .program import workload_programs
 from .rollup import rollup
-from .tables import BYTE_KINDS, DECODE_SUMS, PREFILL_SUMS, Tables, phase_tables, sum_at
+from .tables import BYTE_KINDS, DECODE_SUMS, PREFILL_SUMS, Tables, mixed_tables, phase_tables, sum_at
 
 SWEEP_DTYPE = np.float32
 # Points per block of the per-point roll-up: a block's arrays (float32) stay in the 512 KiB L2 of
 # this box's cores and their memory is recycled from block to block (benchmarks/bench_sweep.py)
 BLOCK = 8192
 PARAMS = tuple(f.name for f in fields(Quant)) + tuple(f.name for f in fields(Hardware))
+
+OPTIONAL_DEFAULTS = {"method": 0, "mixed": 0, "hi_wbits": Quant().hi_wbits}
 
 OUTPUT_KEYS = ("feasible", "violations", "decode_tokens_per_s", "prefill_latency_s", "energy_per_token_j",
                "energy_per_token_amortised_j", "power_w", "usd_per_mtoken", "dsp", "lut", "ff", "bram36",
@@ -46,6 +48,8 @@ def _programs(cfg: ModelConfig, workload: Workload):
 
 
 def _as_arrays(params: Mapping[str, np.ndarray]) -> tuple[dict, int]:
+    params = {**{k: np.full(np.shape(next(iter(params.values()))), v) for k, v in OPTIONAL_DEFAULTS.items()},
+              **params}   # fields added later (the quantizer, mixed precision) default when left out
     missing = [k for k in PARAMS if k not in params]
     if missing:
         raise CodesignError(f"missing parameter array(s) {missing}", field="params")
@@ -77,6 +81,9 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
     more = BYTE_KINDS if detail else ()    # one design: every byte kind too, for the breakdown
     phase_tabs = {"decode": phase_tables(tables, progs["decode_all"], device, DECODE_SUMS + more),
                   "prefill": phase_tables(tables, progs["prefill_all"], device, PREFILL_SUMS + more)}
+    for name, sums in (("decode", DECODE_SUMS + more), ("prefill", PREFILL_SUMS + more)):
+        for k, lk in mixed_tables(tables, progs[f"{name}_units"], device, sums, cfg.n_layers).items():
+            phase_tabs[name][k].append(lk)      # raised units: their extra cycles and bytes
     used_tabs, util_tables = {}, {}
     for r in R.RESOURCES:
         names = fac.ordered(R.resource_params(r, device))

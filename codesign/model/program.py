@@ -18,6 +18,7 @@ from ..design import Quant, Workload
 from ..errors import CodesignError
 from ..isa.compiler import compile_layer
 from ..isa.instr import Instr
+from ..quant.mixed_precision import UNIT_CLASSES, unit_of
 from ..workload.config import ModelConfig
 from ..workload.ops import experts_touched
 
@@ -148,4 +149,9 @@ def workload_programs(cfg: ModelConfig, quant: Quant, workload: Workload) -> dic
     }
     out["decode_all"] = out["decode"][0].concat(out["decode"][1])
     out["prefill_all"] = out["prefill"][0].concat(out["prefill"][1])
+    # one layer's GEMVs per mixed-precision unit (quant.mixed_precision): what a raised unit re-times
+    for name, layer in (("decode", dec_layer), ("prefill", pre_layer)):
+        out[f"{name}_units"] = {
+            c: Program.from_instrs([i for i in layer if i.op == "GEMV" and unit_of(i.layer_op or "") == c], 1, cfg)
+            for c in UNIT_CLASSES}
     return out

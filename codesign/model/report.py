@@ -55,6 +55,12 @@ def evaluate_design(design: Design) -> dict:
     if device.kind != "fpga":
         raise CodesignError(f"device '{device.name}' is a GPU; evaluate_design models the FPGA processor "
                             "(GPU designs: codesign.baselines.gpu_model.evaluate_gpu_design)", field="--device")
+    if design.layer_wbits:
+        from ..quant.mixed_precision import layer_wbits
+        if design.layer_wbits != layer_wbits(cfg.n_layers, design.quant.wbits, design.quant.mixed, design.quant.hi_wbits):
+            raise CodesignError(f"does not match quant.mixed = {design.quant.mixed} on the accuracy table's ranking for "
+                                f"{cfg.n_layers} layers; allowed: the sweep's assignment, or leave it out",
+                                field="layer_wbits")
     r = evaluate_detail(cfg, device, design.workload, design_params(design))
     det = r.pop("_detail")
     one = {k: (v[0].item() if hasattr(v[0], "item") else v[0]) for k, v in r.items()}

@@ -33,9 +33,16 @@ def _mems(width_bits, depth, mem_width, mem_depth):
     return np.ceil(width_bits / mem_width) * np.ceil(depth / mem_depth)
 
 
+def _lane_wbits(p):
+    """Weight bits a MAC lane multiplies: the design's, or with a mixed-precision mode (``mixed`` > 0)
+    the raised units' hi_wbits: one lane width serves both modes, the DSP packing is the wider one's
+    (a W4A8 and a W8A8 product pack alike on DSP48E2 / DSP58, constants.products_per_dsp)."""
+    return np.where(p["mixed"] > 0, np.maximum(p["wbits"], p["hi_wbits"]), p["wbits"])
+
+
 def _dsp(p, device, head_dim, kv_scale_bits):
     rows, cols = p["rows"], p["cols"]
-    return (np.ceil(rows * cols / C.products_per_dsp(device.dsp_kind, p["wbits"], p["abits"]))
+    return (np.ceil(rows * cols / C.products_per_dsp(device.dsp_kind, _lane_wbits(p), p["abits"]))
             + rows * C.DSP_PER_ROW + p["sfu_lanes"] * C.DSP_PER_SFU_LANE)
 
 
@@ -56,7 +63,10 @@ def _lut(p, device, head_dim, kv_scale_bits):
     _, m, _, beat_in = _sparse(p, np.result_type(p["cols"]))
     slices = np.maximum(1, beat_in // p["group"])     # group slices per MPE beat: one shifter each per row
     index_mux = rows * p["cols"] * p["abits"] * np.where(m > 1, np.ceil(m / 4), 0) * C.LUT_PER_SPARSE_MUX4_BIT
-    return (rows * p["cols"] * C.LUT_PER_LANE_BIT * (p["wbits"] + p["abits"]) + rows * C.LUT_PER_ROW
+    # a mixed-precision mode: per row, the word assembler of a wider beat from the weight buffer's
+    # ceil(hi / wbits) words (a shift register of the beat's row slice: one LUT per bit)
+    word_asm = np.where(p["mixed"] > 0, rows * p["cols"] * _lane_wbits(p) * C.LUT_PER_MUX2_BIT, 0)
+    return (rows * p["cols"] * C.LUT_PER_LANE_BIT * (_lane_wbits(p) + p["abits"]) + rows * C.LUT_PER_ROW + word_asm
             + rows * slices * C.LUT_PER_EXP_SHIFTER + index_mux
             + p["sfu_lanes"] * C.LUT_PER_SFU_LANE + _ports(p) * p["port_bits"] * C.LUT_PER_PORT_BIT + C.CONTROL_LUT
             + _unified_mux_lut(p))
@@ -65,7 +75,7 @@ def _lut(p, device, head_dim, kv_scale_bits):
 def _ff(p, device, head_dim, kv_scale_bits):
     rows = p["rows"]
     ib = _sparse(p, np.result_type(p["cols"]))[2]                 # N:M: each lane's index register
-    return (rows * p["cols"] * C.FF_PER_LANE_BIT * (p["wbits"] + p["abits"] + ib) + rows * C.FF_PER_ROW
+    return (rows * p["cols"] * C.FF_PER_LANE_BIT * (_lane_wbits(p) + p["abits"] + ib) + rows * C.FF_PER_ROW
             + p["sfu_lanes"] * C.FF_PER_SFU_LANE + _ports(p) * p["port_bits"] * C.FF_PER_PORT_BIT + C.CONTROL_FF)
 
 
@@ -102,9 +112,10 @@ _PORT_PARAMS = ("weight_channels", "kv_channels", "port_bits")
 # combination of its parameters (factors.py); run on a dict of only these, a formula that reads
 # another raises KeyError.
 FORMULAS = {
-    "dsp": (_dsp, ("rows", "cols", "sfu_lanes", "wbits", "abits")),
-    "lut": (_lut, ("rows", "cols", "sfu_lanes", "wbits", "abits", "group", "sparsity") + _PORT_PARAMS),
-    "ff": (_ff, ("rows", "cols", "sfu_lanes", "wbits", "abits", "sparsity") + _PORT_PARAMS),
+    "dsp": (_dsp, ("rows", "cols", "sfu_lanes", "wbits", "abits", "mixed", "hi_wbits")),
+    "lut": (_lut, ("rows", "cols", "sfu_lanes", "wbits", "abits", "group", "sparsity", "mixed", "hi_wbits")
+            + _PORT_PARAMS),
+    "ff": (_ff, ("rows", "cols", "sfu_lanes", "wbits", "abits", "sparsity", "mixed", "hi_wbits") + _PORT_PARAMS),
     "bram36": (_bram36, ("cols", "sparsity", "abuf_depth", "kvbits", "kvbuf_depth") + _PORT_PARAMS + _WBUF_PARAMS),
     "uram": (_uram, _WBUF_PARAMS),
 }

@@ -118,22 +118,59 @@ def phase_tables(tables: Tables, prog, device, sums) -> dict:
     """The ``sums`` (PHASE_SUMS names) of a program's cycles and bytes with repeat counts, as
     lookups: per sum, one per formula class that contributes (a point's value is their sum)."""
     dt = tables.dtype
-    col = {k: v.reshape(-1, 1).astype(dt) for k, v in prog.cols.items()}
-    count = prog.count.astype(dt)
     out: dict = {name: [] for name in sums}
     for ops in CYCLE_CLASSES:
         names = formula_params(ops)
         grid = effective_channels(tables.grid(names), device)
-        size = len(grid[names[0]])
-        blocks = []   # large grids (points spread over many combinations) in cache-sized blocks
-        for a in range(0, size, TABLE_BLOCK):
-            pc = {k: v[a:a + TABLE_BLOCK].reshape(1, -1) for k, v in grid.items()}
-            blocks.append(program_totals(prog.op, col, count, pc, device, ops=ops))
-        tot = blocks[0] if len(blocks) == 1 else {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
+        tot = _totals(prog, grid, device, ops, dt)
         for name in sums:
             parts = [tot[k] for k in PHASE_SUMS[name] if k in tot]   # the keys this class produces
             if parts:
                 out[name].append(tables.lookup(names, sum(parts[1:], parts[0])))
+    return out
+
+
+def _totals(prog, grid, device, ops, dt) -> dict:
+    """program_totals of ``prog`` on a parameter grid, in cache-sized blocks of combinations."""
+    col = {k: v.reshape(-1, 1).astype(dt) for k, v in prog.cols.items()}
+    count = prog.count.astype(dt)
+    size = len(next(iter(grid.values())))
+    blocks = []   # large grids (points spread over many combinations) in cache-sized blocks
+    for a in range(0, size, TABLE_BLOCK):
+        pc = {k: v[a:a + TABLE_BLOCK].reshape(1, -1) for k, v in grid.items()}
+        blocks.append(program_totals(prog.op, col, count, pc, device, ops=ops))
+    return blocks[0] if len(blocks) == 1 else {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]}
+
+
+MIXED_PARAMS = ("mixed", "hi_wbits")
+
+
+def mixed_tables(tables: Tables, units: dict, device, sums, n_layers: int) -> dict:
+    """Per-layer mixed precision (quant.mixed_precision): for each sum, the lookup of what raising
+    a point's units adds to its phase: per unit class, (layers raised) x (that unit's GEMVs at
+    hi_wbits - at wbits). Empty when no point is mixed."""
+    if not np.any(tables.column_values("mixed")):
+        return {}
+    from ..quant.mixed_precision import raised_counts
+    names = tables.fac.ordered(formula_params(("GEMV",)) + MIXED_PARAMS)
+    grid = effective_channels(tables.grid(names), device)
+    dt = tables.dtype
+    raised = grid["mixed"] > 0
+    hi = dict(grid, wbits=np.where(raised, np.maximum(grid["hi_wbits"], grid["wbits"]), grid["wbits"]),
+              word_wbits=grid["wbits"])
+    delta: dict = {}
+    for c, n in zip(("attn", "ffn"), raised_counts(n_layers, grid["mixed"])):
+        prog = units[c]
+        if prog.op.size == 0:
+            continue
+        t_lo, t_hi = _totals(prog, grid, device, ("GEMV",), dt), _totals(prog, hi, device, ("GEMV",), dt)
+        for k in t_lo:
+            delta[k] = delta.get(k, 0) + n.astype(dt) * (t_hi[k] - t_lo[k])
+    out = {}
+    for name in sums:
+        parts = [delta[k] for k in PHASE_SUMS[name] if k in delta]
+        if parts:
+            out[name] = tables.lookup(names, sum(parts[1:], parts[0]))
     return out
 
 

@@ -33,10 +33,24 @@ class AccuracySource:
     def known(self) -> bool:
         return self.table is not None
 
+    def _methods(self, params: dict[str, np.ndarray], n: int):
+        """Each point's row name in the table: its quantizer ("rtn", "gptq", "awq"), with mixed
+        precision the profile ("gptq+mp8"); and a mask of the points the table cannot hold (a
+        mixed point whose hi_wbits is not the one the profiles were measured at)."""
+        from ..design import METHOD_CODES
+        code = np.asarray(params.get("method", np.zeros(n, dtype=np.int64))).astype(np.int64).reshape(n)
+        k = np.asarray(params.get("mixed", np.zeros(n, dtype=np.int64))).astype(np.int64).reshape(n)
+        names = np.array([m if kk == 0 else f"{m}+mp{kk}" for m, kk in
+                          ((METHOD_CODES[c], kk) for c, kk in zip(code.tolist(), k.tolist()))], dtype=object)
+        mp = (getattr(self.table, "meta", None) or {}).get("mixed_precision") or {}
+        hi = np.asarray(params.get("hi_wbits", np.full(n, mp.get("hi_wbits", 0)))).reshape(n)
+        return names, (k > 0) & (hi != mp.get("hi_wbits", -1))
+
     def loss_pct(self, params: dict[str, np.ndarray]) -> np.ndarray:
         """Relative perplexity increase in % per point; NaN where not measured.
 
-        The table is indexed by (wbits, abits, kvbits, group, zero_point, sparsity); a point whose
+        The table is indexed by (wbits, abits, kvbits, group, zero_point, sparsity, method: the
+        quantizer, or its mixed-precision profile "gptq+mp8" when ``mixed`` > 0); a point whose
         configuration it does not hold reads NaN (never a neighbour's value): every N:M sparse point
         (``sparsity`` code != 0), since no sparse row has been measured.
         """
@@ -45,8 +59,10 @@ class AccuracySource:
             return np.full(n, np.nan)
         zp = params.get("zero_point", np.zeros(n, dtype=bool))
         sp = params.get("sparsity", np.zeros(n, dtype=np.int64))
-        loss = self.table.loss_pct(params["wbits"], params["abits"], params["kvbits"], params["group"], zp, sp)
-        return np.asarray(loss, dtype=np.float64).reshape(n)
+        methods, unheld = self._methods(params, n)
+        loss = self.table.loss_pct(params["wbits"], params["abits"], params["kvbits"], params["group"], zp, sp,
+                                   methods)
+        return np.where(unheld, np.nan, np.asarray(loss, dtype=np.float64).reshape(n))
 
     def loss_ci_low(self, params: dict[str, np.ndarray]) -> np.ndarray:
         """The low end of each point's bootstrap interval of the loss, %; NaN where the table has
@@ -56,8 +72,10 @@ class AccuracySource:
             return np.full(n, np.nan)
         zp = params.get("zero_point", np.zeros(n, dtype=bool))
         sp = params.get("sparsity", np.zeros(n, dtype=np.int64))
-        lo, _ = self.table.loss_interval(params["wbits"], params["abits"], params["kvbits"], params["group"], zp, sp)
-        return np.asarray(lo, dtype=np.float64).reshape(n)
+        methods, unheld = self._methods(params, n)
+        lo, _ = self.table.loss_interval(params["wbits"], params["abits"], params["kvbits"], params["group"], zp, sp,
+                                         methods)
+        return np.where(unheld, np.nan, np.asarray(lo, dtype=np.float64).reshape(n))
 
     def describe(self) -> str:
         if self.status == NOT_MEASURED:

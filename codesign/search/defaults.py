@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from ..design import Hardware
+from ..design import Hardware, Quant
 from .space import HW_FIELDS, Space
 
 # Quantization choices: those the accuracy table measures (codesign/quant, issue 4:
@@ -30,6 +30,7 @@ DEFAULT_QUANT = {
     "group": [32, 64, 128],
     "zero_point": [False, True],
     "sparsity": ["dense", "2:4"],
+    "method": ["rtn", "gptq", "awq"],
 }
 
 # MPE array shape and SFU width (powers of two).
@@ -92,8 +93,18 @@ def _port_choices(device) -> list[int]:
     return sorted({b for b in (native, 2 * native) if b in (64, 128, 256, 512)}) or [512]
 
 
+def mixed_choices() -> dict[str, list]:
+    """Per-layer mixed precision: uniform (0) and every profile the accuracy table measured, at
+    its hi_wbits (quant.mixed_precision); uniform only when the table has no ranking."""
+    from ..quant.mixed_precision import ranking
+    rk = ranking()
+    if rk is None:
+        return {"mixed": [0], "hi_wbits": [Quant().hi_wbits]}
+    return {"mixed": [0, *rk["profiles"]], "hi_wbits": [rk["hi_wbits"]]}
+
+
 def default_space_dict(device) -> dict[str, list]:
-    d: dict[str, list] = dict(DEFAULT_QUANT)
+    d: dict[str, list] = {**DEFAULT_QUANT, **mixed_choices()}
     if not is_fpga(device):
         hw = Hardware()
         d.update({f.name: [getattr(hw, f.name)] for f in fields(Hardware)})
@@ -106,7 +117,7 @@ def default_space_dict(device) -> dict[str, list]:
     d["kv_channels"] = _kv_channel_choices(channels)
     d["port_bits"] = _port_choices(device)
     d["freq_mhz"] = _clock_choices(float(device.kernel_mhz))
-    assert set(d) == set(DEFAULT_QUANT) | set(HW_FIELDS)
+    assert set(d) == set(DEFAULT_QUANT) | {"mixed", "hi_wbits"} | set(HW_FIELDS)
     return d
 
 

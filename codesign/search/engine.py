@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..design import SPARSITY_CODES, Workload
+from ..design import CODED_FIELDS, Workload
 from . import csvfast
 from .accuracy import AccuracySource
 from .constraints import CONSTRAINT_FIELDS, Constraints, constraint_masks
@@ -60,7 +60,7 @@ PARETO_COLUMNS = KEY_COLUMNS + FLOAT_COLUMNS
 # background without keeping the points. Values outside the range land in the
 # edge bins.
 # the accuracy table's axes (codesign.quant.accuracy_table)
-ACCURACY_PARAMS = ("wbits", "abits", "kvbits", "group", "zero_point", "sparsity")
+ACCURACY_PARAMS = ("wbits", "abits", "kvbits", "group", "zero_point", "sparsity", "method", "mixed", "hi_wbits")
 
 HIST_BINS = 200
 HIST_RANGE = ((-2.0, 5.0), (-4.0, 3.0))
@@ -330,8 +330,8 @@ class Sweeper:
     def csv_rows(self, cols: Mapping[str, Any], floats: tuple[str, ...] = POINT_FLOATS) -> bytes:
         spec = [("int", cols["index"], None)]
         for name in PARAM_NAMES:
-            if name == "sparsity":      # the numeric code, written as its name ("dense", "2:4")
-                spec.append(("labels", np.asarray(cols[name]).astype(np.int64), list(SPARSITY_CODES)))
+            if name in CODED_FIELDS:    # the numeric code, written as its name ("dense", "2:4", "gptq")
+                spec.append(("labels", np.asarray(cols[name]).astype(np.int64), list(CODED_FIELDS[name])))
             else:
                 spec.append(("bool" if name == "zero_point" else "int", cols[name], None))
         spec.append(("bool", cols["feasible"], None))

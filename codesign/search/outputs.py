@@ -7,7 +7,7 @@ PNGs without metadata).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,12 @@ def point_values(cols: dict, i: int) -> dict[str, Any]:
 
 def make_design(job: SweepJob, sweeper: Sweeper, index: int) -> Design:
     q, h = job.space.point(index)
-    return Design(model=job.model, device=job.device, workload=job.workload, quant=q, hw=h).validate()
+    lw = []
+    if q.mixed:        # the per-layer bits the sweep chose, written out for every later stage
+        from ..quant.mixed_precision import layer_wbits
+        lw = layer_wbits(sweeper.cfg.n_layers, q.wbits, q.mixed, q.hi_wbits)
+    return Design(model=job.model, device=job.device, workload=job.workload, quant=q, hw=h,
+                  layer_wbits=lw).validate()
 
 
 def predict(design: Design) -> dict:
@@ -129,7 +134,7 @@ def choose_designs(job: SweepJob, sweeper: Sweeper, state: SweepState) -> list[C
     for i, idx in enumerate(order):
         d = make_design(job, sweeper, idx)
         pred = predict(d)
-        d = Design(model=d.model, device=d.device, workload=d.workload, quant=d.quant, hw=d.hw, prediction=pred)
+        d = replace(d, prediction=pred)
         chosen.append(ChosenDesign(labels[idx], idx, d, point_values(cols, i),
                                    bottleneck_of(pred, sweeper.device.mem_bw_gbs)))
     return chosen
