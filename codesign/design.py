@@ -129,6 +129,12 @@ class Quant:
     mixed: int = 0             # units (layer attention / FFN projections) raised to hi_wbits; 0 = uniform
     hi_wbits: int = 8          # weight bits of the raised units
 
+    def label(self) -> str:
+        """One line for tables: W4A8KV8 g128 zp 2:4 gptq +8 W8 (mixed: units raised and their bits)."""
+        return (f"W{self.wbits}A{self.abits}KV{self.kvbits} g{self.group}{' zp' if self.zero_point else ''}"
+                f"{' ' + self.sparsity if self.sparsity != 'dense' else ''} {self.method}"
+                f"{f' +{self.mixed} W{self.hi_wbits}' if self.mixed else ''}")
+
     def validate(self) -> "Quant":
         for f in fields(self):
             check_value(f.name, getattr(self, f.name), QUANT_ALLOWED[f.name])

@@ -43,8 +43,7 @@ def run(args) -> int:
     for c in ("design", "board", "quant", "tok/s", "tok/J", "USD/Mtok", "acc loss %", "of roofline",
               "x tok/s", "x tok/J", "x USD/Mtok"):
         t.add_column(c, justify="left" if c in ("design", "board", "quant") else "right")
-    t.add_row("this design", design.device, f"W{q.wbits}A{q.abits}KV{q.kvbits} g{q.group}"
-              + (" zp" if q.zero_point else "") + ("" if q.sparsity == "dense" else f" {q.sparsity}"),
+    t.add_row("this design", design.device, q.label(),
               f(d["decode_tokens_per_s"]), f(d["tokens_per_j"]), f(d["usd_per_mtoken"]), f(d["accuracy_loss_pct"], ".2f"),
               f"{d['roofline_fraction']:.0%}", "", "", "")
     for a in res["anchors"]:
@@ -52,14 +51,18 @@ def run(args) -> int:
         quant = (f"W{aq['wbits']}A{aq['abits']}KV{aq['kvbits']} g{aq['group']}" + (" zp" if aq["zero_point"] else "")
                  + ("" if aq.get("sparsity", "dense") == "dense" else f" {aq['sparsity']}"))
         t.add_row(f"{a['anchor']} (modelled)", a["device"], quant, f(m["decode_tokens_per_s"]), f(m["tokens_per_j"]),
-                  f(m["usd_per_mtoken"]), f(m["accuracy_loss_pct"], ".2f"), f"{m['roofline_fraction']:.0%}",
+                  f(m["usd_per_mtoken"]),
+                  f(m["accuracy_loss_pct"], ".2f") + (f" {m['accuracy_method']}" if m.get("accuracy_method") else ""),
+                  f"{m['roofline_fraction']:.0%}",
                   f"{r['decode_tokens_per_s']:.2f}x", f"{r['tokens_per_j']:.2f}x", f"{r['usd_per_mtoken']:.2f}x")
         p = a["published"]
         if p:
             t.add_row(f"{a['anchor']} (published)", a["device"], "", f(p["decode_tokens_per_s"]), f(p["tokens_per_j"]),
                       "", "", "", f"{r.get('decode_tokens_per_s_vs_published', float('nan')):.2f}x",
                       f"{r['tokens_per_j_vs_published']:.2f}x" if "tokens_per_j_vs_published" in r else "-", "")
-    con = Console(width=max(150, Console().width))
+    con = Console(width=max(170, Console().width))
     con.print(t)
-    con.print(f"x = this design / the anchor (USD/Mtok: lower is better). {res['accuracy']['note']}")
+    con.print("x = this design / the anchor (USD/Mtok: lower is better); an anchor's accuracy loss is its "
+              "configuration's lowest over the table's quantizers (its paper does not state one). "
+              f"{res['accuracy']['note']}")
     return 0

@@ -34,14 +34,19 @@ def _case(name: str):
     raise CodesignError(f"unknown anchor {name!r}; anchors: {', '.join(c.name for c in CASES)}", field="--anchors")
 
 
-def _figures(design: Design, accuracy) -> dict:
+def _figures(design: Design, accuracy, anchor: str | None = None) -> dict:
+    """``anchor``: the design is that published design's configuration, whose quantizer its paper does
+    not state: its loss is the lowest over the table's quantizers (``anchor_quant_loss``)."""
     r = evaluate_design(design)
-    loss = float(accuracy.loss_pct(design_params(design))[0])
+    if anchor is None:
+        loss, method = float(accuracy.loss_pct(design_params(design))[0]), design.quant.method
+    else:
+        loss, method = anchor_quant_loss(accuracy, anchor) or (float("nan"), None)
     return {"design": design.to_dict(), "feasible": bool(r["feasible"]), "violations": r["violations"],
             "decode_tokens_per_s": r["decode_tokens_per_s"], "power_w": r["power_w"],
             "tokens_per_j": 1.0 / r["energy_per_token_j"], "energy_per_token_j": r["energy_per_token_j"],
             "usd_per_mtoken": r["usd_per_mtoken"], "roofline_fraction": r["roofline_fraction"],
-            "accuracy_loss_pct": loss if np.isfinite(loss) else None}
+            "accuracy_loss_pct": loss if np.isfinite(loss) else None, "accuracy_method": method}
 
 
 def compare_to_anchors(design: Design, anchors=DEFAULT_ANCHORS) -> dict:
@@ -53,7 +58,7 @@ def compare_to_anchors(design: Design, anchors=DEFAULT_ANCHORS) -> dict:
     for name in anchors:
         case = _case(name)
         anchor = replace(case.design(), model=design.model, workload=design.workload).validate()
-        fig = _figures(anchor, acc)
+        fig = _figures(anchor, acc, case.name)
         published = None
         if case.model == design.model:
             pub = case.published
@@ -77,12 +82,12 @@ def compare_to_anchors(design: Design, anchors=DEFAULT_ANCHORS) -> dict:
             "accuracy": acc.as_dict()}
 
 
-def anchor_accuracy_bound(accuracy, anchor: str = BOUND_ANCHOR) -> tuple[float, str] | None:
-    """(loss %, note) of ``anchor``'s own quantization configuration in ``accuracy``'s table (a
+def anchor_quant_loss(accuracy, anchor: str) -> tuple[float, str] | None:
+    """(loss %, quantizer) of ``anchor``'s own quantization configuration in ``accuracy``'s table (a
     search.accuracy.AccuracySource), or None when the table holds no row of it. The anchor's
     quantizer is not known from its paper, so every measured method (RTN, GPTQ, AWQ) of the same
     W/A/KV/group/zero point is read and the *lowest* loss is taken: the reading most favourable to
-    the anchor, so the bound is never looser than the anchor's best case."""
+    the anchor."""
     if accuracy is None or accuracy.table is None:
         return None
     q = _case(anchor).quant
@@ -93,8 +98,16 @@ def anchor_accuracy_bound(accuracy, anchor: str = BOUND_ANCHOR) -> tuple[float, 
         loss = float(accuracy.table.loss_pct(q.wbits, q.abits, q.kvbits, q.group, q.zero_point, 0, method))
         if np.isfinite(loss) and (best is None or loss < best[0]):
             best = (loss, method)
+    return best
+
+
+def anchor_accuracy_bound(accuracy, anchor: str = BOUND_ANCHOR) -> tuple[float, str] | None:
+    """(loss %, note): the sweep's default bound, ``anchor``'s loss (``anchor_quant_loss``), so the
+    bound is never looser than the anchor's best case; None when the table holds no row of it."""
+    best = anchor_quant_loss(accuracy, anchor)
     if best is None:
         return None
+    q = _case(anchor).quant
     zp = "zero point" if q.zero_point else "symmetric"
     return best[0], (f"no worse than {anchor}'s own configuration W{q.wbits}A{q.abits}KV{q.kvbits} g{q.group} "
                      f"({zp}) measured in the same table: {best[0]:+.2f}% (its lowest over the table's "

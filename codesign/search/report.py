@@ -75,8 +75,7 @@ class SweepUI:
         for ch in chosen:
             q, h, v = ch.design.quant, ch.design.hw, ch.values
             acc_txt = _fmt(v.get("accuracy_loss_pct"), ".2f") if acc.known else "n/m"
-            t.add_row(ch.label, f"W{q.wbits}A{q.abits}KV{q.kvbits} g{q.group}{' zp' if q.zero_point else ''}"
-                      f"{' ' + q.sparsity if q.sparsity != 'dense' else ''}",
+            t.add_row(ch.label, q.label(),
                       f"{h.rows}x{h.cols} / {h.sfu_lanes}", f"{h.weight_channels}+{h.kv_channels} ch x{h.port_bits}b",
                       str(h.freq_mhz), _fmt(v["decode_tokens_per_s"], ".4g"),
                       _fmt(v["energy_per_token_j"], ".4g"), _fmt(v["power_w"], ".3g"),
