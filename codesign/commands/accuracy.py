@@ -256,6 +256,8 @@ def run(args) -> int:
                                     "--method-calibration or --force", field="--method-calibration")
             if old.meta.get("method_calibration") and "method_calibration" not in settings:
                 settings["method_calibration"] = old.meta["method_calibration"]
+            if old.meta.get("mixed_precision"):       # the ranking of the profile rows kept from `done`
+                settings["mixed_precision"] = old.meta["mixed_precision"]
             console.print(f"reusing {len(done)} configuration(s) from {source}" +
                           ("" if source == cache else " (the committed table; --force re-measures)"))
         else:
@@ -266,7 +268,8 @@ def run(args) -> int:
         old = at.read_table(at.packaged_path(model))
     if default_set and old is not None:
         # no axis option: exactly the configurations the committed (or cached) table holds
-        want = sorted({(k[:4], k[4], k[5]) for k in old.rows})
+        # (mixed-precision profile rows, "gptq+mp8", are re-measured by --mixed-profiles only)
+        want = sorted({(k[:4], k[4], k[5]) for k in old.rows if "+" not in k[5]})
         runs = [(c, zp, m) for m in sorted({w[2] for w in want}, key=lambda m: (m != "rtn", m)) for zp in (False, True)
                 for c in priority_order([c for c, z, mm in want if z == zp and mm == m])]
         todo = sum(1 for c, zp, m in runs if key(c, zp, m) not in done)
