@@ -122,3 +122,13 @@ def test_design_json_carries_the_layer_bits(tmp_path):
         Quant(wbits=8, mixed=4, hi_wbits=8).validate()
     with pytest.raises(CodesignError, match="method"):
         Quant(method="bogus").validate()
+
+
+def test_generators_refuse_a_mixed_design():
+    from codesign.gen.template import template_params
+    q = Quant(wbits=4, group=128, zero_point=True, method="gptq", mixed=8, hi_wbits=8)
+    d = Design("smollm2-135m", "u280", Workload(), q, Hardware()).validate()
+    with pytest.raises(CodesignError) as e:
+        template_params(d)
+    assert e.value.field == "quant.mixed" and "modelled only" in str(e.value)
+    template_params(Design("smollm2-135m", "u280", Workload(), Quant(method="gptq"), Hardware()).validate())

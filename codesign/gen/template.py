@@ -70,6 +70,10 @@ def template_params(design: Design) -> dict[str, int]:
         raise CodesignError("got 0 (unified memory: modelled only; the generated HLS and RTL read the KV cache "
                             "through their own port and attention unit); allowed: an integer in [1, 64]",
                             field="hw.kv_channels")
+    if q.mixed:
+        # per-instruction weight precision is priced by the model; the generated MPE is built for one width
+        raise CodesignError(f"got {q.mixed} (per-layer mixed precision: modelled only; the generated HLS and RTL "
+                            "run every GEMV at quant.wbits); allowed: 0", field="quant.mixed")
     max_hd, max_rep = attention_limits(design)
     return {
         "ROWS": hw.rows,
