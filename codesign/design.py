@@ -138,9 +138,6 @@ class Quant:
     def validate(self) -> "Quant":
         for f in fields(self):
             check_value(f.name, getattr(self, f.name), QUANT_ALLOWED[f.name])
-        if self.mixed and self.hi_wbits <= self.wbits:
-            raise CodesignError(f"got {self.hi_wbits} with wbits {self.wbits}; allowed: above wbits when mixed > 0",
-                                field="hi_wbits")
         return self
 
 

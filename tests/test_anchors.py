@@ -57,3 +57,21 @@ def test_command_json_and_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "FlightLLM U280 (published)" in out and "x tok/J" in out
     assert main(["anchors", "--design", str(path), "--anchors", "nope"]) == 2
+
+
+@pytest.mark.slow
+def test_default_sweep_best_beats_flightllm_side_by_side(tmp_path, capsys):
+    """Issue 15's bar, on the committed accuracy table: the default sweep's best J/token design is no
+    worse in accuracy than FlightLLM's own configuration (its lowest over the table's quantizers),
+    and in the same model has >= 1.3x its tokens/J and >= 1.1x its tokens/s, at >= 75% of its roofline."""
+    out = tmp_path / "run"
+    assert main(["sweep", "--out", str(out), "--points", "none"]) == 0
+    capsys.readouterr()
+    best = Design.from_dict(json.loads((out / "best.json").read_text()))
+    res = compare_to_anchors(best, ["FlightLLM U280"])
+    fl = res["anchors"][0]
+    assert res["design"]["accuracy_loss_pct"] <= fl["modelled"]["accuracy_loss_pct"] + 1e-9
+    assert fl["ratios"]["tokens_per_j"] >= 1.3 and fl["ratios"]["decode_tokens_per_s"] >= 1.1
+    assert res["design"]["roofline_fraction"] >= 0.75
+    s = json.loads((out / "summary.json").read_text())
+    assert "FlightLLM U280" in s["constraints"]["max_accuracy_loss_pct"]["source"]

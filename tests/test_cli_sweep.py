@@ -19,6 +19,7 @@ space:
   zero_point: [false]
   sparsity: [dense, "2:4"]
   method: [rtn]
+  mixed: [0]
   rows: [16, 64]
   cols: [64, 256]
   weight_channels: [16, 28]

@@ -18,7 +18,7 @@ from codesign.cli import main
 
 # LLaMA-2-7B on the U280, the default space less two axes: 43,200 points in 170 chunks of 256,
 # about two seconds of worker time on two cores.
-SPACE = "space:\n  zero_point: [false]\n  abits: [8]\n"
+SPACE = "space:\n  zero_point: [false]\n  abits: [8]\n  method: [rtn]\n  mixed: [0]\n"
 ARGS = ["--quiet", "--chunk", "256", "--jobs", "8"]   # 8: the default on a larger machine
 FILES = ("points.csv", "pareto.csv", "best.json", "summary.json")
 EXIT_WITHIN_S = 10

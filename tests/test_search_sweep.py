@@ -60,8 +60,8 @@ def test_sweep_agrees_with_evaluate_on_random_points(tmp_path):
     picked = [r for key in sorted(strata) for r in rng.choice(strata[key], size=2, replace=False)]
     assert {r["feasible"] for r in picked} == {"true", "false"}
     for r in picked:
-        q = Quant(**{k: (r[k] == "true") if k == "zero_point" else r[k] if k == "sparsity" else int(r[k])
-                     for k in ("wbits", "abits", "kvbits", "group", "zero_point", "sparsity")})
+        q = Quant(**{k: (r[k] == "true") if k == "zero_point" else r[k] if k in ("sparsity", "method") else int(r[k])
+                     for k in Quant.__dataclass_fields__})
         h = Hardware(**{k: int(r[k]) for k in Hardware.__dataclass_fields__})
         pred = evaluate_design(Design("llama2-7b", "u280", Workload(), q, h))
         assert (r["feasible"] == "true") == pred["feasible"]

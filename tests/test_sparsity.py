@@ -137,7 +137,7 @@ def test_sparsity_divisibility_violations():
 def test_space_axis_csv_column_and_unmeasured_accuracy(tmp_path):
     assert DEFAULT_QUANT["sparsity"][:2] == ["dense", "2:4"]
     over = parse_space_dict({"space": {"sparsity": ["dense", "2:4", "4:8"], "wbits": [4], "abits": [8],
-                                       "kvbits": [8], "group": [128], "zero_point": [False], "method": ["rtn"], "rows": [32],
+                                       "kvbits": [8], "group": [128], "zero_point": [False], "method": ["rtn"], "mixed": [0], "rows": [32],
                                        "cols": [64], "weight_channels": [28], "kv_channels": [2, 4],
                                        "port_bits": [512], "freq_mhz": [225]}}).overrides
     space = default_space(get_device("u280"), over)

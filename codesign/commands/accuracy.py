@@ -256,8 +256,9 @@ def run(args) -> int:
                                     "--method-calibration or --force", field="--method-calibration")
             if old.meta.get("method_calibration") and "method_calibration" not in settings:
                 settings["method_calibration"] = old.meta["method_calibration"]
-            if old.meta.get("mixed_precision"):       # the ranking of the profile rows kept from `done`
-                settings["mixed_precision"] = old.meta["mixed_precision"]
+            for k in ("mixed_precision", "superseded"):   # the profile rows' ranking; what the table replaced
+                if old.meta.get(k):
+                    settings[k] = old.meta[k]
             console.print(f"reusing {len(done)} configuration(s) from {source}" +
                           ("" if source == cache else " (the committed table; --force re-measures)"))
         else:

@@ -37,6 +37,7 @@ VIOLATIONS = (
     "prompt + generated tokens exceed the model's maximum context",
     "N:M sparsity: N does not divide cols or M does not divide group (whole blocks per beat and group)",
     "N:M sparsity: neither a beat's inputs (cols * M / N) nor group divides the other (MPE group slices)",
+    "mixed precision: hi_wbits not above wbits (the raised units would not be raised)",
 )
 BIT = {name: 1 << i for i, name in enumerate(VIOLATIONS)}
 
@@ -85,6 +86,7 @@ def checks(cfg, device, workload) -> list:
         (BIT[VIOLATIONS[14]], ("cols", "group", "sparsity"), sparse_blocks),
         (BIT[VIOLATIONS[15]], ("cols", "group", "sparsity"), sparse_slices),
         (BIT[VIOLATIONS[12]], ("freq_mhz",), lambda p: p["freq_mhz"] > device.kernel_mhz * C.FMAX_OVER_TYPICAL),
+        (BIT[VIOLATIONS[16]], ("wbits", "mixed", "hi_wbits"), lambda p: (p["mixed"] > 0) & (p["hi_wbits"] <= p["wbits"])),
     ]
     for name, allowed in {**QUANT_ALLOWED, **HW_ALLOWED}.items():
         if isinstance(allowed, set):

@@ -341,7 +341,7 @@ def merge_tables(tables: list[AccuracyTable]) -> AccuracyTable:
             notes.append(prov["note"])
     meta = dict(first.meta)
     for t in tables[1:]:      # blocks only some runs write (GPTQ / AWQ calibration, mixed-precision profiles)
-        for k in ("method_calibration", "mixed_precision"):
+        for k in ("method_calibration", "mixed_precision", "superseded"):
             if k in t.meta and k not in meta:
                 meta[k] = t.meta[k]
             elif k in t.meta and t.meta[k] != meta[k]:
