@@ -168,6 +168,8 @@ def test_fresh_clone_command_reproduces_the_committed_table(tmp_path, monkeypatc
     assert main(["accuracy", "--model", "smollm2-135m", "--json"]) == 0
     captured = capsys.readouterr()
     err = " ".join(captured.err.split())
-    assert "the committed table" in err and f"own {len(committed.rows)} configuration(s), 0 to measure" in err
+    uniform = [k for k in committed.rows if "+" not in k[5]]       # profile rows: --mixed-profiles re-measures them
+    assert "the committed table" in err and f"own {len(uniform)} configuration(s), 0 to measure" in err
+    assert f"its {len(committed.rows) - len(uniform)} mixed-precision profile row(s)" in err
     assert not at.cache_path(at.DEFAULT_MODEL).exists()            # nothing measured, nothing cached
     assert json.loads(captured.out) == json.loads(json.dumps(committed.to_dict()))

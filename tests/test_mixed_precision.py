@@ -134,3 +134,16 @@ def test_generators_refuse_a_mixed_design():
         template_params(d)
     assert e.value.field == "quant.mixed" and "modelled only" in str(e.value)
     template_params(Design("smollm2-135m", "u280", Workload(), Quant(method="gptq"), Hardware()).validate())
+
+
+def test_evaluate_command_takes_the_levers(tmp_path, capsys):
+    from codesign.cli import main
+    out = tmp_path / "d.json"
+    assert main(["evaluate", "--model", "llama2-7b", "--device", "u280", "--wbits", "4", "--zero-point",
+                 "--method", "gptq", "--mixed", "8", "--save", str(out), "--json"]) == 0
+    capsys.readouterr()
+    d = Design.from_dict(__import__("json").loads(out.read_text()))
+    assert d.quant.method == "gptq" and d.quant.mixed == 8 and d.layer_wbits == MP.layer_wbits(32, 4, 8, 8)
+    assert main(["evaluate", "--model", "llama2-7b", "--device", "u280", "--method", "bogus"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("codesign evaluate: error: --method:") and err.count("\n") == 1

@@ -274,7 +274,9 @@ def run(args) -> int:
         runs = [(c, zp, m) for m in sorted({w[2] for w in want}, key=lambda m: (m != "rtn", m)) for zp in (False, True)
                 for c in priority_order([c for c, z, mm in want if z == zp and mm == m])]
         todo = sum(1 for c, zp, m in runs if key(c, zp, m) not in done)
-        console.print(f"the table's own {len(runs)} configuration(s), {todo} to measure (axis options choose others)")
+        n_prof = sum(1 for k in old.rows if "+" in k[5])
+        console.print(f"the table's own {len(runs)} configuration(s), {todo} to measure (axis options choose others"
+                      + (f"; its {n_prof} mixed-precision profile row(s): --mixed-profiles" if n_prof else "") + ")")
     else:
         configs = priority_order(grid(**axes))
         runs = [(c, zp, m) for m in methods for zp in zero_points for c in configs]

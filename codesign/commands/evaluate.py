@@ -9,7 +9,8 @@ HELP = "evaluate one design point: latency, resources, power, J/token, $/Mtoken,
 
 # flag -> (dataclass section, field). Values are parsed here (not by argparse) so that a bad value
 # gives the project's one-line error naming the flag.
-QUANT_FLAGS = {"--wbits": "wbits", "--abits": "abits", "--kvbits": "kvbits", "--group": "group"}
+QUANT_FLAGS = {"--wbits": "wbits", "--abits": "abits", "--kvbits": "kvbits", "--group": "group",
+               "--mixed": "mixed", "--hi-wbits": "hi_wbits"}
 HW_FLAGS = {"--rows": "rows", "--cols": "cols", "--sfu-lanes": "sfu_lanes", "--wbuf-depth": "wbuf_depth",
             "--abuf-depth": "abuf_depth", "--kvbuf-depth": "kvbuf_depth",
             "--weight-channels": "weight_channels", "--kv-channels": "kv_channels",
@@ -24,7 +25,10 @@ def add_arguments(p) -> None:
     from ..design import Hardware, Quant, Workload
 
     desc = {"wbits": "weight bits", "abits": "activation bits", "kvbits": "KV-cache bits",
-            "group": "weights per quantization group", "rows": "MPE rows, the output lanes",
+            "group": "weights per quantization group",
+            "mixed": "per-layer mixed precision: the N most sensitive units (layer attention / FFN projections, "
+                     "the accuracy table's ranking) at --hi-wbits; 0 = uniform",
+            "hi_wbits": "weight bits of the raised units", "rows": "MPE rows, the output lanes",
             "cols": "MPE columns, the input lanes", "sfu_lanes": "SFU lanes", "wbuf_depth": "weight buffer depth, tiles",
             "abuf_depth": "activation buffer depth, elements", "kvbuf_depth": "KV buffer depth, tokens",
             "weight_channels": "memory channels streaming weights", "kv_channels": "memory channels of the KV cache",
@@ -43,6 +47,8 @@ def add_arguments(p) -> None:
         g.add_argument(flag, metavar="N", help=desc[name] + dflt(name, Quant()))
     g.add_argument("--zero-point", action="store_true", default=None, help="asymmetric weights (per-group zero point)")
     g.add_argument("--sparsity", metavar="N:M", help="N:M structured weight sparsity: dense, 2:4 or 4:8 (default: dense)")
+    g.add_argument("--method", metavar="Q", help="weight quantizer the accuracy row is read for: rtn, gptq or awq "
+                                                 "(default: rtn, or the --design's)")
     h = p.add_argument_group("hardware template")
     for flag, name in HW_FLAGS.items():
         h.add_argument(flag, metavar="N", help=desc[name] + dflt(name, Hardware()))
@@ -103,6 +109,8 @@ def build_design(args):
         qv["zero_point"] = True
     if getattr(args, "sparsity", None) is not None:
         qv["sparsity"] = check_value("--sparsity", args.sparsity, QUANT_ALLOWED["sparsity"])
+    if getattr(args, "method", None) is not None:
+        qv["method"] = check_value("--method", args.method, QUANT_ALLOWED["method"])
     hv = {name: _int(flag, getattr(args, name)) for flag, name in HW_FLAGS.items() if getattr(args, name) is not None}
     wv = {name: _int(flag, getattr(args, name)) for flag, name in WORKLOAD_FLAGS.items() if getattr(args, name) is not None}
     # check each flag against the allowed values, naming the flag
@@ -123,7 +131,12 @@ def build_design(args):
         hv.setdefault("kv_channels", kv)
         hv.setdefault("weight_channels", max(1, dev.mem_channels - hv["kv_channels"]))
         hv.setdefault("abuf_depth", _auto_abuf(cfg, wl.batch))
-    design = Design(model=model, device=device, workload=wl, quant=replace(quant, **qv), hw=replace(hw, **hv))
+    q = replace(quant, **qv)
+    lw = []
+    if q.mixed:      # the per-layer bits design.json carries (quant.mixed_precision)
+        from ..quant.mixed_precision import layer_wbits
+        lw = layer_wbits(cfg.n_layers, q.wbits, q.mixed, q.hi_wbits)
+    design = Design(model=model, device=device, workload=wl, quant=q, hw=replace(hw, **hv), layer_wbits=lw)
     return design.validate()
 
 
@@ -174,8 +187,7 @@ def _print_tables(design, r, gpu_stack=None) -> None:
     con = Console(width=max(100, Console().width))
     q, h = design.quant, design.hw
     hw = f"{gpu_stack} stack (GPU roofline model)" if gpu_stack else f"MPE {h.rows}x{h.cols}, {h.freq_mhz} MHz"
-    title = (f"{design.model} on {design.device}: W{q.wbits}A{q.abits}KV{q.kvbits} g{q.group}"
-             f"{' zp' if q.zero_point else ''}{' ' + q.sparsity if q.sparsity != 'dense' else ''}, {hw}, "
+    title = (f"{design.model} on {design.device}: {q.label()}, {hw}, "
              f"batch {design.workload.batch}, prompt {design.workload.prompt}, context {design.workload.decode_context}")
     t = Table(title=title)
     t.add_column("metric")
