@@ -61,8 +61,11 @@ def reference(tmp_path_factory):
 def _interrupt(tmp_path, space, when, sig, group):
     """Start the sweep, signal it at ``when`` ('start' or 'workers'), return (rc, stderr, seconds, workers)."""
     out = tmp_path / "run"
+    # SIGINT at its default, as in a terminal: a runner started in the background (`cmd &` in a
+    # non-interactive shell) hands its children SIGINT ignored, and Python then never raises it
     p = subprocess.Popen(_cmd(space, out), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, start_new_session=True)
+                         text=True, start_new_session=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler))
     workers: list[int] = []
     try:
         if when == "start":
