@@ -141,6 +141,10 @@ class Quant:
         return self
 
 
+# Quant fields added after space files and parameter dicts existed: a space or a parameter mapping
+# that leaves one out holds its Quant default
+QUANT_OPTIONAL: tuple[str, ...] = ("method", "mixed", "hi_wbits")
+
 # fields whose design.json value is a name and whose sweep value is its index here
 CODED_FIELDS: dict[str, tuple[str, ...]] = {"sparsity": SPARSITY_CODES, "method": METHOD_CODES}
 

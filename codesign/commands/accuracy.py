@@ -281,13 +281,9 @@ def run(args) -> int:
         configs = priority_order(grid(**axes))
         runs = [(c, zp, m) for m in methods for zp in zero_points for c in configs]
     start = time.time()
-    cmd = "codesign accuracy " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["accuracy"] else sys.argv[1:])
 
     def save(base, results):
-        this_run = {"command": cmd, "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                    timespec="seconds"), "torch": torch.__version__, "python": sys.version.split()[0],
-                    "threads": args.threads, "seconds_this_run": round(time.time() - start, 1)}
-        at.write_table(cache, build_table(model, base, results, settings, prior_runs + [this_run]))
+        at.write_table(cache, build_table(model, base, results, settings, prior_runs + [_run_record(args, start)]))
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console, transient=True) as prog:
@@ -316,16 +312,21 @@ def run(args) -> int:
     return 0
 
 
+def _run_record(args, start: float) -> dict:
+    """The provenance record of this invocation: command, date, torch, Python, threads, seconds so far."""
+    import torch
+    return {"command": "codesign accuracy " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["accuracy"] else sys.argv[1:]),
+            "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "torch": torch.__version__, "python": sys.version.split()[0], "threads": args.threads,
+            "seconds_this_run": round(time.time() - start, 1)}
+
+
 def _run_mixed(args, model, cfg, weights, sample, calib, method_calib, settings, alpha, axes, zero_points,
                methods, console) -> int:
     """--mixed-profiles: rank the units of one configuration and measure its profile rows."""
-    import datetime
-    import sys
-    import time
-
     import numpy as np
-    import torch
 
+    from ..design import QUANT_ALLOWED, check_value
     from ..errors import CodesignError
     from ..quant import accuracy_table as at
     from ..quant.llm import mixed as MX
@@ -334,20 +335,20 @@ def _run_mixed(args, model, cfg, weights, sample, calib, method_calib, settings,
     from ..quant.llm.smoothing import activation_maxima, smooth_weights
     from ..quant.llm.wquant import quantize_model
 
-    one = {ax: v for ax, v in axes.items()}
     if len(methods) != 1 or methods[0] not in MX.SPLICEABLE_METHODS:
         raise CodesignError(f"got {','.join(methods)}; allowed: one of {{{', '.join(MX.SPLICEABLE_METHODS)}}} "
                             "(AWQ folds scales into other weights: its two precisions cannot be spliced)",
                             field="--method")
-    for ax, v in one.items():
+    for ax, v in axes.items():
         if len(v) != 1:
             raise CodesignError(f"got {len(v)} values; allowed: exactly one with --mixed-profiles", field=f"--{ax}")
     if len(zero_points) != 1:
         raise CodesignError("got both; allowed: exactly one of {false, true} with --mixed-profiles", field="--zero-point")
     method, zp = methods[0], zero_points[0]
-    w_lo, a, kv, g = one["wbits"][0], one["abits"][0], one["kvbits"][0], one["group"][0]
-    if args.hi_wbits not in (4, 8, 16) or args.hi_wbits <= w_lo:
-        raise CodesignError(f"got {args.hi_wbits}; allowed: one of {{4, 8, 16}} above --wbits {w_lo}", field="--hi-wbits")
+    w_lo, a, kv, g = axes["wbits"][0], axes["abits"][0], axes["kvbits"][0], axes["group"][0]
+    check_value("--hi-wbits", args.hi_wbits, QUANT_ALLOWED["hi_wbits"])
+    if args.hi_wbits <= w_lo:
+        raise CodesignError(f"got {args.hi_wbits}; allowed: above --wbits {w_lo}", field="--hi-wbits")
     n_units = 2 * cfg["n_layers"]
     try:
         profiles = sorted({int(v) for v in args.mixed_profiles.split(",") if v.strip()})
@@ -398,12 +399,7 @@ def _run_mixed(args, model, cfg, weights, sample, calib, method_calib, settings,
         "method": "each unit's linears taken from the uniform low- or high-bit quantization of the same smoothed "
                   "weights (codesign/quant/llm/mixed.py); profile k raises the first k units of unit_order",
     }
-    prov = table.meta.setdefault("provenance", {})
-    prov.setdefault("runs", []).append({
-        "command": "codesign accuracy " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["accuracy"] else sys.argv[1:]),
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "torch": torch.__version__, "python": sys.version.split()[0], "threads": args.threads,
-        "seconds_this_run": round(time.time() - start, 1)})
+    table.meta.setdefault("provenance", {}).setdefault("runs", []).append(_run_record(args, start))
     at.write_table(cache, table)
     _print_table(table, console)
     console.print(f"cached: {cache}")

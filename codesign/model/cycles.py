@@ -329,13 +329,13 @@ def _params_as_columns(quant, hw) -> tuple[dict, bool]:
     ``sparsity`` name becomes its numeric code, design.numeric_value; mappings hold codes already)."""
     from dataclasses import asdict, is_dataclass
 
-    from ..design import numeric_value
+    from ..design import CODED_FIELDS, numeric_value
     p = {}
     scalar = True
     for src in (quant, hw):
         d = {k2: numeric_value(k2, v) for k2, v in asdict(src).items()} if is_dataclass(src) else dict(src)
         for k2, v in d.items():
-            if k2 in ("sparsity", "method") and np.asarray(v).dtype.kind in "UO":   # names in a mapping
+            if k2 in CODED_FIELDS and np.asarray(v).dtype.kind in "UO":   # names in a mapping
                 v = np.vectorize(lambda x, k2=k2: numeric_value(k2, str(x)), otypes=[np.int64])(v)
             a = np.asarray(v, dtype=np.float64)
             scalar &= a.ndim == 0

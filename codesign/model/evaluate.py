@@ -17,7 +17,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ..design import Hardware, Quant, Workload
+from ..design import QUANT_OPTIONAL, Hardware, Quant, Workload, numeric_value
 from ..errors import CodesignError
 from ..workload.config import ModelConfig
 from . import resources as R
@@ -34,7 +34,7 @@ SWEEP_DTYPE = np.float32
 BLOCK = 8192
 PARAMS = tuple(f.name for f in fields(Quant)) + tuple(f.name for f in fields(Hardware))
 
-OPTIONAL_DEFAULTS = {"method": 0, "mixed": 0, "hi_wbits": Quant().hi_wbits}
+OPTIONAL_DEFAULTS = {k: numeric_value(k, getattr(Quant(), k)) for k in QUANT_OPTIONAL}
 
 OUTPUT_KEYS = ("feasible", "violations", "decode_tokens_per_s", "prefill_latency_s", "energy_per_token_j",
                "energy_per_token_amortised_j", "power_w", "usd_per_mtoken", "dsp", "lut", "ff", "bram36",
@@ -79,9 +79,9 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
     progs = _programs(cfg, workload)
     # 1. every formula on the combinations of the parameters it reads (small tables)
     more = BYTE_KINDS if detail else ()    # one design: every byte kind too, for the breakdown
-    phase_tabs = {"decode": phase_tables(tables, progs["decode_all"], device, DECODE_SUMS + more),
-                  "prefill": phase_tables(tables, progs["prefill_all"], device, PREFILL_SUMS + more)}
+    phase_tabs = {}
     for name, sums in (("decode", DECODE_SUMS + more), ("prefill", PREFILL_SUMS + more)):
+        phase_tabs[name] = phase_tables(tables, progs[f"{name}_all"], device, sums)
         for k, lk in mixed_tables(tables, progs[f"{name}_units"], device, sums, cfg.n_layers).items():
             phase_tabs[name][k].append(lk)      # raised units: their extra cycles and bytes
     used_tabs, util_tables = {}, {}

@@ -352,11 +352,17 @@ def merge_tables(tables: list[AccuracyTable]) -> AccuracyTable:
     return AccuracyTable(first.measured_on, first.baseline_ppl, rows, meta, first.baseline_nll, nlls, secs)
 
 
-def load_accuracy_table(model: str | None = None) -> AccuracyTable | None:
-    """The cached table for ``model`` (default: the one real model measured here, SmolLM2-135M),
-    else the committed copy, else None."""
+def table_path(model: str | None = None) -> Path | None:
+    """The file ``load_accuracy_table`` reads: the cached table for ``model`` (default: the one real
+    model measured here, SmolLM2-135M), else the committed copy, else None."""
     model = model or DEFAULT_MODEL
     for path in (cache_path(model), packaged_path(model)):
         if path.is_file():
-            return read_table(path)
+            return path
     return None
+
+
+def load_accuracy_table(model: str | None = None) -> AccuracyTable | None:
+    """The table at ``table_path(model)``, or None."""
+    path = table_path(model)
+    return None if path is None else read_table(path)

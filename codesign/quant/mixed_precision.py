@@ -26,11 +26,9 @@ UNIT_LAYER_OPS = {"attn": ("wq", "wk", "wv", "wo", "wqkv"),
 def ranking(model: str | None = None) -> dict | None:
     """The accuracy table's ranking block: {"layers", "unit_order" [(layer, unit)], "hi_wbits",
     "profiles", "base"}; None when the table has none. Read once per table file (and version)."""
-    from .accuracy_table import DEFAULT_MODEL, cache_path, packaged_path
-    for path in (cache_path(model or DEFAULT_MODEL), packaged_path(model or DEFAULT_MODEL)):
-        if path.is_file():
-            return _ranking_at(str(path), path.stat().st_mtime_ns)
-    return None
+    from .accuracy_table import table_path
+    path = table_path(model)
+    return None if path is None else _ranking_at(str(path), path.stat().st_mtime_ns)
 
 
 @lru_cache(maxsize=8)

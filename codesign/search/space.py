@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..design import HW_ALLOWED, QUANT_ALLOWED, Hardware, Quant, check_value, from_numeric, numeric_value
+from ..design import HW_ALLOWED, QUANT_ALLOWED, QUANT_OPTIONAL, Hardware, Quant, check_value, from_numeric, numeric_value
 from ..errors import CodesignError
 
 QUANT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Quant))
@@ -24,8 +24,7 @@ HW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Hardware))
 # Grid order: quantization first (most significant digit), then hardware.
 PARAM_NAMES: tuple[str, ...] = QUANT_FIELDS + HW_FIELDS
 ALLOWED: dict[str, Any] = {**QUANT_ALLOWED, **HW_ALLOWED}
-# Quant fields a space may leave out: each then holds its Quant default (one value)
-OPTIONAL_FIELDS: tuple[str, ...] = ("method", "mixed", "hi_wbits")
+
 
 
 def _dtype(name: str):
@@ -53,7 +52,7 @@ class Space:
                                 field=f"{where}.{unknown[0]}")
         items = []
         for name in PARAM_NAMES:
-            if name not in values and name in OPTIONAL_FIELDS:   # fields added after space files existed
+            if name not in values and name in QUANT_OPTIONAL:   # fields added after space files existed
                 values = {**values, name: [getattr(Quant(), name)]}
             if name not in values:
                 raise CodesignError("missing", field=f"{where}.{name}")
