@@ -59,10 +59,12 @@ def write_all(dest: Path, job, sweeper, state, chosen, summary) -> None:
         plt.close("all")
 
 
-def _title(job, sweeper) -> str:
+def _title(job, sweeper, width: int) -> str:
+    import textwrap
     w = job.workload
+    # the accuracy note is long (source, sparse rows, tie rule): wrapped, so the figure does not clip it
     return (f"{job.model} on {job.device} (batch {w.batch}, prompt {w.prompt}, generate {w.generate})\n"
-            f"{sweeper.accuracy.describe()}")
+            + "\n".join(textwrap.wrap(sweeper.accuracy.describe(), width)))
 
 
 def _crop(hist: np.ndarray):
@@ -181,10 +183,10 @@ def pareto_plot(plt, path: Path, job, sweeper, state, chosen) -> dict:
     _log_axes(ax)
     ax.set_xlabel("decode tokens/s")
     ax.set_ylabel("energy per token, J")
-    ax.set_title(_title(job, sweeper), fontsize=9)
+    ax.set_title(_title(job, sweeper, 100), fontsize=9)
     handles, _ = ax.get_legend_handles_labels()
     ax.legend(handles=handles + extra, fontsize=7, loc="upper right")
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.9)
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.1, top=0.84)   # room for the wrapped title
     items = [(text, (c.values["decode_tokens_per_s"], c.values["energy_per_token_j"])) for text, c in best]
     boxes = place_labels(fig, ax, items)
     _save(fig, path)
@@ -212,7 +214,7 @@ def _distinct_designs(chosen, bw: float) -> list:
         lines = []
         for c in spot["members"]:
             q, h = c.design.quant, c.design.hw
-            lines.append(f"{c.label}: W{q.wbits}A{q.abits}KV{q.kvbits} {h.rows}x{h.cols} {h.weight_channels}ch "
+            lines.append(f"{c.label}: {q.label()} {h.rows}x{h.cols} {h.weight_channels}ch "
                          f"{h.freq_mhz}MHz ({c.values['roofline_fraction']:.0%} of bound)")
         out.append(("\n".join(lines), spot["members"]))
     return out
@@ -316,7 +318,7 @@ def roofline_plot(plt, path: Path, job, sweeper, state, chosen) -> dict:
     else:
         ax2.axis("off")
         ax2.text(0.5, 0.5, "no per-op counts in the predictions", ha="center", va="center")
-    fig.suptitle(_title(job, sweeper), fontsize=9)
+    fig.suptitle(_title(job, sweeper, 150), fontsize=9)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.3, top=0.89, wspace=0.22)
     _save(fig, path)
     plt.close(fig)
@@ -382,7 +384,7 @@ def breakdown_plot(plt, path: Path, job, sweeper, chosen, summary) -> None:
         ax2.axis("off")
         ax2.text(0.5, 0.5, "no energy breakdown in the prediction", ha="center", va="center")
     q, h = primary.design.quant, primary.design.hw
-    fig.suptitle(f"{job.model} on {job.device}: W{q.wbits}A{q.abits}KV{q.kvbits} g{q.group}, "
+    fig.suptitle(f"{job.model} on {job.device}: {q.label()}, "
                  f"{h.rows}x{h.cols} MPE, {h.weight_channels} weight ch, {h.freq_mhz} MHz", fontsize=9)
     fig.subplots_adjust(left=0.08, right=0.97, bottom=0.22, top=0.86, wspace=0.3)
     _save(fig, path)
