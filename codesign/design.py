@@ -135,6 +135,11 @@ class Quant:
                 f"{' ' + self.sparsity if self.sparsity != 'dense' else ''} {self.method}"
                 f"{f' +{self.mixed} W{self.hi_wbits}' if self.mixed else ''}")
 
+    def weight_modes(self) -> tuple[int, ...]:
+        """The weight widths the processor is built to run, one per GEMV instruction (Instr.wbits):
+        wbits, and hi_wbits for the raised units of a mixed design (docs/ISA.md)."""
+        return (self.wbits, self.hi_wbits) if self.mixed and self.hi_wbits != self.wbits else (self.wbits,)
+
     def validate(self) -> "Quant":
         for f in fields(self):
             check_value(f.name, getattr(self, f.name), QUANT_ALLOWED[f.name])

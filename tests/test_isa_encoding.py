@@ -17,7 +17,7 @@ def _random_instrs(rng, count):
                          addr=int(rng.integers(0, 1 << 62)), layer_op=str(rng.choice(LAYER_OPS)),
                          func=int(rng.integers(0, 3)), slot=int(rng.integers(0, 9)),
                          shift=int(rng.integers(-(1 << 15), 1 << 15)), mult=int(rng.integers(0, 1 << 32)),
-                         imm=int(rng.integers(-(1 << 31), 1 << 31))))
+                         imm=int(rng.integers(-(1 << 31), 1 << 31)), wbits=int(rng.choice([0, 4, 8]))))
     return out
 
 
@@ -36,6 +36,9 @@ def test_field_positions_documented():
     assert (w[0] >> 24) == LAYER_OPS.index("attn")
     assert w[1] == 3 and w[10] == 7 and w[11] == 5
     assert (w[5] >> 16) == 0xFFFE
+    # a GEMV's weight bits in word 14 [7:0]; 0 (the build's WBITS) leaves every uniform instruction word as before
+    w = encode([Instr("GEMV", wbits=8), Instr("GEMV")])
+    assert w[14] == 8 and w[16 + 14] == 0
 
 
 def test_errors():
@@ -44,9 +47,11 @@ def test_errors():
     with pytest.raises(CodesignError):
         decode(np.zeros(15, dtype=np.uint32))
     bad = encode([Instr("ADD")])
-    bad[14] = 1
-    with pytest.raises(CodesignError):
-        decode(bad)
+    for word, value in ((14, 1 << 8), (15, 1)):   # reserved: word 14 above wbits, word 15
+        bad = encode([Instr("ADD")])
+        bad[word] = value
+        with pytest.raises(CodesignError):
+            decode(bad)
     bad = encode([Instr("ADD")])
     bad[0] = 200
     with pytest.raises(CodesignError):

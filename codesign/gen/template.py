@@ -70,15 +70,20 @@ def template_params(design: Design) -> dict[str, int]:
         raise CodesignError("got 0 (unified memory: modelled only; the generated HLS and RTL read the KV cache "
                             "through their own port and attention unit); allowed: an integer in [1, 64]",
                             field="hw.kv_channels")
-    if q.mixed:
-        # per-instruction weight precision is priced by the model; the generated MPE is built for one width
-        raise CodesignError(f"got {q.mixed} (per-layer mixed precision: modelled only; the generated HLS and RTL "
-                            "run every GEMV at quant.wbits); allowed: 0", field="quant.mixed")
+    modes = q.weight_modes()
+    if len(modes) > 1 and (q.hi_wbits < q.wbits or q.hi_wbits > 8):
+        # the second mode shares the zero-point and scale blocks (uint8 zero points: W <= 8) and the
+        # MPE lanes are built as wide as the wider mode; a narrower raised mode has nothing to gain
+        raise CodesignError(f"got {q.hi_wbits} with wbits {q.wbits} (per-layer mixed precision); allowed: "
+                            f"hi_wbits in ({q.wbits}, 8]", field="quant.hi_wbits")
     max_hd, max_rep = attention_limits(design)
     return {
         "ROWS": hw.rows,
         "COLS": hw.cols,
         "WBITS": q.wbits,
+        # the second run-time weight mode of a mixed design (Instr.wbits; 0: one mode, WBITS): the MPE
+        # lanes are WBITS_HI wide, a WBITS_HI beat spans ceil(WBITS_HI / WBITS) weight words
+        "WBITS_HI": modes[1] if len(modes) > 1 else 0,
         "ABITS": q.abits,
         "KVBITS": q.kvbits,
         "GROUP": q.group,

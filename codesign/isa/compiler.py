@@ -71,9 +71,13 @@ def _check(cfg, quant: Quant, phase: str, tokens: int, context: int, cap: int) -
 
 
 def plan_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: Hardware | None = None,
-               layer=None, kv_capacity: int | None = None, batch: int = 1) -> LayerPlan:
+               layer=None, kv_capacity: int | None = None, batch: int = 1,
+               unit_wbits: dict | None = None) -> LayerPlan:
     """Instructions + memory map of one decoder layer. ``layer`` (a prepared ``golden.IntLayer``) fills
-    the per-tensor weight shifts, gamma shifts and eps; without it they are 0 / eps = 1e-5."""
+    the per-tensor weight shifts, gamma shifts and eps; without it they are 0 / eps = 1e-5.
+    Weight bits per matrix (per-layer mixed precision): the prepared layer's matrices, or without one
+    ``unit_wbits`` ({"attn": bits, "ffn": bits}; default quant.wbits). A GEMV whose matrix is not at
+    quant.wbits carries its bits in ``Instr.wbits`` (0 otherwise: docs/ISA.md)."""
     hw = hw or Hardware()
     cap = kv_capacity if kv_capacity is not None else context
     _check(cfg, quant, phase, tokens, context, cap)
@@ -95,7 +99,14 @@ def plan_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: 
     act_func = {"swiglu": FUNC_ACT_SWIGLU, "gelu": FUNC_ACT_GELU, "relu": FUNC_ACT_RELU}[ffn_kind]
 
     # ---- gmem_w: matrices in execution order, each 64-byte aligned
-    qz = (quant.wbits, quant.group, quant.zero_point, hw.rows, hw.cols, quant.sparsity)
+    qz = (quant.group, quant.zero_point, hw.rows, hw.cols, quant.sparsity)
+    unit_bits = {"attn": quant.wbits, "ffn": quant.wbits, **(unit_wbits or {})}
+
+    def bits_of(name: str) -> int:
+        if layer is not None:
+            return layer.mats[name if name in layer.mats else f"{name}.0"].bits
+        return unit_bits["attn" if name in ("wq", "wk", "wv", "wo") else "ffn"]
+
     mats = [("wq", H * hd, d, 1), ("wk", KV * hd, d, 1), ("wv", KV * hd, d, 1), ("wo", d, H * hd, 1)]
     if moe:
         mats.append(("router", router_n, d, 1))
@@ -108,7 +119,7 @@ def plan_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: 
     w_regions, waddr, mat_bytes = {}, 0, {}
     for name, n, k, count in mats:
         try:
-            one = matrix_bytes(n, k, *qz)
+            one = matrix_bytes(n, k, bits_of(name), *qz)
         except ValueError as e:
             raise CodesignError(str(e), field="cols") from None
         mat_bytes[name] = one
@@ -130,7 +141,8 @@ def plan_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: 
         L = []
         gemv = lambda name, src, dst, n, k, lop, slot=0, func=0: Instr(
             "GEMV", m=m, n=n, k=k, src=src, dst=dst, addr=w_regions[name][0], layer_op=lop,
-            shift=shift_of(name), slot=slot, func=func)
+            shift=shift_of(name), slot=slot, func=func,
+            wbits=0 if bits_of(name) == quant.wbits else bits_of(name))
         L.append(Instr("LOAD", m=m, n=d, dst=buf["X"], addr=io["x_in"][0], layer_op="x_in"))
         L.append(Instr("NORM", m=m, n=d, src=buf["X"], dst=buf["H"], addr=io["attn_norm"][0], func=norm_func,
                        mult=N.recip_n(d), imm=eps_q, shift=gshift("attn_norm"), layer_op="attn_norm"))
@@ -191,9 +203,10 @@ def plan_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: 
 
 
 def compile_layer(cfg, quant: Quant, phase: str, tokens: int, context: int, *, hw: Hardware | None = None,
-                  layer=None, kv_capacity: int | None = None, batch: int = 1) -> list[Instr]:
+                  layer=None, kv_capacity: int | None = None, batch: int = 1,
+                  unit_wbits: dict | None = None) -> list[Instr]:
     """One decoder layer: decode (tokens = 1, context = keys in the cache + 1) or a prefill chunk
     (tokens = chunk, context = position after the chunk), for ``batch`` sequences at the same position
     (token-wise instructions take m = batch * tokens; ROPE/KVSTORE/ATTN come once per sequence)."""
     return plan_layer(cfg, quant, phase, tokens, context, hw=hw, layer=layer, kv_capacity=kv_capacity,
-                      batch=batch).instrs
+                      batch=batch, unit_wbits=unit_wbits).instrs

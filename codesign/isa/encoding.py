@@ -34,6 +34,7 @@ WORDS = (
     (11, 0, 32, "addr_hi", False),   # addr bits [63:32]
     (12, 0, 32, "mult", False),
     (13, 0, 32, "imm", True),
+    (14, 0, 8, "wbits", False),      # GEMV: weight bits of the matrix (0: the build's WBITS)
 )
 
 

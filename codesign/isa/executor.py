@@ -60,12 +60,20 @@ class Executor:
         self.buf[off:off + v.size] = v
         return v
 
-    def _matrix(self, addr: int, n: int, k: int, shift: int) -> N.WeightQ:
-        key = (addr, n, k, shift)
+    def _wbits(self, i: int, ins: Instr) -> int:
+        """The GEMV's weight width: its instruction field, within the build's modes (0: quant.wbits)."""
+        modes = self.quant.weight_modes()
+        if ins.wbits and ins.wbits not in modes:
+            raise CodesignError(f"instruction {i} ({ins.op} {ins.layer_op}): got {ins.wbits}; allowed: 0 or "
+                                f"{', '.join(map(str, modes))} (the build's weight modes)", field="wbits")
+        return ins.wbits or self.quant.wbits
+
+    def _matrix(self, addr: int, n: int, k: int, shift: int, bits: int) -> N.WeightQ:
+        key = (addr, n, k, shift, bits)
         if key not in self._wcache:
             q = self.quant
-            size = pack.matrix_bytes(n, k, q.wbits, q.group, q.zero_point, self.rows, self.cols, q.sparsity)
-            self._wcache[key] = pack.unpack_matrix(self.gmem_w[addr:addr + size], n, k, q.wbits, q.group,
+            size = pack.matrix_bytes(n, k, bits, q.group, q.zero_point, self.rows, self.cols, q.sparsity)
+            self._wcache[key] = pack.unpack_matrix(self.gmem_w[addr:addr + size], n, k, bits, q.group,
                                                    q.zero_point, shift, self.rows, self.cols, q.sparsity)
         return self._wcache[key]
 
@@ -83,17 +91,18 @@ class Executor:
                                                                     dtype=np.uint8).copy())
         if op == "GEMV":
             x = self._get(ins.src, m * ins.k).reshape(m, ins.k)
+            bits = self._wbits(i, ins)
             if ins.slot == 0:
-                y = N.gemv(self._matrix(ins.addr, ins.n, ins.k, ins.shift), x, q.abits)
+                y = N.gemv(self._matrix(ins.addr, ins.n, ins.k, ins.shift, bits), x, q.abits)
             else:
                 if self.routing is None:
                     raise CodesignError(f"instruction {i}: expert slot {ins.slot} before a router GEMV", field="slot")
                 experts = self.routing[0][:, ins.slot - 1]
-                size = pack.matrix_bytes(ins.n, ins.k, q.wbits, q.group, q.zero_point, self.rows, self.cols,
+                size = pack.matrix_bytes(ins.n, ins.k, bits, q.group, q.zero_point, self.rows, self.cols,
                                          q.sparsity)
                 y = np.zeros((m, ins.n), dtype=np.int64)
                 for t in range(m):
-                    wq = self._matrix(ins.addr + int(experts[t]) * size, ins.n, ins.k, ins.shift)
+                    wq = self._matrix(ins.addr + int(experts[t]) * size, ins.n, ins.k, ins.shift, bits)
                     y[t] = N.gemv(wq, x[t:t + 1], q.abits)[0]
             if ins.func == FUNC_GEMV_ROUTER:
                 self.routing = N.route_topk(y, ins.imm)   # router GEMV: imm = top_k

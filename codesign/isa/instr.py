@@ -50,6 +50,10 @@ class Instr:
     shift: int = 0     # GEMV: per-tensor weight scale shift; NORM: gamma fractional bits (signed)
     mult: int = 0      # NORM: round(2^32 / n) (mean); ATTN: round(2^15 / sqrt(head_dim)) (score scale)
     imm: int = 0       # NORM: eps in ACT_FRAC fixed point; KVSTORE/ATTN: tokens per head in the KV layout
+    # GEMV: this matrix's weight bits, one of the precision modes the processor was built with
+    # (quant.wbits, and quant.hi_wbits when quant.mixed > 0); 0 = the build's quant.wbits, so every
+    # uniform-precision instruction word is unchanged (docs/ISA.md)
+    wbits: int = 0
 
     def __post_init__(self) -> None:
         if self.op not in OPCODES:

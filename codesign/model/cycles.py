@@ -361,6 +361,14 @@ def instruction_cycles(instrs, quant, hw_params, device, memory=None) -> dict:
     cols["wcopies"] = np.ones_like(cols["m"])   # one matrix per GEMV (MoE routing: see Program)
     p, scalar = _params_as_columns(quant, hw_params)
     out = instruction_cycles_arrays(op, cols, p, device, memory)
+    # GEMVs at a run-time precision mode (Instr.wbits, per-layer mixed precision): priced at their
+    # bits, each beat spanning ceil(W / quant.wbits) weight-buffer words (_gemv, word_wbits)
+    for w in sorted({i.wbits for i in instrs if i.wbits}):
+        sel = np.array([n for n, i in enumerate(instrs) if i.wbits == w])
+        pw = dict(p, wbits=np.full_like(p["wbits"], w), word_wbits=p["wbits"])
+        r = instruction_cycles_arrays(op[sel], {k2: v[sel] for k2, v in cols.items()}, pw, device, memory)
+        for k2, v in r.items():
+            out[k2][sel] = v
     if scalar:
         out = {k2: v[:, 0] for k2, v in out.items()}
     return out

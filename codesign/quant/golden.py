@@ -173,8 +173,10 @@ class IntLayer:
 
 
 def prepare_layer(weights: Mapping, cfg, quant: Quant, *, rope_theta: float = 10000.0,
-                  norm_eps: float = 1e-5) -> IntLayer:
-    """Quantize one layer's float weights (numpy arrays or torch tensors) for the integer datapath."""
+                  norm_eps: float = 1e-5, unit_wbits: Mapping | None = None) -> IntLayer:
+    """Quantize one layer's float weights (numpy arrays or torch tensors) for the integer datapath.
+    ``unit_wbits`` ({"attn": bits, "ffn": bits}, one entry of design.json's ``layer_wbits``): the weight
+    bits of the layer's attention and FFN projections (per-layer mixed precision); default quant.wbits."""
     check_supported(cfg)
     w = _strip(weights)
     need = ["attn_norm", "ffn_norm"] + [f"attn.{n}" for n in ATTN_MATS]
@@ -187,8 +189,10 @@ def prepare_layer(weights: Mapping, cfg, quant: Quant, *, rope_theta: float = 10
     if missing:
         raise CodesignError(f"layer weights missing: {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}",
                             field="weights")
-    qz = dict(bits=quant.wbits, group=quant.group, zero_point=quant.zero_point, sparsity=quant.sparsity)
-    mats = {n: N.quantize_weight_groups(_np(w[f"attn.{n}"]), **qz) for n in ATTN_MATS}
+    bits = {"attn": quant.wbits, "ffn": quant.wbits, **(unit_wbits or {})}
+    qa = dict(bits=bits["attn"], group=quant.group, zero_point=quant.zero_point, sparsity=quant.sparsity)
+    qz = dict(qa, bits=bits["ffn"])
+    mats = {n: N.quantize_weight_groups(_np(w[f"attn.{n}"]), **qa) for n in ATTN_MATS}
     if moe:
         mats["router"] = N.quantize_weight_groups(_np(w["ffn.router"]), **qz)
         for n in FFN_MATS:

@@ -85,3 +85,19 @@ def unit_of(layer_op: str) -> str | None:
         if layer_op in ops:
             return c
     return None
+
+
+def design_unit_wbits(design, layer: int) -> dict:
+    """{"attn": bits, "ffn": bits} of decoder ``layer`` of a design: its design.json ``layer_wbits``
+    entry, or (a mixed design written without one) the ranking's ``layer_wbits`` for the design's
+    model; uniform designs: quant.wbits for both. What the vectors, the compiler and the generators read."""
+    q = design.quant
+    if not q.mixed:
+        return {c: q.wbits for c in UNIT_CLASSES}
+    lw = design.layer_wbits
+    if not lw:
+        from ..workload.config import load_model_config
+        lw = layer_wbits(load_model_config(design.model).n_layers, q.wbits, q.mixed, q.hi_wbits)
+    if not 0 <= layer < len(lw):
+        raise CodesignError(f"got {layer}; allowed: 0..{len(lw) - 1} (the design's layer_wbits)", field="--layer")
+    return dict(lw[layer])

@@ -136,7 +136,10 @@ def write_vectors(design: Design, model: str | None, layer: int, out_dir, *, con
                                     f"random layer", field="--model")
             source = real_source(model, layer, context)
     cfg = source.cfg
-    int_layer = prepare_layer(source.weights, cfg, qn, rope_theta=source.rope_theta, norm_eps=source.norm_eps)
+    from ..quant.mixed_precision import design_unit_wbits
+    # per-layer mixed precision: this layer's attention / FFN bits (the GEMVs carry them, Instr.wbits)
+    int_layer = prepare_layer(source.weights, cfg, qn, rope_theta=source.rope_theta, norm_eps=source.norm_eps,
+                              unit_wbits=design_unit_wbits(design, layer))
     xi = N.to_fixed(source.x[:context])
     start = context - tokens
     cache = int_layer.new_cache(context)

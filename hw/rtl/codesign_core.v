@@ -21,6 +21,7 @@ module codesign_core #(
     parameter integer ROWS = 4,
     parameter integer COLS = 8,
     parameter integer WBITS = 4,
+    parameter integer WBITS_HI = 0,      // second run-time weight mode of a mixed-precision build (0: none)
     parameter integer ABITS = 8,
     parameter integer KVBITS = 8,
     parameter integer GROUP = 32,
@@ -85,10 +86,20 @@ module codesign_core #(
     localparam integer PB = PORT_BITS / 8;             // bytes per port word
     localparam integer LGPB = $clog2(PB);
     localparam integer BI = COLS * NM_M / NM_N;        // inputs one weight beat covers (dense: COLS)
-    localparam integer LW = WBITS + $clog2(NM_M);      // lane field: weight (+ index in its block)
+    localparam integer IB = $clog2(NM_M);              // index bits of an N:M lane (dense: 0)
+    localparam integer LW = WBITS + IB;                // lane field: weight (+ index in its block)
     localparam integer SUB = (BI < GROUP) ? BI : GROUP;
     localparam integer NSUB = BI / SUB;
-    localparam integer BEAT_BITS = ((ROWS * COLS * LW + 7) / 8) * 8;  // one packed weight beat
+    localparam integer BEAT_BITS = ((ROWS * COLS * LW + 7) / 8) * 8;  // one packed weight beat (a weight word)
+    // Run-time weight precision (mixed precision, docs/RTL.md "Weight modes"): the MPE lanes are WM
+    // bits wide; a WBITS beat is widened lane by lane, a WBITS_HI beat is gathered from WPARTS
+    // weight words (the beat assembler), one word per cycle, as the model prices it (docs/MODEL.md).
+    localparam integer WM = (WBITS_HI > WBITS) ? WBITS_HI : WBITS;
+    localparam integer LWM = WM + IB;
+    localparam integer BEAT_BITS_HI = ((ROWS * COLS * (WBITS_HI + IB) + 7) / 8) * 8;
+    localparam integer WPARTS = (WBITS_HI > 0) ? (BEAT_BITS_HI + BEAT_BITS - 1) / BEAT_BITS : 1;
+    localparam integer LAST_BITS = (WBITS_HI > 0) ? BEAT_BITS_HI - (WPARTS - 1) * BEAT_BITS : BEAT_BITS;
+    localparam integer WASM_W = (WPARTS > 1) ? (WPARTS - 1) * BEAT_BITS : 1;
     localparam integer MAXG = ABUF_DEPTH / GROUP + 1;            // groups of the longest k
     localparam integer W_OUT = (BEAT_BITS > PORT_BITS) ? BEAT_BITS : PORT_BITS;
     localparam integer KV_ROW_MAX = ((MAX_HD * KVBITS + 7) / 8) * 8;
@@ -143,16 +154,19 @@ module codesign_core #(
     wire [F_MULT_W-1:0]  i_mult;
     wire signed [F_IMM_W-1:0] i_imm;
     wire        i_unsupported;
+    wire [F_WBITS_W-1:0] i_wbits;
+    wire        w_hi;              // this GEMV runs at WBITS_HI
+    wire [31:0] beat_bits;
     wire [31:0] rep, half, kv_row, cap, kpad, ngroups, tiles, nbeats, sc_bytes, zp_bytes, wb_bytes, tile_bytes;
     wire [63:0] kv_data_bytes;
-    codesign_decode #(.ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .KVBITS(KVBITS), .GROUP(GROUP), .ZP(ZP),
-                      .NM_N(NM_N), .NM_M(NM_M)) u_dec (
+    codesign_decode #(.ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .WBITS_HI(WBITS_HI), .KVBITS(KVBITS),
+                      .GROUP(GROUP), .ZP(ZP), .NM_N(NM_N), .NM_M(NM_M)) u_dec (
         .ir(ir), .op(i_op), .func(i_func), .slot(i_slot), .m(i_m), .n(i_n), .k(i_k), .heads(i_heads),
         .kvh(i_kvh), .hd(i_hd), .shift(i_shift), .ctx(i_ctx), .src(i_src), .src2(i_src2), .dst(i_dst),
         .addr(i_addr), .mult(i_mult), .imm(i_imm), .unsupported(i_unsupported), .rep(rep), .half(half),
         .kv_row(kv_row), .cap(cap), .kv_data_bytes(kv_data_bytes), .kpad(kpad), .ngroups(ngroups),
         .tiles(tiles), .nbeats(nbeats), .sc_bytes(sc_bytes), .zp_bytes(zp_bytes), .wb_bytes(wb_bytes),
-        .tile_bytes(tile_bytes));
+        .tile_bytes(tile_bytes), .wbits(i_wbits), .w_hi(w_hi), .beat_bits(beat_bits));
 
     // ------------------------------------------------------------------ memory movers
     // gmem_io
@@ -274,15 +288,16 @@ module codesign_core #(
     wire        mp_in_ready, mp_out_valid, mp_busy;
     reg  [BI*ABITS-1:0]             mp_x;
     reg  [ROWS*NSUB*SCALE_BITS-1:0] mp_scale;
-    reg  [ROWS*NSUB*WBITS-1:0]      mp_zero;
+    reg  [ROWS*NSUB*WM-1:0]         mp_zero;
+    wire [ROWS*COLS*LWM-1:0]        mp_w;       // the beat, lanes widened to WM bits
     reg  [NSUB*REL_BITS-1:0]        mp_rel;
     wire [ROWS*32-1:0]              mp_out;
     reg  [31:0] mp_k;
     reg  signed [7:0] mp_shift;
-    mpe #(.ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .ABITS(ABITS), .GROUP(GROUP),
+    mpe #(.ROWS(ROWS), .COLS(COLS), .WBITS(WM), .ABITS(ABITS), .GROUP(GROUP),
           .SCALE_BITS(SCALE_BITS), .ZP(ZP), .NM_N(NM_N), .NM_M(NM_M)) u_mpe (
         .clk(clk), .rst_n(rst_n), .cfg_k(mp_k), .cfg_shift(mp_shift), .in_valid(mp_in_valid),
-        .in_ready(mp_in_ready), .in_x(mp_x), .in_w(w_u[ROWS*COLS*LW-1:0]), .in_scale(mp_scale),
+        .in_ready(mp_in_ready), .in_x(mp_x), .in_w(mp_w), .in_scale(mp_scale),
         .in_zero(mp_zero), .in_rel(mp_rel), .out_valid(mp_out_valid), .out_ready(1'b1), .out_data(mp_out),
         .busy(mp_busy));
 
@@ -347,6 +362,33 @@ module codesign_core #(
     reg [31:0] gtile, gout;      // tiles parsed / tiles written back
     reg [2:0]  gph;              // parse phase: 0 scales, 1 scale pad, 2 zeros, 3 zero pad, 4 beats, 5 beat pad
     reg [31:0] gcnt;             // entries (phase 0/2) or bits (pads) done in the phase
+    reg [7:0]  wpart;            // beat assembler: weight words of the WBITS_HI beat gathered
+    reg [WASM_W-1:0] wasm;       // ... and their bits (the last word goes straight to the MPE)
+    // the MPE's beat: a WBITS beat widened lane by lane (sign-extended symmetric weights,
+    // zero-extended with zero points; the index bits above), or the assembled WBITS_HI beat
+    genvar gl;
+    generate
+        for (gl = 0; gl < ROWS * COLS; gl = gl + 1) begin : g_wlane
+            wire [LW-1:0] lo = w_u[gl*LW +: LW];
+            wire [WBITS-1:0] lo_u = lo[WBITS-1:0];
+            wire signed [WBITS-1:0] lo_s = lo[WBITS-1:0];
+            wire [WM-1:0] lo_z = lo_u;           // zero-extended (zero points: unsigned weights)
+            wire signed [WM-1:0] lo_x = lo_s;    // sign-extended (symmetric: two's complement)
+            wire [WM-1:0] lo_w = (ZP != 0) ? lo_z : lo_x;
+            wire [LWM-1:0] lo_lane;
+            if (IB > 0) begin : g_ix
+                assign lo_lane = {lo[LW-1:WBITS], lo_w};
+            end else begin : g_noix
+                assign lo_lane = lo_w;
+            end
+            if (WPARTS > 1) begin : g_hi
+                wire [WPARTS*BEAT_BITS-1:0] hi_beat = {w_u[BEAT_BITS-1:0], wasm};
+                assign mp_w[gl*LWM +: LWM] = w_hi ? hi_beat[gl*LWM +: LWM] : lo_lane;
+            end else begin : g_one
+                assign mp_w[gl*LWM +: LWM] = (w_hi && WBITS_HI > 0) ? w_u[gl*LWM +: LWM] : lo_lane;
+            end
+        end
+    endgenerate
     always @(*) begin
         mp_x = 0; mp_scale = 0; mp_zero = 0; mp_rel = 0;
         for (c = 0; c < BI; c = c + 1) begin
@@ -357,7 +399,7 @@ module codesign_core #(
             for (j = 0; j < NSUB; j = j + 1) begin
                 g = (gb * BI + j * SUB) / GROUP;
                 mp_scale[(r*NSUB + j)*SCALE_BITS +: SCALE_BITS] = sbuf[g * ROWS + r];
-                mp_zero[(r*NSUB + j)*WBITS +: WBITS] = zbuf[g * ROWS + r][WBITS-1:0];
+                mp_zero[(r*NSUB + j)*WM +: WM] = zbuf[g * ROWS + r][WM-1:0];
             end
         // each group slice's activation exponent relative to the token's e0 (blocks wholly in
         // the padding past k: 0, their inputs are 0)
@@ -365,7 +407,8 @@ module codesign_core #(
             g = (gb * BI + j * SUB) / GROUP;
             if (g * GROUP < i_k) mp_rel[j*REL_BITS +: REL_BITS] = xe[g] - e_cap;
         end
-        mp_in_valid = (st == S_GEMV) && (gph == 3'd4) && (w_avail >= BEAT_BITS);
+        mp_in_valid = (st == S_GEMV) && (gph == 3'd4) &&
+                      (w_hi ? (wpart == WPARTS - 1 && w_avail >= LAST_BITS) : (w_avail >= BEAT_BITS));
     end
 
     // ------------------------------------------------------------------ ATTN row datapath
@@ -394,12 +437,12 @@ module codesign_core #(
     // ------------------------------------------------------------------ stream consumers (combinational)
     // Every pop/push happens in the cycle its data is looked at: `*_fire` says the consumer
     // takes `*_take` elements now; the sequencer below updates its counters with the same signals.
-    reg        io_fire, w_fire, kv_fire;
+    reg        io_fire, w_fire, w_part, kv_fire;
     reg [31:0] io_take, w_take, kv_take;
     reg [31:0] pad_bits;
     always @(*) begin
         io_fire = 1'b0; io_take = 0; io_pop = 0;
-        w_fire = 1'b0; w_take = 0; w_pop = 0;
+        w_fire = 1'b0; w_take = 0; w_pop = 0; w_part = 1'b0;
         kv_fire = 1'b0; kv_take = 0; kv_pop = 0;
         io_push = 1'b0; io_pbits = 0; io_pdata = 0;
         kv_push = 1'b0; kv_pbits = 0; kv_pdata = 0;
@@ -436,11 +479,16 @@ module codesign_core #(
                 if (w_take > PORT_BITS / 8) w_take = PORT_BITS / 8;
                 if (w_avail >= w_take * 8) begin w_fire = 1'b1; w_pop = w_take * 8; end
             end
-            3'd4: if (mp_in_valid && mp_in_ready) begin w_fire = 1'b1; w_pop = BEAT_BITS; end
+            3'd4: if (w_hi && wpart != WPARTS - 1) begin
+                // beat assembler: one weight word of a WBITS_HI beat per cycle
+                if (w_avail >= BEAT_BITS) begin w_part = 1'b1; w_pop = BEAT_BITS; end
+            end else if (mp_in_valid && mp_in_ready) begin
+                w_fire = 1'b1; w_pop = w_hi ? LAST_BITS : BEAT_BITS;
+            end
             default: begin   // 1, 3, 5: padding to 64 bytes, dropped
                 pad_bits = (gph == 3'd1) ? (sc_bytes * 8 - ROWS * ngroups * 16) :
                            (gph == 3'd3) ? (zp_bytes * 8 - ROWS * ngroups * 8) :
-                                           (wb_bytes * 8 - nbeats * BEAT_BITS);
+                                           (wb_bytes * 8 - nbeats * beat_bits);
                 w_take = pad_bits - gcnt;
                 if (w_take > W_OUT) w_take = W_OUT;
                 if (w_take > w_avail) w_take = w_avail;
@@ -485,7 +533,7 @@ module codesign_core #(
             sf_start <= 0; sf_op <= 0; sf_n <= 0; sf_arg <= 0;
             jb_scores <= 0; jn <= 0; ja <= 0; jb <= 0; jo <= 0; jo2 <= 0; jpass <= 0;
             jbeats <= 0; jdst <= 0; jc <= 0;
-            gb <= 0; gtile <= 0; gout <= 0; gph <= 0; gcnt <= 0; mp_k <= 0; mp_shift <= 0;
+            gb <= 0; gtile <= 0; gout <= 0; gph <= 0; gcnt <= 0; mp_k <= 0; mp_shift <= 0; wpart <= 0;
         end else begin
             // one-cycle pulses
             done <= 1'b0; retire <= 1'b0; sf_start <= 1'b0;
@@ -641,7 +689,7 @@ module codesign_core #(
                         mp_shift <= i_shift - $signed({10'd0, e_cap});
                         w_rcmd_v <= 1'b1; w_rcmd_a <= w_base + i_addr; w_rcmd_n <= tiles * tile_bytes;
                         w_uclr <= 1'b1;
-                        gb <= 0; gtile <= 0; gout <= 0; gph <= 0; gcnt <= 0;
+                        gb <= 0; gtile <= 0; gout <= 0; gph <= 0; gcnt <= 0; wpart <= 0;
                         st <= S_GEMV;
                     end
                     OP_ROPE: begin
@@ -732,6 +780,10 @@ module codesign_core #(
             end
             // ---------------- GEMV: parse the weight stream, feed the MPE
             S_GEMV: begin
+                if (w_part) begin
+                    wasm[wpart * BEAT_BITS +: BEAT_BITS] <= w_u[BEAT_BITS-1:0];
+                    wpart <= wpart + 1;
+                end
                 if (w_fire) begin
                     case (gph)
                     3'd0: begin
@@ -749,6 +801,7 @@ module codesign_core #(
                     3'd4: begin
                         if (gb + 1 == nbeats) begin gph <= 3'd5; gcnt <= 0; end
                         gb <= gb + 1;
+                        wpart <= 0;
                     end
                     default: begin
                         if (gcnt + w_take == pad_bits) begin

@@ -5,17 +5,20 @@
 //
 // Field positions, widths and opcode values come from codesign_isa.vh, generated from
 // codesign.isa (python -m codesign.gen.rtl.isa); only the `signed` of a field is written here
-// (tests/test_rtl_isa.py checks it against the encoding). Ports are declared in the body
+// (tests/test_rtl_isa.py checks it against the encoding). A GEMV's weight width is its `wbits`
+// field within the build's modes (WBITS, and WBITS_HI when the design is mixed precision):
+// the beat size and the beat block follow it; any other width is unsupported. Ports are declared in the body
 // (Verilog-2001 non-ANSI style) so that their widths can be the include's.
 `default_nettype none
 module codesign_decode (
-    ir, op, func, slot, m, n, k, heads, kvh, hd, shift, ctx, src, src2, dst, addr, mult, imm,
+    ir, op, func, slot, m, n, k, heads, kvh, hd, shift, ctx, src, src2, dst, addr, mult, imm, wbits,
     unsupported, rep, half, kv_row, cap, kv_data_bytes, kpad, ngroups, tiles, nbeats,
-    sc_bytes, zp_bytes, wb_bytes, tile_bytes
+    sc_bytes, zp_bytes, wb_bytes, tile_bytes, w_hi, beat_bits
 );
     parameter integer ROWS = 4;
     parameter integer COLS = 8;
     parameter integer WBITS = 4;
+    parameter integer WBITS_HI = 0;      // second run-time weight mode (mixed precision; 0: none)
     parameter integer KVBITS = 8;
     parameter integer GROUP = 32;
     parameter integer ZP = 0;
@@ -26,9 +29,11 @@ module codesign_decode (
 
     // pack.stream_geometry: a beat covers BI = COLS*M/N inputs in ROWS x COLS lanes of W + IB bits
     localparam integer BI = COLS * NM_M / NM_N;
-    localparam integer LW = WBITS + $clog2(NM_M);
+    localparam integer IB = $clog2(NM_M);
     localparam integer KSTEP = (BI > GROUP) ? BI : GROUP;       // K' is a multiple of this
-    localparam integer BEAT_BITS = ((ROWS * COLS * LW + 7) / 8) * 8;  // one packed weight beat
+    // one packed weight beat at each mode (W + IB bits a lane, whole bytes)
+    localparam integer BEAT_BITS = ((ROWS * COLS * (WBITS + IB) + 7) / 8) * 8;
+    localparam integer BEAT_BITS_HI = ((ROWS * COLS * (WBITS_HI + IB) + 7) / 8) * 8;
 
     input  wire [ISA_BITS-1:0] ir;
     // ---------------------------------------------------------------- fields (docs/ISA.md)
@@ -49,6 +54,7 @@ module codesign_decode (
     output wire [F_ADDR_HI_W+F_ADDR_W-1:0] addr;
     output wire [F_MULT_W-1:0]     mult;
     output wire signed [F_IMM_W-1:0] imm;
+    output wire [F_WBITS_W-1:0]    wbits;   // GEMV weight bits (0: WBITS)
     // ---------------------------------------------------------------- what the core cannot run
     // (docs/RTL.md, error codes: the run stops with err_code = 1 + op, never a silent skip)
     output wire        unsupported;
@@ -66,6 +72,8 @@ module codesign_decode (
     output wire [31:0] zp_bytes;       // zero-point block (ZP designs), padded to 64 B
     output wire [31:0] wb_bytes;       // beat block, padded to 64 B
     output wire [31:0] tile_bytes;
+    output wire        w_hi;           // GEMV at the second mode (WBITS_HI)
+    output wire [31:0] beat_bits;      // one packed weight beat at the instruction's mode
 
     wire signed [F_SHIFT_W-1:0] shift_f = ir[F_SHIFT_LSB +: F_SHIFT_W];
     wire signed [F_IMM_W-1:0]   imm_f   = ir[F_IMM_LSB +: F_IMM_W];
@@ -86,12 +94,14 @@ module codesign_decode (
     assign addr  = {ir[F_ADDR_HI_LSB +: F_ADDR_HI_W], ir[F_ADDR_LSB +: F_ADDR_W]};
     assign mult  = ir[F_MULT_LSB +: F_MULT_W];
     assign imm   = imm_f;
+    assign wbits = ir[F_WBITS_LSB +: F_WBITS_W];
 
     // MoE routing (GEMV func/slot, ADD slot, ACT slot), LayerNorm, GELU/ReLU, unknown opcodes
     assign unsupported =
         (op == OP_ADD || op == OP_ACT) ? (slot != 0 || (op == OP_ACT && func != FUNC_ACT_SWIGLU)) :
         (op == OP_NORM)                ? (func != FUNC_NORM_RMS) :
-        (op == OP_GEMV)                ? (slot != 0 || func != FUNC_GEMV_PLAIN) :
+        (op == OP_GEMV)                ? (slot != 0 || func != FUNC_GEMV_PLAIN ||
+                                          !(wbits == 0 || wbits == WBITS || (WBITS_HI != 0 && wbits == WBITS_HI))) :
         !(op == OP_LOAD || op == OP_STORE || op == OP_ROPE || op == OP_KVSTORE || op == OP_ATTN);
 
     assign rep = (kvh == 0) ? 32'd1 : heads / kvh;
@@ -105,7 +115,9 @@ module codesign_decode (
     assign nbeats = kpad / BI;
     assign sc_bytes = ((ROWS * ngroups * 2 + 63) >> 6) << 6;
     assign zp_bytes = (ZP != 0) ? (((ROWS * ngroups + 63) >> 6) << 6) : 32'd0;
-    assign wb_bytes = ((nbeats * (BEAT_BITS / 8) + 63) >> 6) << 6;
+    assign w_hi = (WBITS_HI != 0) && (wbits == WBITS_HI);
+    assign beat_bits = w_hi ? BEAT_BITS_HI : BEAT_BITS;
+    assign wb_bytes = ((nbeats * (beat_bits >> 3) + 63) >> 6) << 6;
     assign tile_bytes = sc_bytes + zp_bytes + wb_bytes;
 endmodule
 `default_nettype wire

@@ -27,6 +27,7 @@ localparam integer F_ADDR_LSB     = 320, F_ADDR_W     = 32, F_ADDR_SIGNED = 0;
 localparam integer F_ADDR_HI_LSB  = 352, F_ADDR_HI_W  = 32, F_ADDR_HI_SIGNED = 0;
 localparam integer F_MULT_LSB     = 384, F_MULT_W     = 32, F_MULT_SIGNED = 0;
 localparam integer F_IMM_LSB      = 416, F_IMM_W      = 32, F_IMM_SIGNED = 1;
+localparam integer F_WBITS_LSB    = 448, F_WBITS_W    =  8, F_WBITS_SIGNED = 0;
 
 // opcodes: index in codesign.isa.instr.OPCODES
 localparam [F_OP_W-1:0] OP_LOAD    = 0;

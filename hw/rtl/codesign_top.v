@@ -8,6 +8,7 @@ module codesign_top #(
     parameter integer ROWS = 4,
     parameter integer COLS = 8,
     parameter integer WBITS = 4,
+    parameter integer WBITS_HI = 0,      // second run-time weight mode (mixed precision; 0: none)
     parameter integer ABITS = 8,
     parameter integer KVBITS = 8,
     parameter integer GROUP = 32,
@@ -168,7 +169,7 @@ module codesign_top #(
         .status({core_err, 15'd0, err_code}));
 
     codesign_core #(
-        .ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .ABITS(ABITS), .KVBITS(KVBITS), .GROUP(GROUP),
+        .ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .WBITS_HI(WBITS_HI), .ABITS(ABITS), .KVBITS(KVBITS), .GROUP(GROUP),
         .ZP(ZP), .NM_N(NM_N), .NM_M(NM_M), .SCALE_BITS(SCALE_BITS), .SFU_LANES(SFU_LANES), .ABUF_DEPTH(ABUF_DEPTH),
         .KVBUF_DEPTH(KVBUF_DEPTH), .PORT_BITS(PORT_BITS), .MAX_HD(MAX_HD), .MAX_REP(MAX_REP),
         .WBUF_DEPTH(WBUF_DEPTH)

@@ -13,7 +13,7 @@ from ..template import VERIFY_MODEL, template_params
 AXIL_ADDR_BITS = 7   # s_axi_control address width: registers up to 0x44 (hw/rtl/axil_control.v)
 
 # The parameters codesign_top takes (hw/rtl/codesign_top.v), in its order.
-CORE_PARAMS = ("ROWS", "COLS", "WBITS", "ABITS", "KVBITS", "GROUP", "ZP", "NM_N", "NM_M", "SCALE_BITS", "SFU_LANES",
+CORE_PARAMS = ("ROWS", "COLS", "WBITS", "WBITS_HI", "ABITS", "KVBITS", "GROUP", "ZP", "NM_N", "NM_M", "SCALE_BITS", "SFU_LANES",
                "WBUF_DEPTH", "ABUF_DEPTH", "KVBUF_DEPTH", "PORT_BITS", "MAX_HD", "MAX_REP")
 MPE_PARAMS = ("ROWS", "COLS", "WBITS", "ABITS", "GROUP", "SCALE_BITS", "ZP", "NM_N", "NM_M")
 
