@@ -58,15 +58,37 @@ def test_mpe(sim, params, tmp_path):
     _run_block(sim, "mpe", [rtl_build.RTL_DIR / "mpe.v"], params, ["test_mpe"], tmp_path)
 
 
+# run-time weight precision (docs/RTL.md "Weight modes"): lane widening and the beat assembler
+WEIGHT_BEAT_POINTS = [
+    dict(ROWS=2, COLS=8, WBITS=4, WBITS_HI=8, ZP=0, NM_M=1),    # W8 beat = 2 words
+    dict(ROWS=3, COLS=4, WBITS=4, WBITS_HI=8, ZP=1, NM_M=4),    # 2:4 lanes (index bits), zero points: 108 bits in 2 words
+    dict(ROWS=2, COLS=8, WBITS=2, WBITS_HI=8, ZP=0, NM_M=1),    # W8 over W2 words: 4 parts
+    dict(ROWS=2, COLS=8, WBITS=4, WBITS_HI=0, ZP=0, NM_M=1),    # one-mode build: the identity
+]
+WEIGHT_BEAT_CASES = [(sim, p) for p in WEIGHT_BEAT_POINTS for sim in rtl_build.SIMULATORS
+                     if sim == "icarus" or p is WEIGHT_BEAT_POINTS[1]]
+
+
+@pytest.mark.parametrize("sim,params", WEIGHT_BEAT_CASES,
+                         ids=[f"{s}-r{p['ROWS']}c{p['COLS']}w{p['WBITS']}h{p['WBITS_HI']}z{p['ZP']}m{p['NM_M']}"
+                              for s, p in WEIGHT_BEAT_CASES])
+def test_weight_beat(sim, params, tmp_path):
+    _run_block(sim, "weight_beat", [rtl_build.RTL_DIR / "weight_beat.v"], params, ["test_weight_beat"], tmp_path)
+
+
 DECODE_POINTS = [dict(ROWS=2, COLS=8, WBITS=4, KVBITS=8, GROUP=32, ZP=0),
                  dict(ROWS=3, COLS=64, WBITS=2, KVBITS=4, GROUP=32, ZP=1),
                  # N:M sparse streams: beat count and K' as pack.stream_geometry (BI = COLS*M/N)
                  dict(ROWS=2, COLS=8, WBITS=4, KVBITS=8, GROUP=32, ZP=0, NM_N=2, NM_M=4),
-                 dict(ROWS=3, COLS=64, WBITS=2, KVBITS=4, GROUP=32, ZP=1, NM_N=4, NM_M=8)]
+                 dict(ROWS=3, COLS=64, WBITS=2, KVBITS=4, GROUP=32, ZP=1, NM_N=4, NM_M=8),
+                 # run-time weight modes (mixed precision): W4 and W8 streams, dense and 2:4
+                 dict(ROWS=2, COLS=8, WBITS=4, WBITS_HI=8, KVBITS=8, GROUP=32, ZP=0),
+                 dict(ROWS=3, COLS=16, WBITS=4, WBITS_HI=8, KVBITS=8, GROUP=32, ZP=1, NM_N=2, NM_M=4)]
 
 
 @pytest.mark.parametrize("params", DECODE_POINTS, ids=lambda p: "r{ROWS}c{COLS}w{WBITS}g{GROUP}z{ZP}".format(**p)
-                         + ("-nm{NM_N}of{NM_M}".format(**p) if "NM_N" in p else ""))
+                         + ("-nm{NM_N}of{NM_M}".format(**p) if "NM_N" in p else "")
+                         + ("-hi{WBITS_HI}".format(**p) if "WBITS_HI" in p else ""))
 def test_decode(params, tmp_path):
     """codesign_decode (fields from the generated codesign_isa.vh) against codesign.isa.encoding."""
     srcs = [rtl_build.RTL_DIR / "codesign_isa.vh", rtl_build.RTL_DIR / "codesign_decode.v"]

@@ -27,6 +27,8 @@ RECORDS = {
                                                  marks=[pytest.mark.sim, pytest.mark.slow]),
     # run-time weight precision (issue 16): attention W4, FFN W8 in one layer (hw/rtl/designs/*_w4w8.json)
     "random_small_tiny_w4w8_icarus": pytest.param("random_small_tiny_w4w8_icarus", marks=pytest.mark.sim),
+    "smollm2_l0_small_w4w8_icarus": pytest.param("smollm2_l0_small_w4w8_icarus",
+                                                 marks=[pytest.mark.sim, pytest.mark.slow]),
 }
 
 

@@ -21,6 +21,15 @@ static const int KSTEP = cfg::BEAT_INPUTS > cfg::GROUP ? cfg::BEAT_INPUTS : cfg:
 static const int LANE_BITS = cfg::WBITS + cfg::NM_IB;
 static const int BEAT_BITS = cfg::ROWS * cfg::COLS * LANE_BITS;
 static const int BEAT_BYTES = (BEAT_BITS + 7) / 8;
+// the second weight mode of a mixed-precision build (cfg::WBITS_HI; a one-mode build keeps WBITS here,
+// unused): its matrices have wider lane fields and beats, and the same scale / zero-point blocks
+static const int WBITS_HI = cfg::WBITS_HI > 0 ? cfg::WBITS_HI : cfg::WBITS;
+static const int LANE_BITS_HI = WBITS_HI + cfg::NM_IB;
+static const int BEAT_BITS_HI = cfg::ROWS * cfg::COLS * LANE_BITS_HI;
+static const int BEAT_BYTES_HI = (BEAT_BITS_HI + 7) / 8;
+
+// a GEMV's weight mode (Instr.wbits: 0 or WBITS = the build's width, WBITS_HI the second mode)
+static inline bool wide_mode(int wbits) { return cfg::WBITS_HI > 0 && wbits == cfg::WBITS_HI; }
 // stored zero point: uint8 for W <= 8, uint16 for W = 16 (codesign.quant.pack.zero_bytes)
 static const int ZERO_BYTES = cfg::WBITS <= 8 ? 1 : 2;
 
@@ -28,7 +37,7 @@ struct WeightTile {
     uint64_t scales, zeros, beats, bytes;
 };
 
-static inline WeightTile weight_tile(int k) {
+static inline WeightTile weight_tile(int k, bool hi = false) {
     const int kp = round_up(k, KSTEP);
     const uint64_t ng = (uint64_t)(kp / cfg::GROUP);
     WeightTile t;
@@ -37,7 +46,7 @@ static inline WeightTile weight_tile(int k) {
     const uint64_t zb = cfg::ZERO_POINT ? pad64(ng * cfg::ROWS * ZERO_BYTES) : 0;
     t.zeros = sb;
     t.beats = sb + zb;
-    t.bytes = sb + zb + pad64((uint64_t)(kp / cfg::BEAT_INPUTS) * BEAT_BYTES);
+    t.bytes = sb + zb + pad64((uint64_t)(kp / cfg::BEAT_INPUTS) * (hi ? BEAT_BYTES_HI : BEAT_BYTES));
     return t;
 }
 

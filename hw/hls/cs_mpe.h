@@ -12,6 +12,9 @@
 // tile of ROWS rows, the uint16 scales [group][row], the zero points (ZERO_POINT only; uint8, W16: uint16),
 // then K'/BI beats of ROWS x COLS lane fields (row r, column c at bit (r*COLS + c)*(W + IB)).
 // k is padded (by the writer) to a multiple of KSTEP = max(BI, GROUP) with w - z = 0.
+// Mixed precision (cfg::WBITS_HI > 0): a GEMV whose Instr.wbits is WBITS_HI streams W_HI-bit lane fields
+// (wider beats, the same scale and zero-point blocks); the lanes hold w - z in WM + 1 bits, WM the
+// wider mode, so one array serves both (docs/HLS.md "Weight modes").
 // N:M sparse streams (cfg::NM_N < cfg::NM_M; docs/NUMERICS.md "N:M sparse weight stream"): each lane
 // field is W + IB bits, the kept weight and its index i in its block of M inputs; a beat covers
 // BI = COLS * M / N inputs of each row. The loader splits the field; lane c of the array multiplies
@@ -48,7 +51,9 @@ static const int BPG = GROUP / SUBI;                 // beats per group
 static const int KSTEP = layout::KSTEP;
 static_assert(BI == COLS * NMM / NN && COLS % NN == 0 && GROUP % NMM == 0, "N:M beat geometry");
 static_assert(BI % SUBI == 0 && GROUP % SUBI == 0, "one of a beat's inputs, GROUP must divide the other");
-static const int DW = WB + 1;                       // (w - z) as a signed number
+static const int WBH = layout::WBITS_HI;             // the second weight mode (mixed precision; else WB)
+static const int WM = WBH > WB ? WBH : WB;           // lane width: the wider mode
+static const int DW = WM + 1;                       // (w - z) as a signed number
 static const int GACC_W = DW + AB + 10;              // exact group sum: GROUP <= 256 = 2^8 terms
 // Tokens that share one weight stream: a GEMM (prefill, m > 1) streams each matrix once per chunk of
 // TM tokens, each beat is applied to every token of the chunk (one token per cycle).
@@ -80,10 +85,12 @@ struct Out {
 
 static inline int padded(int v, int step) { return (v + step - 1) / step * step; }
 
-inline void load(const word_t* gmem_w, uint64_t addr, int n, int k, hls::stream<Beat>& beats) {
+// hi: the matrix is at the second weight mode (layout::wide_mode of the instruction's wbits): wider
+// lane fields and beats; the lanes see w - z either way.
+inline void load(const word_t* gmem_w, uint64_t addr, int n, int k, bool hi, hls::stream<Beat>& beats) {
     const int ntiles = padded(n, ROWS) / ROWS;
     const int kbeats = padded(k, KSTEP) / BI;
-    const layout::WeightTile tile = layout::weight_tile(k);
+    const layout::WeightTile tile = layout::weight_tile(k, hi);
     for (int t = 0; t < ntiles; ++t) {
         const uint64_t base = addr + (uint64_t)t * tile.bytes;
         BitReader<cfg::PORT_BITS> sr(gmem_w, base + tile.scales);
@@ -109,15 +116,30 @@ inline void load(const word_t* gmem_w, uint64_t addr, int n, int k, hls::stream<
                 for (int r = 0; r < ROWS; ++r) beat.idx[r][0] = 0;
             for (int r = 0; r < ROWS; ++r)
                 for (int c = 0; c < COLS; ++c) {
-                    // lane field: bits [0, W) the weight, [W, W + IB) its index (N:M sparse only)
-                    const ap_uint<layout::LANE_BITS> field = wr.pop<layout::LANE_BITS>();
-                    const ap_uint<WB> raw = field(WB - 1, 0);
+                    // lane field: bits [0, W) the weight, [W, W + IB) its index (N:M sparse only);
                     // symmetric weights are W-bit two's complement; with zero points, unsigned
-                    const int wv = cfg::ZERO_POINT ? (int)raw : (int)(ap_int<WB>)raw;
+                    int wv;
+                    widx_t ix;
+                    if (hi) {
+                        const ap_uint<layout::LANE_BITS_HI> field = wr.pop<layout::LANE_BITS_HI>();
+                        const ap_uint<WBH> raw = field(WBH - 1, 0);
+                        wv = cfg::ZERO_POINT ? (int)raw : (int)(ap_int<WBH>)raw;
+                        ix = (widx_t)(field >> WBH);
+                    } else {
+                        const ap_uint<layout::LANE_BITS> field = wr.pop<layout::LANE_BITS>();
+                        const ap_uint<WB> raw = field(WB - 1, 0);
+                        wv = cfg::ZERO_POINT ? (int)raw : (int)(ap_int<WB>)raw;
+                        ix = (widx_t)(field >> WB);
+                    }
                     beat.d[r][c] = (wdiff_t)(wv - (int)zero[r][c / SUB]);
-                    if (IB > 0) beat.idx[r][IB > 0 ? c : 0] = (widx_t)(field >> WB);
+                    if (IB > 0) beat.idx[r][IB > 0 ? c : 0] = ix;
                 }
-            if (layout::BEAT_BYTES * 8 != layout::BEAT_BITS) wr.skip(layout::BEAT_BYTES * 8 - layout::BEAT_BITS);
+            if (hi) {
+                if (layout::BEAT_BYTES_HI * 8 != layout::BEAT_BITS_HI)
+                    wr.skip(layout::BEAT_BYTES_HI * 8 - layout::BEAT_BITS_HI);
+            } else if (layout::BEAT_BYTES * 8 != layout::BEAT_BITS) {
+                wr.skip(layout::BEAT_BYTES * 8 - layout::BEAT_BITS);
+            }
             for (int r = 0; r < ROWS; ++r)
                 for (int j = 0; j < NSUB; ++j) beat.scale[r][j] = scale[r][j];
             beat.group_end = (b % BPG) == BPG - 1;

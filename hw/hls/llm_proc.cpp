@@ -58,12 +58,12 @@ static void store_io(const act_t abuf[], word_t* gmem_io, uint64_t addr, int src
 // The GEMV/GEMM of one instruction, per chunk of up to mpe::TM tokens: the SFU's per-token
 // activation quantizer, then the MPE's load -> array -> store processes under DATAFLOW (the weights
 // are streamed once per chunk).
-static void mpe_dataflow(const word_t* gmem_w, uint64_t addr, const mpe::xq_t xq[], const mpe::xe_t xe[], int tm,
-                         int n, int k, const int shift[mpe::TM], act_t abuf[], int dst) {
+static void mpe_dataflow(const word_t* gmem_w, uint64_t addr, bool hi, const mpe::xq_t xq[], const mpe::xe_t xe[],
+                         int tm, int n, int k, const int shift[mpe::TM], act_t abuf[], int dst) {
 #pragma HLS DATAFLOW
     hls::stream<mpe::Beat> beats;
     hls::stream<mpe::Out> outs;
-    mpe::load(gmem_w, addr, n, k, beats);
+    mpe::load(gmem_w, addr, n, k, hi, beats);
     mpe::array(beats, xq, xe, tm, n, k, shift, outs);
     mpe::store(outs, abuf, dst, tm, n);
 }
@@ -129,7 +129,9 @@ static void gemv(const word_t* gmem_w, act_t abuf[], const Instr& ins) {
             shift[t] = (int)ins.shift - e0;   // numerics.gemv_q: y = shift_round_sat32(total, shift - e0)
         }
         for (int t = tm; t < mpe::TM; ++t) shift[t] = 0;
-        mpe_dataflow(gmem_w, ins.addr, xq, xe, tm, n, k, shift, abuf, (int)ins.dst + t0 * n);
+        // the instruction's weight mode (Instr.wbits; 0 = WBITS)
+        mpe_dataflow(gmem_w, ins.addr, layout::wide_mode((int)ins.wbits), xq, xe, tm, n, k, shift, abuf,
+                     (int)ins.dst + t0 * n);
     }
 }
 

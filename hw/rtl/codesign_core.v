@@ -92,14 +92,9 @@ module codesign_core #(
     localparam integer NSUB = BI / SUB;
     localparam integer BEAT_BITS = ((ROWS * COLS * LW + 7) / 8) * 8;  // one packed weight beat (a weight word)
     // Run-time weight precision (mixed precision, docs/RTL.md "Weight modes"): the MPE lanes are WM
-    // bits wide; a WBITS beat is widened lane by lane, a WBITS_HI beat is gathered from WPARTS
-    // weight words (the beat assembler), one word per cycle, as the model prices it (docs/MODEL.md).
+    // bits wide; weight_beat widens a WBITS beat or gathers a WBITS_HI beat from weight words.
     localparam integer WM = (WBITS_HI > WBITS) ? WBITS_HI : WBITS;
     localparam integer LWM = WM + IB;
-    localparam integer BEAT_BITS_HI = ((ROWS * COLS * (WBITS_HI + IB) + 7) / 8) * 8;
-    localparam integer WPARTS = (WBITS_HI > 0) ? (BEAT_BITS_HI + BEAT_BITS - 1) / BEAT_BITS : 1;
-    localparam integer LAST_BITS = (WBITS_HI > 0) ? BEAT_BITS_HI - (WPARTS - 1) * BEAT_BITS : BEAT_BITS;
-    localparam integer WASM_W = (WPARTS > 1) ? (WPARTS - 1) * BEAT_BITS : 1;
     localparam integer MAXG = ABUF_DEPTH / GROUP + 1;            // groups of the longest k
     localparam integer W_OUT = (BEAT_BITS > PORT_BITS) ? BEAT_BITS : PORT_BITS;
     localparam integer KV_ROW_MAX = ((MAX_HD * KVBITS + 7) / 8) * 8;
@@ -362,33 +357,15 @@ module codesign_core #(
     reg [31:0] gtile, gout;      // tiles parsed / tiles written back
     reg [2:0]  gph;              // parse phase: 0 scales, 1 scale pad, 2 zeros, 3 zero pad, 4 beats, 5 beat pad
     reg [31:0] gcnt;             // entries (phase 0/2) or bits (pads) done in the phase
-    reg [7:0]  wpart;            // beat assembler: weight words of the WBITS_HI beat gathered
-    reg [WASM_W-1:0] wasm;       // ... and their bits (the last word goes straight to the MPE)
-    // the MPE's beat: a WBITS beat widened lane by lane (sign-extended symmetric weights,
-    // zero-extended with zero points; the index bits above), or the assembled WBITS_HI beat
-    genvar gl;
-    generate
-        for (gl = 0; gl < ROWS * COLS; gl = gl + 1) begin : g_wlane
-            wire [LW-1:0] lo = w_u[gl*LW +: LW];
-            wire [WBITS-1:0] lo_u = lo[WBITS-1:0];
-            wire signed [WBITS-1:0] lo_s = lo[WBITS-1:0];
-            wire [WM-1:0] lo_z = lo_u;           // zero-extended (zero points: unsigned weights)
-            wire signed [WM-1:0] lo_x = lo_s;    // sign-extended (symmetric: two's complement)
-            wire [WM-1:0] lo_w = (ZP != 0) ? lo_z : lo_x;
-            wire [LWM-1:0] lo_lane;
-            if (IB > 0) begin : g_ix
-                assign lo_lane = {lo[LW-1:WBITS], lo_w};
-            end else begin : g_noix
-                assign lo_lane = lo_w;
-            end
-            if (WPARTS > 1) begin : g_hi
-                wire [WPARTS*BEAT_BITS-1:0] hi_beat = {w_u[BEAT_BITS-1:0], wasm};
-                assign mp_w[gl*LWM +: LWM] = w_hi ? hi_beat[gl*LWM +: LWM] : lo_lane;
-            end else begin : g_one
-                assign mp_w[gl*LWM +: LWM] = (w_hi && WBITS_HI > 0) ? w_u[gl*LWM +: LWM] : lo_lane;
-            end
-        end
-    endgenerate
+    // the MPE's beat at the GEMV's weight mode (weight_beat.v: lanes widened, or a WBITS_HI beat
+    // gathered from WPARTS weight words, one per cycle)
+    wire        wb_in_ready, wb_out_valid;
+    wire [31:0] wb_in_bits;
+    wire        wb_in_valid = (st == S_GEMV) && (gph == 3'd4) && (w_avail >= wb_in_bits);
+    weight_beat #(.ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .WBITS_HI(WBITS_HI), .ZP(ZP), .NM_M(NM_M)) u_wbeat (
+        .clk(clk), .rst_n(rst_n), .clear(st != S_GEMV), .hi(w_hi), .in_valid(wb_in_valid), .in_ready(wb_in_ready),
+        .in_bits(wb_in_bits), .in_data(w_u[BEAT_BITS-1:0]), .out_valid(wb_out_valid), .out_ready(mp_in_ready),
+        .out_beat(mp_w));
     always @(*) begin
         mp_x = 0; mp_scale = 0; mp_zero = 0; mp_rel = 0;
         for (c = 0; c < BI; c = c + 1) begin
@@ -407,8 +384,7 @@ module codesign_core #(
             g = (gb * BI + j * SUB) / GROUP;
             if (g * GROUP < i_k) mp_rel[j*REL_BITS +: REL_BITS] = xe[g] - e_cap;
         end
-        mp_in_valid = (st == S_GEMV) && (gph == 3'd4) &&
-                      (w_hi ? (wpart == WPARTS - 1 && w_avail >= LAST_BITS) : (w_avail >= BEAT_BITS));
+        mp_in_valid = wb_out_valid;
     end
 
     // ------------------------------------------------------------------ ATTN row datapath
@@ -437,12 +413,12 @@ module codesign_core #(
     // ------------------------------------------------------------------ stream consumers (combinational)
     // Every pop/push happens in the cycle its data is looked at: `*_fire` says the consumer
     // takes `*_take` elements now; the sequencer below updates its counters with the same signals.
-    reg        io_fire, w_fire, w_part, kv_fire;
+    reg        io_fire, w_fire, kv_fire;
     reg [31:0] io_take, w_take, kv_take;
     reg [31:0] pad_bits;
     always @(*) begin
         io_fire = 1'b0; io_take = 0; io_pop = 0;
-        w_fire = 1'b0; w_take = 0; w_pop = 0; w_part = 1'b0;
+        w_fire = 1'b0; w_take = 0; w_pop = 0;
         kv_fire = 1'b0; kv_take = 0; kv_pop = 0;
         io_push = 1'b0; io_pbits = 0; io_pdata = 0;
         kv_push = 1'b0; kv_pbits = 0; kv_pdata = 0;
@@ -479,12 +455,8 @@ module codesign_core #(
                 if (w_take > PORT_BITS / 8) w_take = PORT_BITS / 8;
                 if (w_avail >= w_take * 8) begin w_fire = 1'b1; w_pop = w_take * 8; end
             end
-            3'd4: if (w_hi && wpart != WPARTS - 1) begin
-                // beat assembler: one weight word of a WBITS_HI beat per cycle
-                if (w_avail >= BEAT_BITS) begin w_part = 1'b1; w_pop = BEAT_BITS; end
-            end else if (mp_in_valid && mp_in_ready) begin
-                w_fire = 1'b1; w_pop = w_hi ? LAST_BITS : BEAT_BITS;
-            end
+            // a weight word into weight_beat: it completes a beat (w_fire) or is gathered
+            3'd4: if (wb_in_valid && wb_in_ready) begin w_fire = wb_out_valid; w_pop = wb_in_bits; end
             default: begin   // 1, 3, 5: padding to 64 bytes, dropped
                 pad_bits = (gph == 3'd1) ? (sc_bytes * 8 - ROWS * ngroups * 16) :
                            (gph == 3'd3) ? (zp_bytes * 8 - ROWS * ngroups * 8) :
@@ -533,7 +505,7 @@ module codesign_core #(
             sf_start <= 0; sf_op <= 0; sf_n <= 0; sf_arg <= 0;
             jb_scores <= 0; jn <= 0; ja <= 0; jb <= 0; jo <= 0; jo2 <= 0; jpass <= 0;
             jbeats <= 0; jdst <= 0; jc <= 0;
-            gb <= 0; gtile <= 0; gout <= 0; gph <= 0; gcnt <= 0; mp_k <= 0; mp_shift <= 0; wpart <= 0;
+            gb <= 0; gtile <= 0; gout <= 0; gph <= 0; gcnt <= 0; mp_k <= 0; mp_shift <= 0;
         end else begin
             // one-cycle pulses
             done <= 1'b0; retire <= 1'b0; sf_start <= 1'b0;
@@ -689,7 +661,7 @@ module codesign_core #(
                         mp_shift <= i_shift - $signed({10'd0, e_cap});
                         w_rcmd_v <= 1'b1; w_rcmd_a <= w_base + i_addr; w_rcmd_n <= tiles * tile_bytes;
                         w_uclr <= 1'b1;
-                        gb <= 0; gtile <= 0; gout <= 0; gph <= 0; gcnt <= 0; wpart <= 0;
+                        gb <= 0; gtile <= 0; gout <= 0; gph <= 0; gcnt <= 0;
                         st <= S_GEMV;
                     end
                     OP_ROPE: begin
@@ -780,10 +752,6 @@ module codesign_core #(
             end
             // ---------------- GEMV: parse the weight stream, feed the MPE
             S_GEMV: begin
-                if (w_part) begin
-                    wasm[wpart * BEAT_BITS +: BEAT_BITS] <= w_u[BEAT_BITS-1:0];
-                    wpart <= wpart + 1;
-                end
                 if (w_fire) begin
                     case (gph)
                     3'd0: begin
@@ -801,7 +769,6 @@ module codesign_core #(
                     3'd4: begin
                         if (gb + 1 == nbeats) begin gph <= 3'd5; gcnt <= 0; end
                         gb <= gb + 1;
-                        wpart <= 0;
                     end
                     default: begin
                         if (gcnt + w_take == pad_bits) begin

@@ -6,6 +6,7 @@ codesign_decode.v
 sfu_job.v
 attn_row.v
 mpe.v
+weight_beat.v
 axi_read_master.v
 axi_write_master.v
 axil_control.v

@@ -84,6 +84,8 @@ def config_header(design: Design, image_bytes: dict | None = None) -> str:
         "namespace cfg {",
         "// ---- quantization (design.json quant)",
         f"static const int WBITS = {t['WBITS']};",
+        "// second run-time weight mode (per-layer mixed precision, Instr.wbits; 0: one mode)",
+        f"static const int WBITS_HI = {t['WBITS_HI']};",
         f"static const int ABITS = {t['ABITS']};",
         f"static const int KVBITS = {t['KVBITS']};",
         f"static const int GROUP = {t['GROUP']};",
