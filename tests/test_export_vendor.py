@@ -175,3 +175,37 @@ def test_v80_aved_flow_under_stubbed_vivado(tmp_path, vectors):
     pkg = run_tcl_stubbed(out / "rtl" / "package_xo.tcl")
     assert pkg[0][-1] == "xcv80-lsva4737-2MHP-e-S"
     assert verify_manifest(out) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quant", [dict(mixed=2, hi_wbits=8), dict(sparsity="2:4")], ids=["w4w8", "2of4"])
+def test_mixed_and_sparse_designs_export(tmp_path, quant):
+    """The levers the generators build (issue 16): a per-layer mixed-precision design and an N:M sparse
+    design export for u280 with the hardware that runs them (the RTL kernel's WBITS_HI / NM_N, NM_M
+    parameters, weight_beat.v among the packaged files, the HLS header's modes) and golden vectors whose
+    GEMVs use them (wbits 8 on the raised FFN of layer 0; a sparse weight stream)."""
+    import numpy as np
+
+    from codesign.isa.encoding import decode
+
+    d = _design("u280", 8, 2)
+    d = Design(model=d.model, device=d.device, quant=Quant(wbits=4, abits=8, kvbits=8, group=32, **quant),
+               hw=d.hw).validate()
+    dj = tmp_path / "d.json"
+    d.save(dj)
+    out = tmp_path / "u280"
+    assert main(["export", "--design", str(dj), "--board", "u280", "--out", str(out)]) == 0
+    kernel = (out / "rtl" / "rtl" / "codesign_kernel.v").read_text()
+    header = next((out / "hls").rglob("codesign_config.h")).read_text()
+    if "mixed" in quant:
+        assert re.search(r"parameter integer WBITS_HI\s*=\s*8,", kernel)
+        assert "static const int WBITS_HI = 8;" in header
+        words = np.fromfile(out / "data" / "gmem_io.bin", dtype="<u4")
+        instrs = decode(words[:16 * 17])
+        assert {i.layer_op: i.wbits for i in instrs if i.op == "GEMV"}["ffn_gate"] == 8
+    else:
+        assert re.search(r"parameter integer NM_M\s*=\s*4,", kernel)
+        assert "static const int NM_M = 4;" in header
+    calls = run_tcl_stubbed(out / "rtl" / "package_xo.tcl", [str(out / "k.xo")])
+    assert "weight_beat.v" in {Path(c[-1]).name for c in calls if c[0] == "add_files"}
+    assert verify_manifest(out) == []

@@ -126,14 +126,19 @@ def test_design_json_carries_the_layer_bits(tmp_path):
         Quant(method="bogus").validate()
 
 
-def test_generators_refuse_a_mixed_design():
+def test_generators_build_a_mixed_design_and_refuse_a_mode_they_cannot():
+    """Issue 16: the generated processor runs two weight modes (WBITS, WBITS_HI); a raised width above 8
+    (16-bit zero points, other lanes) is refused by name with the allowed range."""
     from codesign.gen.template import template_params
     q = Quant(wbits=4, group=128, zero_point=True, method="gptq", mixed=8, hi_wbits=8)
-    d = Design("smollm2-135m", "u280", Workload(), q, Hardware()).validate()
+    t = template_params(Design("smollm2-135m", "u280", Workload(), q, Hardware()).validate())
+    assert (t["WBITS"], t["WBITS_HI"]) == (4, 8)
     with pytest.raises(CodesignError) as e:
-        template_params(d)
-    assert e.value.field == "quant.mixed" and "modelled only" in str(e.value)
-    template_params(Design("smollm2-135m", "u280", Workload(), Quant(method="gptq"), Hardware()).validate())
+        template_params(Design("smollm2-135m", "u280", Workload(), Quant(wbits=4, mixed=8, hi_wbits=16),
+                               Hardware()).validate())
+    assert e.value.field == "quant.hi_wbits" and "(4, 8]" in str(e.value)
+    assert template_params(Design("smollm2-135m", "u280", Workload(), Quant(method="gptq"),
+                                  Hardware()).validate())["WBITS_HI"] == 0
 
 
 def test_evaluate_command_takes_the_levers(tmp_path, capsys):

@@ -56,3 +56,25 @@ def test_synth_cols_group_mismatch(tmp_path):
     out = subprocess.run([sys.executable, "-m", "codesign", "synth", "--design", str(path)],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "hw.cols" in out.stderr
+
+
+@pytest.mark.slow
+def test_synth_weight_beat_against_the_model(tmp_path):
+    """weight_beat.v of a W4/W8 design (hw/rtl/designs/tiny_w4w8.json): Yosys LUT within 15% of the model's
+    terms (a 2:1 mux per wide-lane bit), FF exactly the gathered word's registers and the word counter;
+    the MPE is built at the wider mode (W8 lanes); a one-mode design's weight_beat is a wire (no cells)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-m", "codesign", "synth", "--design",
+                          str(root / "hw/rtl/designs/tiny_w4w8.json"), "--design", str(root / "hw/rtl/designs/tiny.json"),
+                          "--blocks", "wbeat", "--json"], capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stderr
+    mixed, one = json.loads(out.stdout)
+    assert mixed["params"]["WBITS_HI"] == 8 and mixed["model"]["ff"] == 2 * 8 * 4 + 8
+    assert mixed["ff"] == mixed["model"]["ff"]
+    assert abs(mixed["lut"] - mixed["model"]["lut"]) <= 0.15 * mixed["lut"]
+    assert (one["lut"], one["ff"], one["model"]["lut"]) == (0, 0, 0)
+    from codesign.design import load_design
+    from codesign.gen.rtl.params import mpe_params
+    assert mpe_params(load_design(root / "hw/rtl/designs/tiny_w4w8.json"))["WBITS"] == 8

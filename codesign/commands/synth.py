@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 NAME = "synth"
-HELP = "synthesise the MPE / SFU with Yosys (synth_xilinx -family xcup); DSP/LUT/FF vs the model"
+HELP = "synthesise the MPE / SFU / weight-mode beat with Yosys (synth_xilinx -family xcup); DSP/LUT/FF vs the model"
 
-BLOCKS = ("mpe", "sfu")
+# wbeat: hw/rtl/weight_beat.v, the MPE's beat at the GEMV's weight mode (mixed-precision designs)
+BLOCKS = ("mpe", "sfu", "wbeat")
 
 
 def add_arguments(p) -> None:
@@ -56,14 +57,28 @@ def model_prediction(design, block: str) -> tuple[dict | None, str]:
     return {k: res.get(k) for k in ("dsp", "lut", "ff")}, "model, whole design"
 
 
+def wbeat_prediction(design) -> tuple[dict, str]:
+    """The model's terms for weight_beat.v (codesign.model.resources: the wide-lane muxes and the
+    gathered words' registers): a mixed design's LUT/FF minus the same design at one mode."""
+    from dataclasses import replace
+
+    from ..model import evaluate_design
+    if not design.quant.mixed:
+        return {"dsp": 0, "lut": 0, "ff": 0}, "model: one mode, a wire"
+    one = replace(design, quant=replace(design.quant, mixed=0, wbits=max(design.quant.wbits, design.quant.hi_wbits)),
+                  layer_wbits=[])
+    a, b = evaluate_design(design)["resources"], evaluate_design(one)["resources"]
+    return {k: round(a[k] - b[k]) for k in ("dsp", "lut", "ff")}, "model terms (mixed minus uniform wide)"
+
+
 def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
     from ..design import load_design
     from ..errors import CodesignError
-    from ..gen.rtl.params import core_params, mpe_params
-    from ..gen.rtl.synth import synth_mpe, synth_sfu
+    from ..gen.rtl.params import core_params, mpe_params, weight_beat_params
+    from ..gen.rtl.synth import synth_mpe, synth_sfu, synth_weight_beat
 
     if args.max_lanes < 1:
         raise CodesignError(f"got {args.max_lanes}; allowed: an integer >= 1", field="--max-lanes")
@@ -73,8 +88,13 @@ def run(args) -> int:
         design = load_design(path)
         params = core_params(design)
         for b in blocks:
-            r = synth_mpe(mpe_params(design), max_lanes=args.max_lanes) if b == "mpe" else synth_sfu(params)
-            pred, basis = model_prediction(design, b)
+            if b == "mpe":
+                r = synth_mpe(mpe_params(design), max_lanes=args.max_lanes)
+            elif b == "wbeat":
+                r = synth_weight_beat(weight_beat_params(design))
+            else:
+                r = synth_sfu(params)
+            pred, basis = model_prediction(design, b) if b != "wbeat" else wbeat_prediction(design)
             rows.append({"design": path, "block": b, "params": r.params, "dsp": r.dsp, "lut": r.lut,
                          "ff": r.ff, "carry": r.carry, "scaled_from": r.scaled_from,
                          "model": pred, "model_basis": basis})
@@ -87,7 +107,9 @@ def run(args) -> int:
         t.add_column(c, justify="left" if c in ("design", "block", "params", "model basis") else "right")
     for r in rows:
         p = r["params"]
-        if r["block"] == "mpe":
+        if r["block"] == "wbeat":
+            desc = "{ROWS}x{COLS} W{WBITS}/W{WBITS_HI} zp{ZP} M{NM_M}".format(**p)
+        elif r["block"] == "mpe":
             desc = "{ROWS}x{COLS} W{WBITS}A{ABITS} g{GROUP} zp{ZP}".format(**p)
             if r["scaled_from"]:
                 desc += " (slice {ROWS}x{COLS} scaled)".format(**r["scaled_from"])

@@ -128,6 +128,15 @@ LUT_PER_PORT_BIT = 6.0     # AXI4 read/write mover + width converter per data bi
 # MUX2). Used by unified memory (kv_channels 0), where KV rows and weight beats share each weight port.
 LUT_PER_MUX2_BIT = 1.0
 FF_PER_PORT_BIT = 8.0
+# Run-time weight modes (mixed precision, hw/rtl/weight_beat.v): the MPE's lane input is a 2:1 mux per
+# lane bit (a widened WBITS lane or a gathered WBITS_HI lane: LUT_PER_MUX2_BIT per bit of the wider
+# lane field, index bits included), and the ceil(hi/w) - 1 gathered weight words are registers, one FF
+# per bit (structural), plus the word counter. CHECKED on Yosys 0.23 synth_xilinx of weight_beat.v,
+# W4/W8 g32 (docs/RTL.md "Weight modes", 2026-12-06): 2x8 142 LUT / 72 FF, 4x16 526 / 264, 8x32
+# 2062 / 1032 (dense; 2:4: 2x8 176 / 104, 4x16 656 / 392) against the terms' 128 / 72, 512 / 264,
+# 2048 / 1032 (2:4: 160 / 104, 640 / 392): LUT within 10% (the fixed few LUTs of the handshake), FF
+# exact. Muxes and registers are fabric in any tool, so Yosys is a fair measure here.
+WBEAT_CTRL_FF = 8          # weight_beat.v `part`, the words of a WBITS_HI beat gathered
 BRAM_PER_PORT = 2          # burst FIFO per memory port (512 deep x 72 bits per BRAM36)
 CONTROL_LUT = 20000        # sequencer, instruction fetch, AXI-Lite control, clocking
 CONTROL_FF = 30000

@@ -63,9 +63,10 @@ def _lut(p, device, head_dim, kv_scale_bits):
     _, m, _, beat_in = _sparse(p, np.result_type(p["cols"]))
     slices = np.maximum(1, beat_in // p["group"])     # group slices per MPE beat: one shifter each per row
     index_mux = rows * p["cols"] * p["abits"] * np.where(m > 1, np.ceil(m / 4), 0) * C.LUT_PER_SPARSE_MUX4_BIT
-    # a mixed-precision mode: per row, the word assembler of a wider beat from the weight buffer's
-    # ceil(hi / wbits) words (a shift register of the beat's row slice: one LUT per bit)
-    word_asm = np.where(p["mixed"] > 0, rows * p["cols"] * _lane_wbits(p) * C.LUT_PER_MUX2_BIT, 0)
+    ib = _sparse(p, np.result_type(p["cols"]))[2]
+    # a mixed-precision mode (hw/rtl/weight_beat.v): a 2:1 mux per bit of each lane field (widened
+    # base-mode lane or gathered wide lane), checked on Yosys (constants.WBEAT_CTRL_FF's note)
+    word_asm = np.where(p["mixed"] > 0, rows * p["cols"] * (_lane_wbits(p) + ib) * C.LUT_PER_MUX2_BIT, 0)
     return (rows * p["cols"] * C.LUT_PER_LANE_BIT * (_lane_wbits(p) + p["abits"]) + rows * C.LUT_PER_ROW + word_asm
             + rows * slices * C.LUT_PER_EXP_SHIFTER + index_mux
             + p["sfu_lanes"] * C.LUT_PER_SFU_LANE + _ports(p) * p["port_bits"] * C.LUT_PER_PORT_BIT + C.CONTROL_LUT
@@ -75,7 +76,10 @@ def _lut(p, device, head_dim, kv_scale_bits):
 def _ff(p, device, head_dim, kv_scale_bits):
     rows = p["rows"]
     ib = _sparse(p, np.result_type(p["cols"]))[2]                 # N:M: each lane's index register
-    return (rows * p["cols"] * C.FF_PER_LANE_BIT * (_lane_wbits(p) + p["abits"] + ib) + rows * C.FF_PER_ROW
+    # a mixed-precision mode: the ceil(hi / wbits) - 1 weight words of a wide beat gathered in registers
+    parts = np.ceil(_lane_wbits(p) / p["wbits"]) - 1
+    word_asm = np.where(p["mixed"] > 0, rows * p["cols"] * (p["wbits"] + ib) * parts + C.WBEAT_CTRL_FF, 0)
+    return (rows * p["cols"] * C.FF_PER_LANE_BIT * (_lane_wbits(p) + p["abits"] + ib) + rows * C.FF_PER_ROW + word_asm
             + p["sfu_lanes"] * C.FF_PER_SFU_LANE + _ports(p) * p["port_bits"] * C.FF_PER_PORT_BIT + C.CONTROL_FF)
 
 

@@ -57,16 +57,18 @@ module weight_beat #(
 
     always @(posedge clk) begin
         if (!rst_n || clear) part <= 0;
-        else if (in_valid && in_ready) begin
-            if (gathering) begin
-                wasm[part * BEAT_BITS +: BEAT_BITS] <= in_data;
-                part <= part + 1;
-            end else part <= 0;
-        end
+        else if (in_valid && in_ready) part <= gathering ? part + 1 : 0;
     end
 
-    genvar gl;
+    // one register slot per gathered word, written when it is the word taken (a clock enable per
+    // slot: no shifter over the beat)
+    genvar gp, gl;
     generate
+        for (gp = 0; gp < WPARTS - 1; gp = gp + 1) begin : g_slot
+            always @(posedge clk)
+                if (in_valid && in_ready && gathering && part == gp)
+                    wasm[gp*BEAT_BITS +: BEAT_BITS] <= in_data;
+        end
         for (gl = 0; gl < ROWS * COLS; gl = gl + 1) begin : g_lane
             wire [LW-1:0] lo = in_data[gl*LW +: LW];
             wire [WBITS-1:0] lo_u = lo[WBITS-1:0];

@@ -17,7 +17,7 @@ CORE_PARAMS = ("ROWS", "COLS", "WBITS", "WBITS_HI", "ABITS", "KVBITS", "GROUP", 
                "WBUF_DEPTH", "ABUF_DEPTH", "KVBUF_DEPTH", "PORT_BITS", "MAX_HD", "MAX_REP")
 MPE_PARAMS = ("ROWS", "COLS", "WBITS", "ABITS", "GROUP", "SCALE_BITS", "ZP", "NM_N", "NM_M")
 
-__all__ = ["AXIL_ADDR_BITS", "VERIFY_MODEL", "core_params", "mpe_params"]
+__all__ = ["AXIL_ADDR_BITS", "VERIFY_MODEL", "core_params", "mpe_params", "weight_beat_params"]
 
 
 def core_params(design: Design) -> dict[str, int]:
@@ -27,6 +27,16 @@ def core_params(design: Design) -> dict[str, int]:
 
 
 def mpe_params(design: Design) -> dict[str, int]:
-    """Verilog parameters of mpe.v."""
+    """Verilog parameters of mpe.v as the core instantiates it: lanes as wide as the wider weight mode
+    (codesign_core.v WM; a mixed-precision build's WBITS_HI)."""
     p = template_params(design)
-    return {k: p[k] for k in MPE_PARAMS}
+    return {**{k: p[k] for k in MPE_PARAMS}, "WBITS": max(p["WBITS"], p["WBITS_HI"])}
+
+
+WBEAT_PARAMS = ("ROWS", "COLS", "WBITS", "WBITS_HI", "ZP", "NM_M")
+
+
+def weight_beat_params(design: Design) -> dict[str, int]:
+    """Verilog parameters of weight_beat.v (the MPE's beat at the GEMV's weight mode)."""
+    p = template_params(design)
+    return {k: p[k] for k in WBEAT_PARAMS}

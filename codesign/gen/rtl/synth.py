@@ -103,6 +103,14 @@ def synth_mpe(params: dict, max_lanes: int = 128, workdir: Path | None = None) -
                        scaled_from=None if s == params else s, scale=scale)
 
 
+def synth_weight_beat(params: dict, workdir: Path | None = None) -> SynthResult:
+    """weight_beat.v (lane widening and the wide-mode beat assembler) at the design's tile and modes."""
+    with tempfile.TemporaryDirectory(prefix="codesign_synth_") as tmp:
+        c = run_yosys([RTL_DIR / "weight_beat.v"], "weight_beat", params, Path(workdir or tmp) / "weight_beat")
+    return SynthResult("wbeat", params, dsp=round(c["dsp"]), lut=round(c["lut"]), ff=round(c["ff"]),
+                       carry=round(c["carry"]))
+
+
 def synth_sfu(params: dict, workdir: Path | None = None) -> SynthResult:
     """The SFU helper's sfu_top at the design's lanes, bits and block size (XQUANT's GROUP)."""
     _need_yosys()
