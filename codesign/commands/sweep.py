@@ -179,7 +179,10 @@ def run(args) -> int:
             counts = cards_mod.parse_cards(args.cards, cfg, dev, workload)
             if counts != (1,):
                 from ..devices import default_link
-                default_link(dev)     # a board with no inter-card link: one-line error before any work
+                try:
+                    default_link(dev)     # a board with no inter-card link: one-line error before any work
+                except CodesignError as e:
+                    raise CodesignError(str(e).split(": ", 1)[-1], field="--cards") from None
             for n in counts:
                 for par in cards_mod.plans(n):
                     jobs.append(SweepJob(m, d, workload, space, constraints, chunk, args.points, parallel=par))

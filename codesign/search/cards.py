@@ -34,8 +34,11 @@ def plans(cards: int) -> list[Parallel]:
 
 def auto_cards(cfg, device, workload: Workload) -> tuple[int, ...]:
     """(1,) when the model's weights at 8 bits (g128, symmetric, dense) plus its KV cache at 8 bits
-    fit the card; else DEFAULT_COMPARISON."""
+    fit the card, or when the board has no inter-card link; else DEFAULT_COMPARISON."""
     from ..design import numeric_value
+    from ..devices.links import list_links
+    if not any(device.name in lk.devices for lk in list_links()):
+        return (1,)
     from ..model.storage import kv_cache_bytes, total_weight_bytes
     p = {"wbits": np.array([8.0]), "group": np.array([128.0]), "zero_point": np.array([0.0]),
          "sparsity": np.array([float(numeric_value("sparsity", "dense"))])}
