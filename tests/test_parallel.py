@@ -192,14 +192,59 @@ def test_card_plan_and_link_config():
 
 
 def test_dfx_multi_card_row_is_judged_never_fitted():
-    from codesign.model.calibration import fit
+    from codesign.model import constants as C
+    from codesign.model.calibration import evaluate_grid
     from codesign.model.validation import CASES, TARGETS, WORST_FACTOR, fpga_rows
-    multi = [c for c in CASES if c.parallel.devices > 1]
-    assert multi and all(not c.fit for c in multi)
-    assert fit(CASES) == fit([c for c in CASES if c.fit])      # the row moves no constant
-    rows = [r for r in fpga_rows() if r.get("devices", 1) > 1]
-    assert rows and all(r["calibration"] is False for r in rows)
-    for r in rows:
+    multi = [i for i, c in enumerate(CASES) if c.parallel.devices > 1]
+    assert multi and all(not CASES[i].fit for i in multi)
+    rows = fpga_rows()
+    assert not evaluate_grid(CASES).fit_rows[multi].any()          # no fold fits a constant to the row
+    assert rows[0]["fit"] == {"LAYER_SYNC_CYCLES": C.LAYER_SYNC_CYCLES,
+                              "LOGIC_POWER_CALIBRATION": C.LOGIC_POWER_CALIBRATION}
+    mine = [r for r in rows if r.get("devices", 1) > 1]
+    assert mine and all(r["calibration"] is False for r in mine)
+    for r in mine:
         assert r["feasible"] and r["one_card_predicted"] > 0
+        assert r["predicted_loo"] == r["predicted"]                     # out of sample either way
         assert abs(r["error_loo_pct"]) <= TARGETS[r["metric"]]        # inside the fidelity target
         assert max(r["predicted_loo"] / r["published"], r["published"] / r["predicted_loo"]) <= WORST_FACTOR
+
+
+CARDS_SPACE = """
+space:
+  wbits: [4, 8]
+  abits: [8]
+  kvbits: [8]
+  group: [128]
+  zero_point: [false]
+  sparsity: [dense]
+  method: [rtn]
+  mixed: [0]
+  rows: [32]
+  cols: [128]
+  weight_channels: [28]
+  kv_channels: [4]
+  port_bits: [256]
+  freq_mhz: [225]
+"""
+
+
+def test_sweep_compares_card_counts(tmp_path, capsys):
+    sp = tmp_path / "space.yaml"
+    sp.write_text(CARDS_SPACE)
+    out = tmp_path / "run"
+    rc = main(["sweep", "--quiet", "--jobs", "1", "--model", "llama2-13b", "--device", "u280", "--space", str(sp),
+               "--max-accuracy-loss-pct", "inf", "--cards", "1,2,8", "--out", str(out)])
+    capsys.readouterr()
+    assert rc == 0
+    c = json.loads((out / "cards.json").read_text())
+    plans = {(p["devices"], p["tp"], p["pp"]): p for p in c["plans"]}
+    assert set(plans) == {(1, 1, 1), (2, 2, 1), (2, 1, 2), (8, 8, 1), (8, 4, 2), (8, 2, 4), (8, 1, 8)}
+    assert plans[(1, 1, 1)]["feasible"] == 1            # W8 does not fit one card, W4 does
+    assert plans[(2, 2, 1)]["feasible"] == 2
+    assert plans[(8, 4, 2)]["feasible"] == 0            # three link ports on a two-port card
+    assert c["fewest_cards"] == 1
+    assert (c["per_card_count"]["2"]["tp"], c["per_card_count"]["2"]["pp"]) == (2, 1)
+    best = load_design(out / "llama2-13b-u280-tp2pp1" / "best.json")
+    assert best.parallel == Parallel(devices=2, tp=2, pp=1)
+    assert not (out / "llama2-13b-u280-tp4pp2").exists()    # no point: a row of cards.json, no folder
