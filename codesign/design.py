@@ -194,6 +194,32 @@ class Hardware:
         return self
 
 
+# Multi-card designs (docs/MODEL.md "Multi-FPGA"): tensor parallel degree x pipeline stages = cards.
+PARALLEL_ALLOWED: dict[str, Any] = {"devices": (1, 64), "tp": (1, 64), "pp": (1, 64)}
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """How a design spans cards: ``tp`` cards split every layer's projections and heads (an
+    all-reduce per layer over ``link``), ``pp`` pipeline stages of consecutive layers; each card
+    runs the same ``Hardware``. ``link``: a links.yaml name, None = the board's default."""
+    devices: int = 1
+    tp: int = 1
+    pp: int = 1
+    link: str | None = None
+
+    def validate(self) -> "Parallel":
+        for f in ("devices", "tp", "pp"):
+            check_value(f"parallel.{f}", getattr(self, f), PARALLEL_ALLOWED[f])
+        if self.devices != self.tp * self.pp:
+            raise CodesignError(f"got devices {self.devices} with tp {self.tp} x pp {self.pp}; allowed: "
+                                "devices = tp x pp", field="parallel.devices")
+        if self.link is not None and (not isinstance(self.link, str) or not self.link):
+            raise CodesignError(f"got {self.link!r}; allowed: a link name (codesign devices --links) or null",
+                                field="parallel.link")
+        return self
+
+
 @dataclass(frozen=True)
 class Design:
     model: str
@@ -205,6 +231,7 @@ class Design:
     # per decoder layer {"attn": bits, "ffn": bits} when quant.mixed > 0 (quant.mixed_precision.layer_wbits,
     # written by the sweep; empty: uniform quant.wbits)
     layer_wbits: list = field(default_factory=list)
+    parallel: Parallel = field(default_factory=Parallel)
 
     def validate(self) -> "Design":
         if not isinstance(self.model, str) or not self.model:
@@ -214,6 +241,7 @@ class Design:
         self.workload.validate()
         self.quant.validate()
         self.hw.validate()
+        self.parallel.validate()
         if not isinstance(self.layer_wbits, list):
             raise CodesignError("must be a list of {\"attn\": bits, \"ffn\": bits}", field="layer_wbits")
         ok = {self.quant.wbits, self.quant.hi_wbits} if self.quant.mixed else {self.quant.wbits}
@@ -225,6 +253,8 @@ class Design:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        if self.parallel == Parallel():
+            del d["parallel"]      # a one-card design.json reads as it did before multi-card designs
         d = {"schema": SCHEMA, **d}
         return d
 
@@ -234,7 +264,7 @@ class Design:
             raise CodesignError("must be a JSON object", field=where)
         if d.get("schema", SCHEMA) != SCHEMA:
             raise CodesignError(f"unsupported schema {d.get('schema')!r}; expected {SCHEMA!r}", field=f"{where}.schema")
-        known = {"schema", "model", "device", "workload", "quant", "hw", "prediction", "layer_wbits"}
+        known = {"schema", "model", "device", "workload", "quant", "hw", "prediction", "layer_wbits", "parallel"}
         unknown = set(d) - known
         if unknown:
             raise CodesignError(f"unknown key(s) {sorted(unknown)}; allowed: {sorted(known)}", field=where)
@@ -242,7 +272,7 @@ class Design:
             if req not in d:
                 raise CodesignError("missing", field=f"{where}.{req}")
         parts = {}
-        for key, klass in (("workload", Workload), ("quant", Quant), ("hw", Hardware)):
+        for key, klass in (("workload", Workload), ("quant", Quant), ("hw", Hardware), ("parallel", Parallel)):
             sub = d.get(key, {})
             if not isinstance(sub, dict):
                 raise CodesignError("must be a JSON object", field=f"{where}.{key}")

@@ -55,6 +55,13 @@ def add_arguments(p) -> None:
     w = p.add_argument_group("workload")
     for flag, name in WORKLOAD_FLAGS.items():
         w.add_argument(flag, metavar="N", help=desc[name] + dflt(name, Workload()))
+    m = p.add_argument_group("multi-card (tensor / pipeline parallel)")
+    m.add_argument("--devices", metavar="N", help="cards the design spans, = tp x pp (default: 1, or the --design's; "
+                                                  "given alone: tp = N)")
+    m.add_argument("--tp", metavar="N", help="tensor-parallel degree: cards splitting every layer (default: 1)")
+    m.add_argument("--pp", metavar="N", help="pipeline stages of consecutive layers (default: 1)")
+    m.add_argument("--link", metavar="NAME", help="inter-card link (default: the board's direct link, e.g. "
+                                                 "qsfp28-100gbe on Alveo; see `codesign devices --links`)")
     p.add_argument("--stack", default="serving", help="software stack of a GPU device: eager or serving")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--save", metavar="design.json", help="write the design with its prediction filled in")
@@ -136,8 +143,48 @@ def build_design(args):
     if q.mixed:      # the per-layer bits design.json carries (quant.mixed_precision)
         from ..quant.mixed_precision import layer_wbits
         lw = layer_wbits(cfg.n_layers, q.wbits, q.mixed, q.hi_wbits)
-    design = Design(model=model, device=device, workload=wl, quant=q, hw=replace(hw, **hv), layer_wbits=lw)
+    design = Design(model=model, device=device, workload=wl, quant=q, hw=replace(hw, **hv), layer_wbits=lw,
+                    parallel=_parallel(args, base, dev))
     return design.validate()
+
+
+def _parallel(args, base, dev):
+    """The design's multi-card plan from --devices / --tp / --pp / --link (over the --design's)."""
+    from ..design import PARALLEL_ALLOWED, Parallel, check_value
+    from ..errors import CodesignError
+    par = base.parallel if base else Parallel()
+    vals = {}
+    for flag in ("devices", "tp", "pp"):
+        v = getattr(args, flag, None)
+        if v is not None:
+            vals[flag] = check_value(f"--{flag}", _int(f"--{flag}", v), PARALLEL_ALLOWED[flag])
+    if vals:
+        tp, pp = vals.get("tp"), vals.get("pp")
+        n = vals.get("devices")
+        if tp is None and pp is None:
+            tp, pp = n, 1                       # --devices alone: split every layer
+        tp = tp if tp is not None else (n // pp if n and n % pp == 0 else 1)
+        pp = pp if pp is not None else (n // tp if n and n % tp == 0 else 1)
+        n = n if n is not None else tp * pp
+        if n != tp * pp:
+            raise CodesignError(f"got --devices {n} with --tp {tp} x --pp {pp}; allowed: devices = tp x pp",
+                                field="--devices")
+        par = replace(par, devices=n, tp=tp, pp=pp)
+    link = getattr(args, "link", None)
+    if link is not None:
+        from ..devices import get_link
+        par = replace(par, link=get_link(link).name)
+    if par.devices > 1:
+        if getattr(dev, "kind", "fpga") != "fpga":
+            raise CodesignError("multi-card plans are modelled for the FPGA processor; GPU devices take one card",
+                                field="--devices")
+        from ..devices import default_link, get_link, list_links
+        lk = get_link(par.link) if par.link else default_link(dev)
+        if dev.name not in lk.devices:
+            mine = sorted(x.name for x in list_links() if dev.name in x.devices)
+            raise CodesignError(f"link {lk.name!r} is not on device '{dev.name}'; allowed: {', '.join(mine) or 'none'}",
+                                field="--link")
+    return par
 
 
 def run(args) -> int:
@@ -205,6 +252,12 @@ def _print_tables(design, r, gpu_stack=None) -> None:
     if "energy_per_token_amortised_j" in r:
         t.add_row("energy / token (prefill amortised)", _fmt(r["energy_per_token_amortised_j"], " J"), "")
     t.add_row("USD / million tokens", _fmt(r["usd_per_mtoken"]), "")
+    pl = r.get("parallel")
+    if pl:
+        t.add_row("cards", f"{pl['devices']} (tp {pl['tp']} x pp {pl['pp']}, {pl['link']['name']})", "")
+        t.add_row("link time / token", _fmt(pl["link_s_per_token"], " s"),
+                  f"{100 * pl['link_share_of_token_time']:.1f}% of the token time")
+        t.add_row("  modelled only", pl["modelled_only"], "")
     t.add_row("compute utilisation", _fmt(r.get("compute_utilization", float("nan"))), "")
     t.add_row("bandwidth utilisation", _fmt(r.get("bandwidth_utilization", float("nan"))), "")
     res, util = r.get("resources", {}), r.get("utilization", {})

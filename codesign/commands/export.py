@@ -66,6 +66,10 @@ def run(args) -> int:
         for pb in summary["banks"]:
             t.add_row(pb["port"], pb["role"], f"{pb['first']}..{pb['last']}")
         console.print(t)
+    if "cards" in summary:
+        console.print(f"{summary['cards']} cards (tp {summary['tp']} x pp {summary['pp']}, link {summary['link']}): "
+                      f"cards/card<i>.json, link.json")
+        console.print(f"[yellow]{summary['modelled_only']}[/yellow]")
     if "cells" in summary:
         t = Table(title=f"iCE40UP5K utilisation (Fmax {summary['fmax_mhz']} MHz vs design "
                         f"{summary['design_freq_mhz']} MHz)")

@@ -52,6 +52,10 @@ def add_arguments(p) -> None:
     p.add_argument("--chunk", type=int, default=None, help="points evaluated per chunk, bounds memory (default: 65536)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: the CPUs available, at most 8); 1 = no workers")
+    p.add_argument("--cards", default=None,
+                   help="card counts to compare, each over every power-of-two tensor x pipeline split "
+                        "(e.g. 1,2,4,8); auto = one card when the model fits one at 8-bit weights and KV, "
+                        "else 1,2,4,8 (default: auto); cards are linked by the board's direct link")
     p.add_argument("--top", type=int, default=10, help="rows in the top-designs table")
     p.add_argument("--quiet", action="store_true", help="no progress bar or tables")
 
@@ -160,6 +164,7 @@ def run(args) -> int:
     if chunk < 1:
         raise CodesignError(f"got {chunk}; must be >= 1", field="--chunk")
 
+    from ..search import cards as cards_mod
     jobs = []
     for m in models:
         from ..workload import load_model_config
@@ -171,8 +176,18 @@ def run(args) -> int:
                                     "compare GPUs with `codesign compare`", field="--device")
             space = default_space(dev, sf.overrides)
             check_context(workload, cfg, dev, min(space.as_dict()["kvbits"]))
-            jobs.append(SweepJob(m, d, workload, space, constraints, chunk, args.points))
+            counts = cards_mod.parse_cards(args.cards, cfg, dev, workload)
+            if counts != (1,):
+                from ..devices import default_link
+                try:
+                    default_link(dev)     # a board with no inter-card link: one-line error before any work
+                except CodesignError as e:
+                    raise CodesignError(str(e).split(": ", 1)[-1], field="--cards") from None
+            for n in counts:
+                for par in cards_mod.plans(n):
+                    jobs.append(SweepJob(m, d, workload, space, constraints, chunk, args.points, parallel=par))
     multi = len(jobs) > 1
+    by_cards = any(j.parallel.devices > 1 for j in jobs)
     if args.out:
         out = Path(args.out)
     elif multi:
@@ -190,28 +205,42 @@ def run(args) -> int:
     ui = report.SweepUI(quiet=args.quiet)
     if args.resume and not work.exists():
         ui.note(f"nothing to resume in '{work}'; starting the sweep")
-    results = []
+    results, cards_tables = [], []
     try:
         with ui.progress(sum(j.space.size for j in jobs)) as advance:
             base = 0
             for job in jobs:
-                sub = work / f"{_safe(job.model)}-{_safe(job.device)}" if multi else work
-                label = f"{job.model} on {job.device}"
+                sub = work / _sub(job) if multi else work
+                label = f"{job.model} on {job.device}" + (f" ({cards_mod.label(job.parallel)})" if by_cards else "")
                 _, state, ckpt = run_job(job, sub, resume=args.resume,
                                          progress=advance(base, label), workers=workers)
                 results.append((job, _, state, ckpt))
                 base += job.space.size
+        # a plan with no design meeting the constraints is a row of the cards table, not an error,
+        # as long as another plan of the same model and device has one
         for job, sweeper, state, ckpt in results:
-            out_mod.require_some_point(job, sweeper, state)
+            if not by_cards or not any(s.n_ok for j, _, s, _ in results
+                                       if (j.model, j.device) == (job.model, job.device)):
+                out_mod.require_some_point(job, sweeper, state)
 
-        written = []
+        written, cards_out = [], []
         with atomic_output_dir(out, force=args.force) as stage:
             for job, sweeper, state, ckpt in results:
-                dest = stage / f"{_safe(job.model)}-{_safe(job.device)}" if multi else stage
-                res = out_mod.write_results(dest, job, sweeper, state, ckpt)
-                written.append((job, sweeper, state, res))
+                dest = stage / _sub(job) if multi else stage
+                res = out_mod.write_results(dest, job, sweeper, state, ckpt) if state.n_ok else None
+                if res is not None:
+                    written.append((job, sweeper, state, res))
+                cards_out.append((job, sweeper, state, res))
             if multi:
                 report.write_comparison(stage, written)
+            if by_cards:
+                for m in models:
+                    for d in devices:
+                        mine = [r for r in cards_out if (r[0].model, r[0].device) == (m, d)]
+                        rows = cards_mod.cards_rows(mine)
+                        name = "cards.json" if len(models) * len(devices) == 1 else f"cards-{_safe(m)}-{_safe(d)}.json"
+                        v = cards_mod.write_cards(stage / name, m, d, rows)
+                        cards_tables.append((m, d, rows, v))
     except WorkerDied as e:
         e.args = (f"{e}; the sweep state is in '{work}'",)
         raise
@@ -225,8 +254,16 @@ def run(args) -> int:
     remove_dir(work)
 
     for job, sweeper, state, res in written:
-        ui.show_result(job, sweeper, state, res, top=args.top,
-                       where=out / f"{_safe(job.model)}-{_safe(job.device)}" if multi else out)
+        ui.show_result(job, sweeper, state, res, top=args.top, where=out / _sub(job) if multi else out)
     if multi:
         ui.show_comparison(written, out)
+    if not args.quiet:
+        for m, d, rows, v in cards_tables:
+            cards_mod.show_cards(ui.console, m, d, rows, v)
     return 0
+
+
+def _sub(job) -> str:
+    """A job's output subfolder: model-device, and the plan when it spans several cards."""
+    par = job.parallel
+    return f"{_safe(job.model)}-{_safe(job.device)}" + (f"-tp{par.tp}pp{par.pp}" if par.devices > 1 else "")

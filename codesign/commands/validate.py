@@ -43,6 +43,11 @@ def run(args) -> int:
         flags = "; ".join(r.get("flags", []))
         if r.get("kind") == "fpga":
             flags = "; ".join(x for x in (r.get("source_kind", ""), flags) if x)
+        if r.get("devices", 1) > 1:      # a multi-card row: never fitted; the same model on one card beside it
+            pl = r.get("parallel") or {}
+            flags = "; ".join(x for x in (f"{r['devices']} cards (tp {pl.get('tp')} x pp {pl.get('pp')}), not fitted to; "
+                                         f"one card: {r['one_card_predicted']:.4g}"
+                                         f"{'' if r['one_card_feasible'] else ' (infeasible)'}", flags) if x)
         t.add_row(r["case"], r.get("kind", ""), r["device"], r["model"], r["metric"], f"{r['published']:.4g}",
                   f"{r['predicted']:.4g}", coloured(r["error_pct"], r["metric"]), loo, flags, r["source"])
     con.print(t)

@@ -54,9 +54,14 @@ def export_project(design: Design, board_name: str, out: str | Path, force: bool
     with atomic_output_dir(out, force=force) as root:
         _write(root, "design.json", dumps_json(design.to_dict()))
         if board.flow == "ice40":
+            if design.parallel.devices > 1:
+                raise CodesignError(f"a {design.parallel.devices}-card design has no iCE40 flow; allowed: "
+                                    "a one-card design (parallel.devices 1)", field="--board")
             summary = _export_ice40(design, board, root)
         else:
             summary = _export_vendor(design, board, root, vectors)
+            if design.parallel.devices > 1:
+                summary.update(_export_cards(design, root))
         meta = {"board": board.name, "flow": board.flow, "design_model": design.model}
         _write(root, MANIFEST, build_manifest(root, meta))
     return summary
@@ -102,6 +107,22 @@ def _export_vendor(design: Design, board: Board, root: Path, vectors: str | Path
         _write(root, "vivado/bd.tcl", vivado.embedded_bd_tcl(RTL_TOP, board, design, rtl_bundles, rtl_files))
     _write(root, "README.md", _readme(design, board, summary))
     return summary
+
+
+def _export_cards(design: Design, root: Path) -> dict:
+    """Per-card configuration and the link configuration of a multi-card design (export/cards.py)."""
+    from ..model import evaluate_design
+    from .cards import MODELLED_ONLY, card_plan, link_config, readme_section
+    prediction = design.prediction if design.prediction.get("parallel") else evaluate_design(design)
+    plan = card_plan(design)
+    for c in plan:
+        _write(root, f"cards/card{c['card']}.json", dumps_json(c))
+    link = link_config(design, prediction)
+    _write(root, "link.json", dumps_json(link))
+    readme = root / "README.md"
+    readme.write_text(readme.read_text() + readme_section(design, link))
+    return {"cards": len(plan), "tp": design.parallel.tp, "pp": design.parallel.pp, "link": link["link"],
+            "modelled_only": MODELLED_ONLY}
 
 
 def control_registers(args) -> list[tuple[str, int, int, str]]:

@@ -91,7 +91,8 @@ def _evaluate_grid(cases) -> Evaluations:
                     w1[i, j] = evaluate_design(design)[POWER]
                 w0[i, j] = r0[POWER]
     pub = lambda m: np.array([c.published.get(m, np.nan) for c in cases], dtype=float)  # noqa: E731
-    scope = np.array([getattr(c, "in_scope", True) for c in cases], dtype=bool)
+    # fitted to: in the template's scope and not a held-out (multi-card) case
+    scope = np.array([getattr(c, "in_scope", True) and getattr(c, "fit", True) for c in cases], dtype=bool)
     return Evaluations([c.name for c in cases], pub(TOKENS), pub(POWER), scope, tps, w0, w1)
 
 

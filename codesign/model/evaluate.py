@@ -67,10 +67,19 @@ def _per_instruction(prog, p, device):
     return instruction_cycles_arrays(prog.op, col, {k: v.reshape(1, -1) for k, v in p.items()}, device)
 
 
-def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool = False):
+def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool = False, plan=None):
     if getattr(device, "kind", "fpga") != "fpga":
         raise CodesignError(f"device '{device.name}' is a GPU; evaluate_batch models the FPGA processor "
                             "(GPU designs: codesign.baselines.gpu_model)", field="--device")
+    par, capacity_cfg, plan_bits = None, None, 0
+    if plan is not None:      # a multi-card plan (parallel.py): one card's shard, every layer in turn
+        from .parallel import plan_context, port_problem, split_problems
+        par = plan_context(cfg, workload, plan)
+        if split_problems(cfg, plan.tp, plan.pp):
+            plan_bits |= BIT[VIOLATIONS[17]]
+        if port_problem(plan):
+            plan_bits |= BIT[VIOLATIONS[18]]
+        cfg, capacity_cfg = par.timing_cfg, par.capacity_cfg
     fac = params if isinstance(params, Factors) else ArrayFactors(_as_arrays(params)[0], PARAMS)
     # The sweep path runs in float32 (half the memory traffic; relative rounding ~1e-7, far below the
     # model's accuracy); one design (``detail``) runs in float64, the same formulas.
@@ -90,10 +99,11 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
         u = np.asarray(R.estimate_one(r, tables.grid(names), device, cfg.head_dim), dtype=fdt)
         util_tables[r] = (names, R.utilization({r: u}, device, (r,))[r])
         used_tabs[r] = tables.lookup(names, u)
-    viol_tabs = violation_tables(tables, cfg, device, workload, util_tables)
+    viol_tabs = violation_tables(tables, cfg, device, workload, util_tables, capacity_cfg)
     columns = {k: tables.column(k) for k in ("freq_mhz", "rows", "cols")}
     context_bit = (BIT[VIOLATIONS[13]]
                    if max(workload.prompt + workload.generate, workload.decode_context) > cfg.max_context else 0)
+    context_bit |= plan_bits
     # 2. per point, block by block: a block's arrays stay in cache and their memory is reused
     n = fac.n
     out = {k: np.empty(n, dtype=fdt) for k in OUTPUT_KEYS if k not in ("feasible", "violations")}
@@ -104,7 +114,7 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
         m = sl.stop - sl.start
         at = {name: {k: sum_at(v, sl, m, fdt) for k, v in tabs.items()} for name, tabs in phase_tabs.items()}
         last = rollup(device, workload, cfg.n_layers, at, {r: t.at(sl, m) for r, t in used_tabs.items()},
-                       {k: c.at(sl, m) for k, c in columns.items()}, out, sl)
+                       {k: c.at(sl, m) for k, c in columns.items()}, out, sl, par)
         v = np.full(m, context_bit, dtype=VIOLATION_DTYPE)
         for t in viol_tabs:
             v |= t.at(sl, m)
@@ -121,19 +131,21 @@ def _evaluate(cfg: ModelConfig, device, workload: Workload, params, detail: bool
         res["_detail"] = {"phases": last["phases"], "per_instr": per_instr, "util": last["util"],
                           "prefill_power_w": last["prefill_power_w"], "source": progs["source"],
                           "decode_bytes": last["decode_bytes"], "power_parts": last["power_parts"],
-                          "sync_s": last["sync_s"]}
+                          "sync_s": last["sync_s"], "step_s": last["step_s"], "plan": par}
     return res
 
 
-def evaluate_detail(cfg: ModelConfig, device, workload: Workload, params) -> dict:
+def evaluate_detail(cfg: ModelConfig, device, workload: Workload, params, plan=None) -> dict:
     """``evaluate_batch`` in float64 plus ``_detail`` (per-instruction arrays, per-resource
     utilization, prefill power): what ``report.evaluate_design`` shows for one design."""
-    return _evaluate(cfg, device, workload, params, detail=True)
+    return _evaluate(cfg, device, workload, params, detail=True, plan=plan)
 
 
-def evaluate_batch(cfg: ModelConfig, device, workload: Workload, params) -> dict:
+def evaluate_batch(cfg: ModelConfig, device, workload: Workload, params, plan=None) -> dict:
     """Evaluate N design points. ``params``: one 1-D array per field of Quant and Hardware, or a
     ``factors.Factors`` (the sweep's grid slices). Returns 1-D arrays of length N for every key of
     OUTPUT_KEYS (contract: docs/MODEL.md). Each formula runs once per distinct combination of the
-    parameters it reads, then reaches the points by a gather (factors.py)."""
-    return _evaluate(cfg, device, workload, params, detail=False)
+    parameters it reads, then reaches the points by a gather (factors.py). ``plan``: a multi-card
+    ``parallel.Plan`` (None: one card); the figures are then the whole system's (every card, the
+    link), resources and utilisation one card's."""
+    return _evaluate(cfg, device, workload, params, detail=False, plan=plan)

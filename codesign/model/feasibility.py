@@ -38,6 +38,8 @@ VIOLATIONS = (
     "N:M sparsity: N does not divide cols or M does not divide group (whole blocks per beat and group)",
     "N:M sparsity: neither a beat's inputs (cols * M / N) nor group divides the other (MPE group slices)",
     "mixed precision: hi_wbits not above wbits (the raised units would not be raised)",
+    "multi-card split: tp or pp does not divide the model (heads, KV heads, FFN width, layers)",
+    "multi-card plan: more link ports per card than the board has",
 )
 BIT = {name: 1 << i for i, name in enumerate(VIOLATIONS)}
 
@@ -50,13 +52,15 @@ def model_constants(cfg: ModelConfig, workload: Workload) -> dict:
     return {"live_elems": live, "widths": widths}
 
 
-def checks(cfg, device, workload) -> list:
+def checks(cfg, device, workload, capacity_cfg=None) -> list:
     """Feasibility checks besides the resource caps: (violation bit, parameters read, test on a
-    parameter grid -> bool array)."""
+    parameter grid -> bool array). ``capacity_cfg``: the layers one card stores when that is not
+    ``cfg`` (a multi-card plan, model/parallel.py)."""
     mc = model_constants(cfg, workload)
+    ccfg = capacity_cfg or cfg
 
     def capacity(p):
-        return total_weight_bytes(cfg, p) + kv_cache_bytes(cfg, workload, p["kvbits"]) > device.mem_gb * 1e9
+        return total_weight_bytes(ccfg, p) + kv_cache_bytes(ccfg, workload, p["kvbits"]) > device.mem_gb * 1e9
 
     def nondivisible(p):
         g = p["group"]
@@ -98,7 +102,7 @@ def checks(cfg, device, workload) -> list:
     return out
 
 
-def violation_tables(tables: Tables, cfg, device, workload, util_tables: dict) -> list:
+def violation_tables(tables: Tables, cfg, device, workload, util_tables: dict, capacity_cfg=None) -> list:
     """The violation bits as lookups (a point's mask is their OR). Every check runs on the grid of
     the parameters it reads, joined to the smallest resource table that covers them."""
     bits: dict[tuple, np.ndarray] = {}
@@ -106,7 +110,7 @@ def violation_tables(tables: Tables, cfg, device, workload, util_tables: dict) -
         names, util = util_tables[r]
         bits[names] = bits.get(names, 0) | np.where(util > C.RESOURCE_CAP, BIT[f"{r} over cap"], 0)
     size = lambda names: tables.grid(names)[names[0]].size  # noqa: E731
-    for bit, params, test in checks(cfg, device, workload):
+    for bit, params, test in checks(cfg, device, workload, capacity_cfg):
         cover = [n for n in bits if set(params) <= set(n)]
         names = min(cover, key=size) if cover else tables.fac.ordered(params)
         bits[names] = bits.get(names, 0) | np.where(test(tables.grid(names)), bit, 0)

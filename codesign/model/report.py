@@ -61,7 +61,9 @@ def evaluate_design(design: Design) -> dict:
             raise CodesignError(f"does not match quant.mixed = {design.quant.mixed} on the accuracy table's ranking for "
                                 f"{cfg.n_layers} layers; allowed: the sweep's assignment, or leave it out",
                                 field="layer_wbits")
-    r = evaluate_detail(cfg, device, design.workload, design_params(design))
+    from .parallel import resolve
+    plan = resolve(design.parallel, device)
+    r = evaluate_detail(cfg, device, design.workload, design_params(design), plan=plan)
     det = r.pop("_detail")
     one = {k: (v[0].item() if hasattr(v[0], "item") else v[0]) for k, v in r.items()}
     out = {
@@ -88,4 +90,11 @@ def evaluate_design(design: Design) -> dict:
                         "logic_power_calibration": C.LOGIC_POWER_CALIBRATION,
                         "decode_context": design.workload.decode_context},
     }
+    if plan is not None:
+        from .parallel import summary
+        out["parallel"] = summary(det["plan"], float(det["step_s"][0]))
+        if det["plan"].problems:
+            out["violations"] = out["violations"] + [f"multi-card: {p}" for p in det["plan"].problems]
+        out["devices"] = plan.devices
+        out["price_usd"] = device.price_usd * plan.devices
     return out

@@ -15,11 +15,11 @@ Shared rules for unstated parameters:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..design import Design, Hardware, Quant, Workload
+from ..design import Design, Hardware, Parallel, Quant, Workload
 
 WORKLOAD = Workload(batch=1, prompt=128, generate=512)
 
@@ -38,9 +38,15 @@ class Case:
     # False: an architecture the template does not describe (e.g. a spatial dataflow design). Its rows
     # are predicted and judged like every other (leave-one-out included) but never fitted to.
     in_scope: bool = True
+    # Multi-card cases (issue 19): the plan, the case's own workload where the paper's differs, and
+    # fit=False: judged like every row but never fitted to, so they are out of sample in every fold
+    parallel: Parallel = Parallel()
+    workload: Workload | None = None
+    fit: bool = True
 
     def design(self) -> Design:
-        return Design(model=self.model, device=self.device, workload=WORKLOAD, quant=self.quant, hw=self.hw)
+        return Design(model=self.model, device=self.device, workload=self.workload or WORKLOAD, quant=self.quant,
+                      hw=self.hw, parallel=self.parallel)
 
 
 def _hbm(channels: int, freq: int, rows: int, cols: int, lanes: int = 64, abuf: int = 65536) -> Hardware:
@@ -115,6 +121,18 @@ CASES: tuple[Case, ...] = (
          "the 2:4 stream with 2-bit indices is as large as dense); model assumed LLaMA2-7B (the FlightLLM "
          "comparison); Lambda-shaped attention (bounded KV reads) not modelled; memory plan as the shared rule",
          source_kind="derived (the abstract's ratios x FlightLLM's figures)"),
+    # Multi-FPGA (issue 19). Not fitted to (fit=False): the constants come from the one-card rows.
+    Case("DFX 4 x U280 (GPT-2 1.5B)", "gpt2-1.5b-dfx", "u280", Quant(wbits=16, abits=16, kvbits=16, group=128),
+         _hbm(32, 200, 16, 64, lanes=16, abuf=16384), {"decode_tokens_per_s": 1000.0 / 6.9},
+         "DFX (Hong et al., MICRO 2022, arXiv 2209.10797): GPT-2 1.5B (24 heads) in FP16 on four Alveo U280 "
+         "(intra-layer model parallelism: attention split by heads, FC layers by columns; QSFP 100 Gb/s ring); "
+         "'DFX achieves 6.9 ms to generate one token for the (64,256) configuration' as quoted by IANUS (Seo et "
+         "al., ASPLOS 2024, Sec. 7.2, Fig. 9) -> 144.9 token/s",
+         "the same per-card template as 'DFX U280 (1 FPGA)' (200 MHz, 32 HBM channels, MPE 16 x 64 assumed); "
+         "tp 4 over the U280's QSFP28 ring (links.yaml qsfp28-100gbe, 1 us per hop an estimate); workload "
+         "64 prompt + 256 generated tokens as the quoted figure",
+         source_kind="secondary (IANUS quoting the DFX paper's evaluation)",
+         parallel=Parallel(devices=4, tp=4), workload=Workload(batch=1, prompt=64, generate=256), fit=False),
 )
 
 
@@ -136,12 +154,18 @@ def fpga_rows() -> list[dict]:
                 flags.append("published above the model's roofline for this configuration")
             if not r["feasible"]:
                 flags.append("configuration infeasible in the model: " + "; ".join(r["violations"]))
-            rows.append({"case": c.name, "device": c.device, "model": c.model, "metric": metric,
+            extra = {}
+            if c.parallel.devices > 1:   # the same model and card on one card, beside the multi-card row
+                one = evaluate_design(replace(c.design(), parallel=Parallel()))
+                extra = {"devices": c.parallel.devices, "parallel": r.get("parallel"),
+                         "one_card_predicted": float(one[metric]), "one_card_feasible": bool(one["feasible"]),
+                         "one_card_violations": one["violations"]}
+            rows.append({**extra, "case": c.name, "device": c.device, "model": c.model, "metric": metric,
                          "published": pub, "predicted": pred, "error_pct": 100.0 * (pred / pub - 1.0),
                          "predicted_loo": pred_loo, "error_loo_pct": 100.0 * (pred_loo / pub - 1.0),
                          "predicted_shipped": float(r[metric]),
                          "loo_fit": loo[c.name]["loo_fit"], "source": c.source, "source_kind": c.source_kind,
-                         "note": c.note, "kind": "fpga", "calibration": True, "flags": flags,
+                         "note": c.note, "kind": "fpga", "calibration": bool(c.fit), "flags": flags,
                          "roofline_tokens_per_s": roof, "feasible": bool(r["feasible"])})
     fit = loo["_fit"]
     shipped = {k: getattr(C, k) for k in fit}

@@ -218,7 +218,8 @@ class Sweeper:
 
     def __init__(self, model: str, device: str, workload: Workload, space: Space,
                  constraints: Constraints, accuracy: AccuracySource,
-                 evaluate_batch: Callable | None = None, violations: tuple[str, ...] | None = None):
+                 evaluate_batch: Callable | None = None, violations: tuple[str, ...] | None = None,
+                 parallel=None):
         from ..devices import get_device
         from ..workload import load_model_config
 
@@ -233,6 +234,11 @@ class Sweeper:
         self.objectives = active_objectives(accuracy.known)
         self._evaluate_batch = evaluate_batch
         self.violations = tuple(violations)
+        # a multi-card plan (design.Parallel, model/parallel.py): every point of this sweep spans its cards
+        from ..design import Parallel
+        from ..model.parallel import resolve
+        self.parallel = parallel or Parallel()
+        self.plan = resolve(self.parallel, self.device)
 
     # -- evaluation ----------------------------------------------------------
     def evaluate_indices(self, index: np.ndarray, with_params: bool = True) -> dict[str, np.ndarray]:
@@ -243,7 +249,8 @@ class Sweeper:
         """
         index = np.asarray(index, dtype=np.int64)
         fac = self.space.factors(index)
-        res = self._evaluate_batch(self.cfg, self.device, self.workload, fac)
+        res = (self._evaluate_batch(self.cfg, self.device, self.workload, fac) if self.plan is None
+               else self._evaluate_batch(self.cfg, self.device, self.workload, fac, plan=self.plan))
         cols: dict[str, np.ndarray] = {"index": index}
         if with_params:
             cols.update({n: fac.column(n) for n in PARAM_NAMES})

@@ -103,7 +103,7 @@ def make_design(job: SweepJob, sweeper: Sweeper, index: int) -> Design:
         from ..quant.mixed_precision import layer_wbits
         lw = layer_wbits(sweeper.cfg.n_layers, q.wbits, q.mixed, q.hi_wbits)
     return Design(model=job.model, device=job.device, workload=job.workload, quant=q, hw=h,
-                  layer_wbits=lw).validate()
+                  layer_wbits=lw, parallel=job.parallel).validate()
 
 
 def predict(design: Design) -> dict:

@@ -121,7 +121,10 @@ def comparison_rows(written: list) -> list[dict]:
         primary = next(c for c in res["chosen"] if c.index == s["best_design"]["index"])
         q, h, v = primary.design.quant, primary.design.hw, primary.values
         rows.append({
-            "model": job.model, "device": job.device, "points": s["counts"]["points"],
+            "model": job.model, "points": s["counts"]["points"],
+            # a multi-card plan's row names its split (search/cards.py)
+            "device": job.device if job.parallel.devices == 1 else
+            f"{job.device} x{job.parallel.devices} tp{job.parallel.tp} pp{job.parallel.pp}",
             "feasible": s["counts"]["feasible"], "meets_constraints": s["counts"]["meets_constraints"],
             "pareto_size": s["pareto"]["size"],
             "wbits": q.wbits, "abits": q.abits, "kvbits": q.kvbits, "group": q.group, "zero_point": q.zero_point,

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..design import Workload
+from ..design import Parallel, Workload
 from ..errors import CodesignError
 from ..fsutil import signals_deferred
 from .accuracy import AccuracySource, load_accuracy
@@ -38,6 +38,7 @@ class SweepJob:
     constraints: Constraints
     chunk_size: int = DEFAULT_CHUNK
     points: str = "auto"
+    parallel: Parallel = Parallel()     # multi-card plan of every point (issue 19); one card by default
 
     @property
     def points_mode(self) -> str:
@@ -59,6 +60,7 @@ class SweepJob:
             "points": self.points_mode,
             "columns": list(POINT_COLUMNS),
             "accuracy": accuracy.as_dict(),
+            **({"parallel": asdict(self.parallel)} if self.parallel.devices > 1 else {}),
         }
 
 
@@ -75,7 +77,8 @@ def run_job(job: SweepJob, work: Path, resume: bool,
         raise CodesignError(f"got {job.chunk_size}; must be >= 1", field="--chunk")
     if sweeper is None:
         accuracy = load_accuracy(job.model)
-        sweeper = Sweeper(job.model, job.device, job.workload, job.space, job.constraints, accuracy)
+        sweeper = Sweeper(job.model, job.device, job.workload, job.space, job.constraints, accuracy,
+                          parallel=job.parallel)
     manifest = job.manifest(sweeper.accuracy)
     ckpt = Checkpoint(work)
     state = None

@@ -124,6 +124,11 @@ PRESETS: dict[str, ModelConfig] = {c.name: c for c in (
     _gpt2("gpt2-355m", 24, 1024, 16, "openai-community/gpt2-medium"),
     _gpt2("gpt2-774m", 36, 1280, 20, "openai-community/gpt2-large"),
     _gpt2("gpt2-1.5b", 48, 1600, 25, "openai-community/gpt2-xl"),
+    # DFX's GPT-2 1.5B (Hong et al., MICRO 2022, evaluation: heads adjusted from 25 to 24 to split over
+    # four cards); embedding 1536, head dim 64, 24 heads, 48 blocks as tabulated by IANUS (Seo et al.,
+    # ASPLOS 2024, Table 3, "GPT XL"); the rest as GPT-2 XL (vocab 50257, 1024 positions, n_inner 4 x d)
+    replace(_gpt2("gpt2-1.5b-dfx", 48, 1536, 24, "openai-community/gpt2-xl"),
+            source="DFX (MICRO 2022) GPT-2 1.5B with 24 heads; IANUS (ASPLOS 2024) Table 3: d 1536, 24 x 64, 48 layers"),
 )}
 ALIASES = {"gpt2": "gpt2-124m", "gpt2-medium": "gpt2-355m", "gpt2-large": "gpt2-774m",
            "gpt2-xl": "gpt2-1.5b", "llama-7b": "llama2-7b", "mixtral": "mixtral-8x7b",
