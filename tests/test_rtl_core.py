@@ -69,17 +69,20 @@ def _vectors(design: Design, folder: Path, context: int, random_dims: str | None
 _BUILDS: dict = {}
 
 
+def core_build(sim: str, design: Design, tmp_path_factory):
+    """(runner, build folder) of codesign_top for the design's parameters: one build per (simulator,
+    parameters) in this process (the full-layer modules of dense, sparse and mixed designs share it)."""
+    params = core_params(design)
+    key = (sim, tuple(sorted(params.items())))
+    if key not in _BUILDS:
+        d = tmp_path_factory.mktemp(f"core_{sim}")
+        _BUILDS[key] = (rtl_build.build(sim, "codesign_top", rtl_build.core_sources(), params, d), d)
+    return _BUILDS[key]
+
+
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
-    def get(sim: str, design: Design):
-        params = core_params(design)
-        key = (sim, tuple(sorted(params.items())))
-        if key not in _BUILDS:
-            d = tmp_path_factory.mktemp(f"core_{sim}")
-            _BUILDS[key] = (rtl_build.build(sim, "codesign_top", rtl_build.core_sources(), params, d), d)
-        return _BUILDS[key]
-    yield get
-    _BUILDS.clear()
+    yield lambda sim, design: core_build(sim, design, tmp_path_factory)
 
 
 def run_layer(runner, build_dir: Path, vectors: Path, tag: str, **env) -> dict:

@@ -15,14 +15,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "sim"))
-import rtl_build  # noqa: E402
 
 from codesign.design import Design, Hardware, Quant  # noqa: E402
 from codesign.gen.rtl.params import core_params  # noqa: E402
 from codesign.isa.encoding import decode  # noqa: E402
 from codesign.vectors import read_vectors  # noqa: E402
 
-from test_rtl_core import SMALL, _vectors, design_of, run_layer  # noqa: E402
+from test_rtl_core import SMALL, _vectors, core_build, design_of, run_layer  # noqa: E402
 
 pytestmark = pytest.mark.sim
 
@@ -38,18 +37,6 @@ MIXED_POINTS = {
                                Hardware(rows=3, cols=16, sfu_lanes=8, abuf_depth=1024, kvbuf_depth=16,
                                         port_bits=128)),
 }
-
-_BUILDS: dict = {}
-
-
-def _build(sim, design, tmp_path_factory):
-    params = core_params(design)
-    key = (sim, tuple(sorted(params.items())))
-    if key not in _BUILDS:
-        d = tmp_path_factory.mktemp(f"mixed_{sim}")
-        _BUILDS[key] = (rtl_build.build(sim, "codesign_top", rtl_build.core_sources(), params, d), d)
-    return _BUILDS[key]
-
 
 def test_core_params_carry_the_second_mode():
     """WBITS_HI is the mixed design's hi_wbits; a uniform design builds one mode (0); a raised width
@@ -71,7 +58,7 @@ def test_mixed_layer_icarus(name, tmp_path, tmp_path_factory):
     vec = _vectors(design, tmp_path / "vec", 6, SMALL)
     gemvs = {i.layer_op: i.wbits for i in decode(read_vectors(vec).words) if i.op == "GEMV"}
     assert gemvs == {"wq": 0, "wk": 0, "wv": 0, "wo": 0, "ffn_gate": 8, "ffn_up": 8, "ffn_down": 8}
-    runner, d = _build("icarus", design, tmp_path_factory)
+    runner, d = core_build("icarus", design, tmp_path_factory)
     rep = run_layer(runner, d, vec, f"layer_{name}")
     assert rep["mismatch"] is None and rep["done"]
     assert len(rep["steps"]) == 17 and all(s["ok"] for s in rep["steps"])
@@ -87,7 +74,7 @@ def test_mixed_layer_verilator_backpressure_and_reset(tmp_path, tmp_path_factory
     instrs = decode(read_vectors(vec).words)
     gate = next(i for i, ins in enumerate(instrs) if ins.layer_op == "ffn_gate")
     assert instrs[gate].wbits == 8
-    runner, d = _build("verilator", design, tmp_path_factory)
+    runner, d = core_build("verilator", design, tmp_path_factory)
     plain = run_layer(runner, d, vec, "plain")
     assert plain["mismatch"] is None and len(plain["steps"]) == 17
     bp = run_layer(runner, d, vec, "bp", BACKPRESSURE=0.4)

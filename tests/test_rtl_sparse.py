@@ -16,12 +16,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "sim"))
-import rtl_build  # noqa: E402
 
 from codesign.design import Hardware, Quant  # noqa: E402
 from codesign.gen.rtl.params import core_params  # noqa: E402
 
-from test_rtl_core import SMALL, _vectors, design_of, run_layer  # noqa: E402
+from test_rtl_core import SMALL, _vectors, core_build, design_of, run_layer  # noqa: E402
 
 pytestmark = pytest.mark.sim
 
@@ -41,18 +40,6 @@ SMOL_SPARSE = (Quant(wbits=4, abits=8, kvbits=8, group=32, sparsity="2:4"),
                Hardware(rows=8, cols=32, sfu_lanes=16, abuf_depth=8192, kvbuf_depth=32, port_bits=512))
 SMOL_CONTEXT = 12
 
-_BUILDS: dict = {}
-
-
-def _build(sim, design, tmp_path_factory):
-    params = core_params(design)
-    key = (sim, tuple(sorted(params.items())))
-    if key not in _BUILDS:
-        d = tmp_path_factory.mktemp(f"sparse_{sim}")
-        _BUILDS[key] = (rtl_build.build(sim, "codesign_top", rtl_build.core_sources(), params, d), d)
-    return _BUILDS[key]
-
-
 def test_core_params_carry_nm():
     """The mapper's N:M reaches the Verilog parameters (dense designs keep 1:1)."""
     p = core_params(design_of(SPARSE_POINTS["w4a8kv8-nm24-r2c8"]))
@@ -64,7 +51,7 @@ def test_core_params_carry_nm():
 def test_sparse_layer_icarus(name, tmp_path, tmp_path_factory):
     design = design_of(SPARSE_POINTS[name])
     vec = _vectors(design, tmp_path / "vec", 6, SMALL)
-    runner, d = _build("icarus", design, tmp_path_factory)
+    runner, d = core_build("icarus", design, tmp_path_factory)
     rep = run_layer(runner, d, vec, f"layer_{name}")
     assert rep["mismatch"] is None and rep["done"]
     assert len(rep["steps"]) == 17 and all(s["ok"] for s in rep["steps"])
@@ -76,7 +63,7 @@ def test_planted_sparse_index_fault_is_caught(tmp_path, tmp_path_factory):
     the regression stops at that GEMV with expected/actual."""
     design = design_of(SPARSE_POINTS["w4a8kv8-nm24-r2c8"])
     vec = _vectors(design, tmp_path / "vec", 6, SMALL)
-    runner, d = _build("icarus", design, tmp_path_factory)
+    runner, d = core_build("icarus", design, tmp_path_factory)
     rep = run_layer(runner, d, vec, "index_fault", FAULT="index")
     mm = rep["mismatch"]
     assert mm is not None and mm["op"] == "GEMV" and mm["layer_op"] == "wq"
@@ -90,7 +77,7 @@ def test_sparse_layer_verilator_backpressure_and_reset(tmp_path, tmp_path_factor
     with a reset inside a GEMV, bit-exact."""
     design = design_of(SPARSE_POINTS["w4a8kv8-nm24-r2c8"])
     vec = _vectors(design, tmp_path / "vec", 6, SMALL)
-    runner, d = _build("verilator", design, tmp_path_factory)
+    runner, d = core_build("verilator", design, tmp_path_factory)
     plain = run_layer(runner, d, vec, "plain")
     assert plain["mismatch"] is None and len(plain["steps"]) == 17
     bp = run_layer(runner, d, vec, "bp", BACKPRESSURE=0.4)
@@ -106,7 +93,7 @@ def test_sparse_smollm2_layer0_icarus(tmp_path, tmp_path_factory):
 
     design = design_of(SMOL_SPARSE)
     vec = _vectors(design, tmp_path / "smol", SMOL_CONTEXT, source=real_source("smollm2-135m", 0, SMOL_CONTEXT))
-    runner, d = _build("icarus", design, tmp_path_factory)
+    runner, d = core_build("icarus", design, tmp_path_factory)
     rep = run_layer(runner, d, vec, "smollm2_sparse")
     assert rep["mismatch"] is None and rep["done"]
     assert len(rep["steps"]) == 17 and all(s["ok"] for s in rep["steps"])
