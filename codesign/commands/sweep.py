@@ -52,6 +52,13 @@ def add_arguments(p) -> None:
     p.add_argument("--chunk", type=int, default=None, help="points evaluated per chunk, bounds memory (default: 65536)")
     p.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: the CPUs available, at most 8); 1 = no workers")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv", dest="points_format",
+                   help="points file: points.csv, or points.parquet (typed columns, pyarrow)")
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="where chunks run: local worker processes, or Dask workers (same output bytes)")
+    p.add_argument("--scheduler", metavar="ADDR", default=None,
+                   help="with --engine dask: the Dask scheduler's address (e.g. tcp://host:8786); default: a local "
+                        "cluster of --jobs worker processes, started for this sweep")
     p.add_argument("--top", type=int, default=10, help="rows in the top-designs table")
     p.add_argument("--quiet", action="store_true", help="no progress bar or tables")
 
@@ -109,6 +116,7 @@ def _fpga(name: str):
 
 
 def run(args) -> int:
+    import contextlib
     from dataclasses import replace
     from pathlib import Path
 
@@ -156,6 +164,9 @@ def run(args) -> int:
     workers = default_workers() if args.jobs is None else args.jobs
     if workers < 1:
         raise CodesignError(f"got {workers}; must be >= 1", field="--jobs")
+    if args.scheduler and args.engine != "dask":
+        raise CodesignError(f"got {args.scheduler!r} with --engine {args.engine}; a scheduler needs --engine dask",
+                            field="--scheduler")
     chunk = DEFAULT_CHUNK if args.chunk is None else args.chunk
     if chunk < 1:
         raise CodesignError(f"got {chunk}; must be >= 1", field="--chunk")
@@ -171,7 +182,7 @@ def run(args) -> int:
                                     "compare GPUs with `codesign compare`", field="--device")
             space = default_space(dev, sf.overrides)
             check_context(workload, cfg, dev, min(space.as_dict()["kvbits"]))
-            jobs.append(SweepJob(m, d, workload, space, constraints, chunk, args.points))
+            jobs.append(SweepJob(m, d, workload, space, constraints, chunk, args.points, args.points_format))
     multi = len(jobs) > 1
     if args.out:
         out = Path(args.out)
@@ -191,14 +202,18 @@ def run(args) -> int:
     if args.resume and not work.exists():
         ui.note(f"nothing to resume in '{work}'; starting the sweep")
     results = []
+    engine = contextlib.nullcontext(None)
+    if args.engine == "dask":
+        from ..search.dask_engine import DaskEngine
+        engine = DaskEngine(args.scheduler, workers)
     try:
-        with ui.progress(sum(j.space.size for j in jobs)) as advance:
+        with engine as chunk_engine, ui.progress(sum(j.space.size for j in jobs)) as advance:
             base = 0
             for job in jobs:
                 sub = work / f"{_safe(job.model)}-{_safe(job.device)}" if multi else work
                 label = f"{job.model} on {job.device}"
                 _, state, ckpt = run_job(job, sub, resume=args.resume,
-                                         progress=advance(base, label), workers=workers)
+                                         progress=advance(base, label), workers=workers, engine=chunk_engine)
                 results.append((job, _, state, ckpt))
                 base += job.space.size
         for job, sweeper, state, ckpt in results:
@@ -212,6 +227,8 @@ def run(args) -> int:
                 written.append((job, sweeper, state, res))
             if multi:
                 report.write_comparison(stage, written)
+                from ..search.report_html import write_report   # every pair on one page
+                write_report(stage / "report.html", [stage / f"{_safe(j.model)}-{_safe(j.device)}" for j, *_ in written])
     except WorkerDied as e:
         e.args = (f"{e}; the sweep state is in '{work}'",)
         raise
