@@ -239,7 +239,7 @@ _SCRIPT = r"""
     groups.forEach(function (v, gi) {
       var pts = P.filter(function (q) { return q[state.colour] === v && shown(q); });
       n += pts.length;
-      traces.push({type: "scatter", mode: "markers", name: KEYS[state.colour] + " " + v + " (" + pts.length + ")",
+      if (pts.length) traces.push({type: "scatter", mode: "markers", name: KEYS[state.colour] + " " + v + " (" + pts.length + ")",
                    meta: "pareto", x: pts.map(function (q) { return q.x; }), y: pts.map(function (q) { return q.y; }),
                    customdata: pts.map(function (q) { return q.index; }),
                    hovertext: pts.map(function (q) { return q.hover; }), hoverinfo: "text",
