@@ -16,8 +16,8 @@ def add_arguments(p) -> None:
                    help="sweep output folders (a multi-pair sweep's folder stands for its subfolders)")
     p.add_argument("--out", default=None,
                    help="the HTML file to write (default: DIR/report.html for one sweep folder; required for several)")
-    p.add_argument("--compare", default=None, help="compare.json of `codesign compare` (one DIR only; "
-                                                   "default: DIR/compare/compare.json when it exists)")
+    p.add_argument("--compare", default=None, help="compare.json of `codesign compare`, one DIR only "
+                                                   "(default: DIR/compare/compare.json when it exists)")
     p.add_argument("--csim", default=None, help="`codesign csim DIR --json` output of the best design (one DIR only)")
     p.add_argument("--verify", default=None, help="`codesign verify --json` output of the best design (one DIR only)")
     p.add_argument("--force", action="store_true", help="replace an existing --out file that codesign did not write")

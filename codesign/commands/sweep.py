@@ -57,8 +57,8 @@ def add_arguments(p) -> None:
     p.add_argument("--engine", choices=("local", "dask"), default="local",
                    help="where chunks run: local worker processes, or Dask workers (same output bytes)")
     p.add_argument("--scheduler", metavar="ADDR", default=None,
-                   help="with --engine dask: the Dask scheduler's address (e.g. tcp://host:8786); default: a local "
-                        "cluster of --jobs worker processes, started for this sweep")
+                   help="with --engine dask: the Dask scheduler's address, e.g. tcp://host:8786 (default: a local "
+                        "cluster of --jobs worker processes, started for this sweep)")
     p.add_argument("--top", type=int, default=10, help="rows in the top-designs table")
     p.add_argument("--quiet", action="store_true", help="no progress bar or tables")
 
