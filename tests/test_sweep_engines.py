@@ -74,15 +74,25 @@ def test_dask_cluster_of_two_workers_same_bytes(tmp_path, space, capsys, engines
 
     ref = tmp_path / "local"
     assert _sweep(["--space", space, "--out", str(ref), "--jobs", "1"] + CHUNK, capsys)[0] == 0
+    # two boards in one sweep: one engine, one sweeper scattered after the other
+    pairs = ["--device", "u280,u55c"]
+    assert _sweep(["--space", space, "--out", str(tmp_path / "local2"), "--jobs", "1"] + pairs + CHUNK, capsys)[0] == 0
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=logging.ERROR) as cluster:
         out = tmp_path / "dask"
         rc, err = _sweep(["--space", space, "--out", str(out), "--engine", "dask",
                           "--scheduler", cluster.scheduler_address] + CHUNK, capsys)
         assert rc == 0, err
+        rc, err = _sweep(["--space", space, "--out", str(tmp_path / "dask2"), "--engine", "dask",
+                          "--scheduler", cluster.scheduler_address] + pairs + CHUNK, capsys)
+        assert rc == 0, err
     assert engines_seen[0]["workers"] == 2 and engines_seen[0]["engine"]._submitted == 8
+    assert engines_seen[1]["engine"]._submitted == 16
     assert (out / "report.html").is_file() and (out / "points.csv").is_file()
     _same_tree(ref, out)
+    _same_tree(tmp_path / "local2", tmp_path / "dask2")
+    # a report over both pairs, and one in each pair's folder
+    assert all((tmp_path / "dask2" / sub / "report.html").is_file() for sub in ("", "llama2-7b-u280", "llama2-7b-u55c"))
 
 
 def test_dask_local_cluster_parquet_same_bytes_and_resume(tmp_path, space, capsys, monkeypatch, engines_seen):

@@ -25,7 +25,7 @@ CONNECT_TIMEOUT_S = 20
 WORKER_WAIT_S = 60
 
 
-def _chunk(sweeper: Sweeper, start: int, stop: int, mode: str, fmt: str) -> ChunkResult:
+def _chunk(sweeper: Sweeper, start: int, stop: int, mode: str, fmt: str = "csv") -> ChunkResult:
     from .runner import keep_freed_memory
     keep_freed_memory()
     return sweeper.chunk_result(start, stop, mode, fmt)
@@ -103,7 +103,8 @@ class DaskEngine:
         from distributed.scheduler import KilledWorker
 
         client = self.client
-        [remote] = client.scatter([sweeper], broadcast=True)
+        # a fresh key per call (hash=False): a sweep of several pairs scatters one sweeper after another
+        [remote] = client.scatter([sweeper], broadcast=True, hash=False)
         ahead = 2 * self.threads()
         live: dict = {}                    # key -> (chunk number, future), until its result is taken
         done: dict[int, ChunkResult] = {}  # finished before an earlier chunk: held until its turn
@@ -137,4 +138,4 @@ class DaskEngine:
             pending = [f for _, f in live.values()]
             if pending:
                 client.cancel(pending)
-            client.cancel([remote])
+            remote.release()
