@@ -15,7 +15,9 @@ for the sweep and stopped after it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 from typing import Iterator
 
 from ..errors import CodesignError
@@ -35,6 +37,19 @@ def _worker_versions() -> tuple:
     from .. import __version__
     from .runner import FORMAT_VERSION
     return (__version__, FORMAT_VERSION)
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    try:
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:    # not the main thread: signals are not ours to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 class DaskEngine:
@@ -66,8 +81,12 @@ class DaskEngine:
             else:
                 # worker processes (the model is numpy: threads would share one GIL), no dashboard
                 # (it needs bokeh and a port), logs quiet unless something fails
-                self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                                            dashboard_address=None, silence_logs=logging.ERROR)
+                # Ctrl-C in a terminal reaches the whole process group: the workers start with SIGINT
+                # ignored (inherited by the processes they spawn), so only this process handles it (saves
+                # the state, then closes the cluster) and no worker prints its own traceback
+                with _sigint_ignored():
+                    self.cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                                dashboard_address=None, silence_logs=logging.ERROR)
                 self.client = Client(self.cluster)
             self._check_versions()
         except BaseException:
