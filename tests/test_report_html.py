@@ -159,3 +159,10 @@ def test_report_errors_one_line(swept, tmp_path, capsys, args, field):
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith(f"codesign report: error: {field}:") and err.count("\n") == 1, err
     assert (swept / "best.json").read_bytes() == before
+
+
+def test_bottleneck_per_point_is_capped_for_huge_fronts(swept, monkeypatch):
+    from codesign.search import report_data
+    monkeypatch.setattr(report_data, "MAX_BOTTLENECK_POINTS", 2)
+    b = report_data.load_sweep(swept)["points"]["bottleneck"]
+    assert "bound" in b[0] and "bound" in b[1] and all(x.startswith("not computed") for x in b[2:]) and len(b) > 2

@@ -96,7 +96,13 @@ class DaskEngine:
 
     def _check_versions(self) -> None:
         mine = _worker_versions()
-        for addr, theirs in sorted(self.client.run(_worker_versions).items()):
+        try:
+            found = self.client.run(_worker_versions)
+        except Exception as e:  # noqa: BLE001 - e.g. a worker that cannot import codesign
+            raise CodesignError(f"the Dask workers cannot run codesign ({type(e).__name__}: "
+                                f"{' '.join(str(e).split())[:160]}); install it on every worker",
+                                field="--scheduler") from None
+        for addr, theirs in sorted(found.items()):
             if tuple(theirs) != mine:
                 raise CodesignError(f"Dask worker {addr} runs codesign {theirs[0]} (format {theirs[1]}), this "
                                     f"process {mine[0]} (format {mine[1]}): install the same version on the "

@@ -22,7 +22,7 @@ from .engine import POINT_COLUMNS, ChunkResult, SweepState, Sweeper
 from .space import Space
 
 POINTS_MODES = ("auto", "all", "feasible", "none")
-POINTS_FORMATS = ("csv", "parquet")   # points.csv, or points.parquet (search/arrow_rows.py)
+# a chunk part's file extension per --format: CSV text, or an Arrow IPC stream for points.parquet (arrow_rows.py)
 PART_EXT = {"csv": "csv", "parquet": "arrow"}
 AUTO_POINTS_LIMIT = 1_000_000   # "auto" writes every point up to this many, none above
 DEFAULT_CHUNK = 1 << 16
