@@ -67,14 +67,15 @@ def _browser_or_skip():
         pytest.skip("chromium not installed (apt-get install -y --no-install-recommends chromium)")
 
 
-def test_report_renders_in_headless_chromium(swept, tmp_path):
+def test_report_renders_in_headless_chromium(swept, tmp_path, record_property):
     _browser_or_skip()
     s = json.loads((swept / "summary.json").read_text())
     url = (swept / "report.html").resolve().as_uri()
     with Page(url, "window.codesignReport && window.codesignReport.ready") as p:
         shot = tmp_path / "report.png"
         p.page.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot of the report: {shot}")
+        print(f"screenshot of the report: {shot}")   # shown with -s or on failure; also in the JUnit XML
+        record_property("screenshot", str(shot))
         assert p.console_errors == []
         assert [u for u in p.requests if not u.startswith(("file:", "data:", "blob:"))] == []
         count_points = """() => { const gd = document.getElementById("pareto"); const out = {};
