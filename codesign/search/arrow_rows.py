@@ -4,9 +4,9 @@ A chunk's rows travel (from a worker, into the checkpoint folder) as an Arrow IP
 columns; the finished sweep writes the chunks in grid order as the row groups of one Parquet file.
 Columns are those of points.csv, in its order: ``index`` int64; the integer parameters int32,
 ``zero_point`` bool, the coded ones (``sparsity``, ``method``) and ``violations`` strings
-(dictionary-encoded by Parquet); ``feasible`` and ``meets_constraints`` bool; the model's outputs
+(dictionary-encoded, like the other non-float columns); ``feasible`` and ``meets_constraints`` bool; the model's outputs
 float64 at full precision (points.csv rounds to 8 digits), an unknown value (accuracy not measured)
-null. Same inputs, same bytes (no timestamps; the writer's version is in the file's footer).
+null; zstd-compressed. Same inputs, same bytes (no timestamps; the writer's version is in the file's footer).
 """
 
 from __future__ import annotations
@@ -20,7 +20,11 @@ from ..design import CODED_FIELDS
 from .engine import POINT_FLOATS
 from .space import PARAM_NAMES
 
-COMPRESSION = "snappy"   # Parquet's usual default: fast to write and read, about 3x smaller than plain here
+# zstd, and dictionary encoding for the parameter / verdict / reason columns only (few distinct values);
+# the model's float outputs rarely repeat, and trying a dictionary on them first cost the most time. On
+# 1M default-space points (2026-12-06, a loaded 2-CPU machine): 0.42 s to write, 12 MB; Parquet's default
+# (snappy, dictionary everywhere) 0.54 s, 27 MB.
+COMPRESSION = "zstd"
 
 
 def schema():
@@ -87,7 +91,8 @@ def write_parquet(dest: Path, parts: list[Path]) -> int:
     import pyarrow.parquet as pq
 
     rows = 0
-    with pq.ParquetWriter(str(dest), schema(), compression=COMPRESSION) as w:
+    dictionary = [n for n in schema().names if n not in POINT_FLOATS and n != "index"]
+    with pq.ParquetWriter(str(dest), schema(), compression=COMPRESSION, use_dictionary=dictionary) as w:
         for p in parts:
             with pa.ipc.open_stream(pa.OSFile(str(p), "rb")) as r:
                 table = r.read_all()
