@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS="iverilog yosys nextpnr-ice40 fpga-icestorm g++ make tcl"
+# chromium: the headless browser the report test opens report.html in (tests/browser.py)
+APT_PKGS="iverilog yosys nextpnr-ice40 fpga-icestorm g++ make tcl chromium"
 missing=""
-for bin in iverilog yosys nextpnr-ice40 icepack g++ make tclsh; do
+for bin in iverilog yosys nextpnr-ice40 icepack g++ make tclsh chromium; do
     command -v "$bin" >/dev/null 2>&1 || missing="$missing $bin"
 done
 if [ -n "$missing" ]; then

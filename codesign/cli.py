@@ -15,7 +15,7 @@ import sys
 from . import __version__, commands
 
 # Pipeline order for --help; commands found on disk but not listed come after.
-ORDER = ["sweep", "evaluate", "validate", "accuracy", "compile", "vectors", "compare", "anchors", "gpu-bench",
+ORDER = ["sweep", "report", "evaluate", "validate", "accuracy", "compile", "vectors", "compare", "anchors", "gpu-bench",
          "emit-hls", "csim", "emit-rtl", "verify", "synth", "export", "devices", "models"]
 
 

@@ -187,13 +187,13 @@ def _parallel(args, base, dev):
     return par
 
 
-def run(args) -> int:
+def predict(design, stack: str = "serving") -> dict:
+    """What `codesign evaluate --json` prints for a design: the FPGA model, or the GPU model for a GPU
+    device (also the Python API's ``codesign.evaluate``)."""
+    from ..devices import get_device
     from ..errors import CodesignError
-    from ..fsutil import dumps_json
     from ..model import evaluate_design
 
-    design = build_design(args)
-    from ..devices import get_device
     dev = get_device(design.device)
     if dev.kind == "gpu":
         if design.quant.sparsity != "dense":
@@ -204,11 +204,19 @@ def run(args) -> int:
         except ImportError as e:
             raise CodesignError(f"GPU devices need codesign.baselines.gpu_model ({e})", field="--device") from None
         from ..baselines.stacks import STACKS
-        if args.stack not in STACKS:
-            raise CodesignError(f"got {args.stack!r}; allowed: {', '.join(STACKS)}", field="--stack")
-        result = evaluate_gpu_design(design, stack=args.stack)
-    else:
-        result = evaluate_design(design)
+        if stack not in STACKS:
+            raise CodesignError(f"got {stack!r}; allowed: {', '.join(STACKS)}", field="--stack")
+        return evaluate_gpu_design(design, stack=stack)
+    return evaluate_design(design)
+
+
+def run(args) -> int:
+    from ..fsutil import dumps_json
+
+    design = build_design(args)
+    from ..devices import get_device
+    dev = get_device(design.device)
+    result = predict(design, args.stack)
     if args.save:
         prediction = {k: v for k, v in result.items() if k != "ops"}
         replace(design, prediction=prediction).save(args.save, field="--save")

@@ -56,6 +56,13 @@ def add_arguments(p) -> None:
                    help="card counts to compare, each over every power-of-two tensor x pipeline split "
                         "(e.g. 1,2,4,8); auto = one card when the model fits one at 8-bit weights and KV, "
                         "else 1,2,4,8 (default: auto); cards are linked by the board's direct link")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv", dest="points_format",
+                   help="points file: points.csv, or points.parquet (typed columns, pyarrow)")
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="where chunks run: local worker processes, or Dask workers (same output bytes)")
+    p.add_argument("--scheduler", metavar="ADDR", default=None,
+                   help="with --engine dask: the Dask scheduler's address, e.g. tcp://host:8786 (default: a local "
+                        "cluster of --jobs worker processes, started for this sweep)")
     p.add_argument("--top", type=int, default=10, help="rows in the top-designs table")
     p.add_argument("--quiet", action="store_true", help="no progress bar or tables")
 
@@ -113,6 +120,7 @@ def _fpga(name: str):
 
 
 def run(args) -> int:
+    import contextlib
     from dataclasses import replace
     from pathlib import Path
 
@@ -160,6 +168,9 @@ def run(args) -> int:
     workers = default_workers() if args.jobs is None else args.jobs
     if workers < 1:
         raise CodesignError(f"got {workers}; must be >= 1", field="--jobs")
+    if args.scheduler and args.engine != "dask":
+        raise CodesignError(f"got {args.scheduler!r} with --engine {args.engine}; a scheduler needs --engine dask",
+                            field="--scheduler")
     chunk = DEFAULT_CHUNK if args.chunk is None else args.chunk
     if chunk < 1:
         raise CodesignError(f"got {chunk}; must be >= 1", field="--chunk")
@@ -185,7 +196,8 @@ def run(args) -> int:
                     raise CodesignError(str(e).split(": ", 1)[-1], field="--cards") from None
             for n in counts:
                 for par in cards_mod.plans(n):
-                    jobs.append(SweepJob(m, d, workload, space, constraints, chunk, args.points, parallel=par))
+                    jobs.append(SweepJob(m, d, workload, space, constraints, chunk, args.points,
+                                         args.points_format, parallel=par))
     multi = len(jobs) > 1
     by_cards = any(j.parallel.devices > 1 for j in jobs)
     if args.out:
@@ -206,14 +218,18 @@ def run(args) -> int:
     if args.resume and not work.exists():
         ui.note(f"nothing to resume in '{work}'; starting the sweep")
     results, cards_tables = [], []
+    engine = contextlib.nullcontext(None)
+    if args.engine == "dask":
+        from ..search.dask_engine import DaskEngine
+        engine = DaskEngine(args.scheduler, workers)
     try:
-        with ui.progress(sum(j.space.size for j in jobs)) as advance:
+        with engine as chunk_engine, ui.progress(sum(j.space.size for j in jobs)) as advance:
             base = 0
             for job in jobs:
                 sub = work / _sub(job) if multi else work
                 label = f"{job.model} on {job.device}" + (f" ({cards_mod.label(job.parallel)})" if by_cards else "")
                 _, state, ckpt = run_job(job, sub, resume=args.resume,
-                                         progress=advance(base, label), workers=workers)
+                                         progress=advance(base, label), workers=workers, engine=chunk_engine)
                 results.append((job, _, state, ckpt))
                 base += job.space.size
         # a plan with no design meeting the constraints is a row of the cards table, not an error,
@@ -233,6 +249,8 @@ def run(args) -> int:
                 cards_out.append((job, sweeper, state, res))
             if multi:
                 report.write_comparison(stage, written)
+                from ..search.report_html import write_report   # every pair on one page
+                write_report(stage / "report.html", [stage / _sub(j) for j, *_ in written])
             if by_cards:
                 for m in models:
                     for d in devices:

@@ -4,6 +4,7 @@ Layout:
     manifest.json          the inputs; a resume with different inputs is refused
     state.npz              the accumulated state after the last checkpointed chunk
     points/part-<start>.csv  points.csv rows of the chunk starting at grid index <start>
+                           (.arrow: an Arrow IPC stream of its typed columns, for points.parquet)
 
 Every file is written atomically, so a sweep killed at any moment leaves a
 consistent folder: on resume, chunks after the saved state are recomputed
@@ -67,14 +68,14 @@ class Checkpoint:
         with np.load(p) as z:
             return SweepState.from_arrays({k: z[k] for k in z.files})
 
-    def part_path(self, start: int) -> Path:
-        return self.path / POINTS / f"part-{start:012d}.csv"
+    def part_path(self, start: int, ext: str = "csv") -> Path:
+        return self.path / POINTS / f"part-{start:012d}.{ext}"
 
-    def write_part(self, start: int, data: bytes) -> None:
-        atomic_write_bytes(self.part_path(start), data)
+    def write_part(self, start: int, data: bytes, ext: str = "csv") -> None:
+        atomic_write_bytes(self.part_path(start, ext), data)
 
-    def parts(self, chunk_starts) -> list[Path]:
-        paths = [self.part_path(s) for s in chunk_starts]
+    def parts(self, chunk_starts, ext: str = "csv") -> list[Path]:
+        paths = [self.part_path(s, ext) for s in chunk_starts]
         missing = [p for p in paths if not p.is_file()]
         if missing:
             raise CodesignError(f"checkpoint is missing {len(missing)} point file(s), e.g. '{missing[0]}'; "

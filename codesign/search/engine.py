@@ -279,8 +279,9 @@ class Sweeper:
         return SweepState(n_obj=len(self.objectives), n_violations=len(self.violations),
                           n_wbits=len(self.wbits_values))
 
-    def chunk_result(self, start: int, stop: int, points_mode: str) -> "ChunkResult":
-        """Evaluate grid slice [start, stop): counts, histograms, front candidates, CSV rows.
+    def chunk_result(self, start: int, stop: int, points_mode: str, points_format: str = "csv") -> "ChunkResult":
+        """Evaluate grid slice [start, stop): counts, histograms, front candidates, point rows
+        (CSV text, or with ``points_format`` "parquet" an Arrow IPC stream of typed columns).
 
         Pure (no shared state), so chunks can run in worker processes; folding
         the results in chunk order gives the same state however they ran.
@@ -315,13 +316,17 @@ class Sweeper:
                 if cand.size:
                     j = cand[int(np.argmin(jpt[cand]))]   # first minimum: the lowest grid index
                     wb_j[k], wb_i[k] = jpt[j], ids[j]
+        rows_of = self.csv_rows
+        if points_format == "parquet":
+            from .arrow_rows import ipc_rows
+            rows_of = lambda c: ipc_rows(self, c)   # noqa: E731
         if points_mode == "all":
-            rows = self.csv_rows(cols)
+            rows = rows_of(cols)
         elif points_mode == "feasible":
             sub = {k: (v[sel] if isinstance(v, np.ndarray) else v) for k, v in cols.items()}
             fac = self.space.factors(ids)
             sub.update({n: fac.column(n) for n in PARAM_NAMES})
-            rows = self.csv_rows(sub)
+            rows = rows_of(sub)
         else:
             rows = b""
         return ChunkResult(start, stop, int(fsel.size), int(sel.size),

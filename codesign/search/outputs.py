@@ -147,6 +147,14 @@ def write_points(dest: Path, job: SweepJob, sweeper: Sweeper, ckpt: Checkpoint) 
                 "note": f"not written: {job.space.size} points > {AUTO_POINTS_LIMIT} (--points auto); "
                         "rerun with --points all or --points feasible to stream them to points.csv "
                         "(~175 bytes per point)"}
+    if job.points_format == "parquet":
+        from .arrow_rows import write_parquet
+        from .runner import PART_EXT
+        tmp = dest / ".points.parquet.tmp"
+        rows = write_parquet(tmp, ckpt.parts(job.chunk_starts(), PART_EXT["parquet"]))
+        tmp.replace(dest / "points.parquet")
+        note = "every grid point" if mode == "all" else "feasible points that meet the constraints"
+        return {"mode": mode, "rows": rows, "note": note, "file": "points.parquet"}
     tmp = dest / ".points.csv.tmp"
     rows = 0
     with open(tmp, "wb") as out:
@@ -254,6 +262,8 @@ def write_results(dest: Path, job: SweepJob, sweeper: Sweeper, state: SweepState
         atomic_write_json(designs / f"best_{o}.json", c.design.to_dict())
     atomic_write_json(dest / "summary.json", summary)
     plots.write_all(dest, job, sweeper, state, chosen, summary)
+    from .report_html import write_report
+    write_report(dest / "report.html", [dest])   # read back from the files just written, like `codesign report`
     return {"summary": summary, "chosen": chosen}
 
 

@@ -89,11 +89,12 @@ class SweepUI:
         for name, e in summary["constraints"].items():
             if e["bound"] is not None and not e["applied"]:
                 self.console.print(f"constraint {name}={e['bound']}: {e['note']}")
-        files = (["points.csv"] if summary["points_csv"]["mode"] != "none" else []) + [
-            "pareto.csv", "best.json", "summary.json"] + summary["plots"]
+        pts = summary["points_csv"].get("file", "points.csv")
+        files = ([pts] if summary["points_csv"]["mode"] != "none" else []) + [
+            "pareto.csv", "best.json", "summary.json"] + summary["plots"] + ["report.html"]
         self.console.print(f"wrote {where}/ ({', '.join(files)})")
         if summary["points_csv"]["mode"] == "none":
-            self.console.print(f"points.csv {summary['points_csv']['note']}")
+            self.console.print(f"{pts} {summary['points_csv']['note']}")
 
     def show_comparison(self, written: list, out: Path) -> None:
         if self.quiet:
@@ -111,7 +112,7 @@ class SweepUI:
                       _fmt(row["usd_per_mtoken"], ".3g"), _fmt(row["roofline_fraction"], ".0%"),
                       row["bottleneck"], row["accuracy"])
         self.console.print(t)
-        self.console.print(f"wrote {out}/comparison.csv")
+        self.console.print(f"wrote {out}/comparison.csv and {out}/report.html")
 
 
 def comparison_rows(written: list) -> list[dict]:

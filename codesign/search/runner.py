@@ -22,6 +22,8 @@ from .engine import POINT_COLUMNS, ChunkResult, SweepState, Sweeper
 from .space import Space
 
 POINTS_MODES = ("auto", "all", "feasible", "none")
+# a chunk part's file extension per --format: CSV text, or an Arrow IPC stream for points.parquet (arrow_rows.py)
+PART_EXT = {"csv": "csv", "parquet": "arrow"}
 AUTO_POINTS_LIMIT = 1_000_000   # "auto" writes every point up to this many, none above
 DEFAULT_CHUNK = 1 << 16
 CHECKPOINT_EVERY_S = 1.0        # state is saved at most this often (and after the last chunk)
@@ -38,6 +40,7 @@ class SweepJob:
     constraints: Constraints
     chunk_size: int = DEFAULT_CHUNK
     points: str = "auto"
+    points_format: str = "csv"
     parallel: Parallel = Parallel()     # multi-card plan of every point (issue 19); one card by default
 
     @property
@@ -61,14 +64,22 @@ class SweepJob:
             "columns": list(POINT_COLUMNS),
             "accuracy": accuracy.as_dict(),
             **({"parallel": asdict(self.parallel)} if self.parallel.devices > 1 else {}),
+            # only when not the default, so a CSV sweep's manifest (and its resume) is as before
+            **({"points_format": self.points_format} if self.points_format != "csv" else {}),
         }
 
 
 def run_job(job: SweepJob, work: Path, resume: bool,
             progress: Callable[[int], None] | None = None,
             sweeper: Sweeper | None = None, workers: int = 1,
-            checkpoint_every_s: float = CHECKPOINT_EVERY_S) -> tuple[Sweeper, SweepState, Checkpoint]:
+            checkpoint_every_s: float = CHECKPOINT_EVERY_S,
+            engine: Callable[[Sweeper, list, int], Iterator[ChunkResult]] | None = None,
+            ) -> tuple[Sweeper, SweepState, Checkpoint]:
     """Evaluate every chunk not yet done; returns the sweeper, final state and checkpoint folder.
+
+    ``engine`` computes the chunk results, in chunk order (default: ``chunk_results``, forked local
+    workers; ``search.dask_engine.DaskEngine`` spreads them over a Dask cluster). Whatever computes
+    them, they are folded here in the same order, so the outputs are the same bytes.
 
     The caller decides what an existing ``work`` folder means (resume or start
     over) before calling; here an existing one is resumed only if ``resume``.
@@ -96,15 +107,16 @@ def run_job(job: SweepJob, work: Path, resume: bool,
     last_save = time.monotonic()
     if progress:
         progress(state.next_start)
-    tasks = [(s, min(s + job.chunk_size, job.space.size), mode)
+    tasks = [(s, min(s + job.chunk_size, job.space.size), mode, job.points_format)
              for s in job.chunk_starts() if s >= state.next_start]
+    ext = PART_EXT[job.points_format]
     try:
-        for res in chunk_results(sweeper, tasks, workers):
+        for res in (engine or chunk_results)(sweeper, tasks, workers):
             # Ctrl-C / SIGTERM wait for the chunk to be counted whole, so an interrupt always
             # finds a consistent state to save.
             with signals_deferred():
                 if mode != "none":
-                    ckpt.write_part(res.start, res.rows)   # before the state that counts it
+                    ckpt.write_part(res.start, res.rows, ext)   # before the state that counts it
                 res.fold_into(state)
             now = time.monotonic()
             if now - last_save >= checkpoint_every_s or res.stop == job.space.size:
