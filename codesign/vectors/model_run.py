@@ -71,14 +71,15 @@ def parse_random_model(spec: str | None) -> dict:
 
 
 def random_model(spec: str | None = None, seed: int = 0) -> ModelSource:
-    """A small random LLaMA (``random_layer_weights`` per layer, N(0, 1) tied embeddings): a model
-    small enough for the RTL simulation; its 'text' is token ids."""
+    """A small random LLaMA (``random_layer_weights`` per layer, N(0, 1) embeddings and a separate
+    N(0, 1) LM head, so that greedy decoding does not echo its input): a model small enough for the
+    RTL simulation; its 'text' is token ids."""
     from ..quant.golden import random_layer_weights
 
     dims = parse_random_model(spec)
     layer_dims = {k: v for k, v in dims.items() if k not in ("n_layers", "vocab")}
     cfg = ModelConfig(name="random-" + "-".join(f"{k}{dims[k]}" for k in RANDOM_MODEL_KEYS), family="llama",
-                      n_layers=dims["n_layers"], vocab=dims["vocab"], tied_embeddings=True,
+                      n_layers=dims["n_layers"], vocab=dims["vocab"], tied_embeddings=False,
                       source=f"random weights (seed {seed})", **layer_dims).validate()
     w = {}
     for i in range(cfg.n_layers):
@@ -87,7 +88,8 @@ def random_model(spec: str | None = None, seed: int = 0) -> ModelSource:
     rng = np.random.default_rng(seed + 1000)
     w["tok_embeddings"] = rng.normal(0, 1.0, (cfg.vocab, cfg.d_model)).astype(np.float32)
     w["norm"] = rng.normal(1.0, 0.2, cfg.d_model).astype(np.float32)
-    return ModelSource(cfg, w, w["tok_embeddings"], 10000.0, 1e-5, None,
+    w["output"] = rng.normal(0, 1.0, (cfg.vocab, cfg.d_model)).astype(np.float32)
+    return ModelSource(cfg, w, w["output"], 10000.0, 1e-5, None,
                        {"kind": "random", "seed": seed, "dims": dims})
 
 
@@ -119,6 +121,16 @@ def real_model(model: str = "smollm2-135m", smooth: bool = True) -> ModelSource:
     head = w["tok_embeddings"] if ckpt_cfg.get("tied_embeddings", True) else w["output"]
     return ModelSource(cfg, w, head, float(ckpt_cfg.get("rope_theta", 10000.0)),
                        float(ckpt_cfg.get("norm_eps", 1e-5)), tok, desc)
+
+
+def model_from_spec(spec: dict) -> ModelSource:
+    """The model a run spec names (what the RTL bench rebuilds in its own process):
+    {"kind": "random", "dims": "n_layers=2,...", "seed": 0} or {"kind": "checkpoint", "name": ..., "smooth": true}."""
+    if spec.get("kind") == "random":
+        return random_model(spec.get("dims"), int(spec.get("seed", 0)))
+    if spec.get("kind") == "checkpoint":
+        return real_model(spec["name"], bool(spec.get("smooth", True)))
+    raise CodesignError(f"model kind {spec.get('kind')!r}; allowed: random, checkpoint", field="model")
 
 
 @dataclass
@@ -338,52 +350,77 @@ class RunResult:
     logits: list = field(default_factory=list)     # float64 logits of every generated token
 
 
+class Generation:
+    """The host side of a greedy generation, one processor step at a time: ``next_step()`` gives the
+    step to run (None when done), ``take(step, out, cycles, seconds)`` takes the h_out bytes the
+    processor wrote. Backends that run asynchronously (the cocotb RTL bench) drive it directly."""
+
+    def __init__(self, model: IntModel, design: Design, prompt_ids: list, n_new: int, *,
+                 chunk: int | None = None, model_cycles: bool = True):
+        cfg = model.cfg
+        if not prompt_ids:
+            raise CodesignError("the prompt has no tokens", field="--prompt")
+        if n_new < 1:
+            raise CodesignError(f"must be >= 1, got {n_new}", field="--tokens")
+        bad_ids = [int(i) for i in prompt_ids if not 0 <= int(i) < cfg.vocab]
+        if bad_ids:
+            raise CodesignError(f"token id {bad_ids[0]} outside the vocabulary 0..{cfg.vocab - 1}", field="--prompt")
+        cap = len(prompt_ids) + n_new - 1
+        chunk = chunk or max_chunk(design, cfg, len(prompt_ids))
+        bad = fits(design, cfg, chunk, cap)
+        if bad:
+            name, want, have = bad[0]
+            raise CodesignError(f"the run needs {want} ({len(prompt_ids)} prompt + {n_new} new tokens, prefill "
+                                f"chunks of {chunk}), the design has {have}", field=name)
+        self.model, self.design, self.n_new = model, design, n_new
+        self.image = ModelImage(model, design, cap, chunk)
+        self.result = RunResult([int(i) for i in prompt_ids], [])
+        self._cyc = _cycle_model(design) if model_cycles else None
+        self._pos, self._pending = 0, [int(i) for i in prompt_ids]
+
+    @property
+    def chunk(self) -> int:
+        return self.image.chunk
+
+    def next_step(self) -> Step | None:
+        if len(self.result.new_ids) >= self.n_new:
+            return None
+        feed = self._pending[:self.chunk]
+        return self.image.step(len(feed), self._pos + len(feed), self.model.embed(feed))
+
+    def take(self, step: Step, out: bytes, cycles: float | None, seconds: float) -> None:
+        cfg, res = self.model.cfg, self.result
+        self._pending = self._pending[step.m:]
+        self._pos = step.context
+        h = np.frombuffer(out, dtype="<i4").astype(np.int64).reshape(step.m, cfg.d_model)
+        res.steps.append({"m": step.m, "context": step.context, "seconds": seconds, "cycles": cycles,
+                          "model_cycles": self._cyc(step.instrs) if self._cyc else None})
+        if self._pending:          # more prompt chunks to prefill: no token sampled yet
+            return
+        logits = self.model.logits(h[-1:])[0]
+        res.hidden.append(h[-1].copy())
+        res.logits.append(logits)
+        nxt = int(np.argmax(logits))
+        res.new_ids.append(nxt)
+        self._pending = [nxt]
+
+
 def generate(model: IntModel, design: Design, backend, prompt_ids: list, n_new: int, *,
              chunk: int | None = None, model_cycles: bool = True) -> RunResult:
-    """Greedy generation of ``n_new`` tokens after ``prompt_ids`` on ``backend`` (golden, csim or RTL):
-    the prompt as prefill chunks, then one decode step per token; the KV cache stays in the images."""
+    """Greedy generation of ``n_new`` tokens after ``prompt_ids`` on ``backend`` (golden, csim): the
+    prompt as prefill chunks, then one decode step per token; the KV cache stays in the images."""
     import time
 
-    cfg = model.cfg
-    if not prompt_ids:
-        raise CodesignError("the prompt has no tokens", field="--prompt")
-    if n_new < 1:
-        raise CodesignError(f"must be >= 1, got {n_new}", field="--tokens")
-    cap = len(prompt_ids) + n_new - 1
-    chunk = chunk or max_chunk(design, cfg, len(prompt_ids))
-    bad = fits(design, cfg, chunk, cap)
-    if bad:
-        name, want, have = bad[0]
-        raise CodesignError(f"the run needs {want} ({len(prompt_ids)} prompt + {n_new} new tokens, chunks of {chunk}),"
-                            f" the design has {have}", field=name)
-    image = ModelImage(model, design, cap, chunk)
-    backend.start(image, image.images())
-    res = RunResult(list(prompt_ids), [])
-    cyc = _cycle_model(design) if model_cycles else None
+    gen = Generation(model, design, prompt_ids, n_new, chunk=chunk, model_cycles=model_cycles)
+    backend.start(gen.image, gen.image.images())
     try:
-        pos, pending = 0, list(prompt_ids)
-        while len(res.new_ids) < n_new:
-            feed = pending[:chunk]
-            pending = pending[len(feed):]
-            step = image.step(len(feed), pos + len(feed), model.embed(feed))
+        while (step := gen.next_step()) is not None:
             t0 = time.perf_counter()
-            out, hw_cycles = backend.run(step)
-            dt = time.perf_counter() - t0
-            pos += len(feed)
-            h = np.frombuffer(out, dtype="<i4").astype(np.int64).reshape(len(feed), cfg.d_model)
-            res.steps.append({"m": len(feed), "context": pos, "seconds": dt, "cycles": hw_cycles,
-                              "model_cycles": cyc(step.instrs) if cyc else None})
-            if pending:          # more prompt chunks to prefill: no token sampled yet
-                continue
-            logits = model.logits(h[-1:])[0]
-            res.hidden.append(h[-1].copy())
-            res.logits.append(logits)
-            nxt = int(np.argmax(logits))
-            res.new_ids.append(nxt)
-            pending = [nxt]
+            out, cycles = backend.run(step)
+            gen.take(step, out, cycles, time.perf_counter() - t0)
     finally:
         backend.close()
-    return res
+    return gen.result
 
 
 def _cycle_model(design: Design):
@@ -402,5 +439,5 @@ def _cycle_model(design: Design):
     return cycles
 
 
-__all__ = ["ModelSource", "IntModel", "ModelImage", "GoldenBackend", "generate", "prepare_model", "real_model",
-           "random_model", "RunResult", "Step", "max_chunk", "fits"]
+__all__ = ["ModelSource", "model_from_spec", "IntModel", "ModelImage", "GoldenBackend", "generate", "prepare_model", "real_model",
+           "random_model", "RunResult", "Step", "Generation", "max_chunk", "fits"]
