@@ -393,7 +393,8 @@ class Generation:
         self._pending = self._pending[step.m:]
         self._pos = step.context
         h = np.frombuffer(out, dtype="<i4").astype(np.int64).reshape(step.m, cfg.d_model)
-        res.steps.append({"m": step.m, "context": step.context, "seconds": seconds, "cycles": cycles,
+        res.steps.append({"m": step.m, "context": step.context, "instructions": step.n_instr, "seconds": seconds,
+                          "cycles": cycles,
                           "model_cycles": self._cyc(step.instrs) if self._cyc else None})
         if self._pending:          # more prompt chunks to prefill: no token sampled yet
             return
