@@ -263,11 +263,11 @@ class ModelImage:
 
     # the images the processor starts from (weights, an empty KV cache, gains and the RoPE table)
     def images(self) -> dict:
+        from ..isa.compiler import plan_layer
         from ..quant import pack
 
         cfg, hw = self.model.cfg, self.design.hw
         w = bytearray(self.layer_w * cfg.n_layers)
-        from ..isa.compiler import plan_layer
         plan = plan_layer(cfg, self.design.quant, "decode", 1, 1, hw=hw, layer=self.model.layers[0],
                           kv_capacity=self.cap)
         for l, layer in enumerate(self.model.layers):
