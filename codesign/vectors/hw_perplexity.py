@@ -24,7 +24,6 @@ import math
 import numpy as np
 
 from ..errors import CodesignError
-from ..quant import numerics as N
 
 
 def window_nll(model, ids) -> float:
