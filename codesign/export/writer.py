@@ -122,11 +122,14 @@ def _export_ice40(design: Design, board: Board, root: Path) -> dict:
     ice40.precheck(design)
     sources, top, target_mhz = emit_selftest(design, root / "rtl")
     result = ice40.build_bitstream(root / "build", sources, top, target_mhz)
-    report = {"board": board.name, "part": board.part, "top": top, "cells": result.cells,
+    report = {"board": board.name, "part": board.part, "top": top,
+              "what": "one MPE tile self-test with its on-chip check (not the processor; see --board ulx3s)",
+              "cells": result.cells,
               "capacity": ice40.UP5K_CAPACITY, "fmax_mhz": round(result.fmax_mhz, 2),
               "target_mhz": target_mhz, "design_freq_mhz": design.hw.freq_mhz,
               "meets_design_clock": result.fmax_mhz >= design.hw.freq_mhz,
-              "meets_board_clock": result.fmax_mhz >= ice40.ICEBREAKER_CLOCK_MHZ}
+              "meets_board_clock": result.fmax_mhz >= ice40.ICEBREAKER_CLOCK_MHZ,
+              "warnings": ice40.clock_warnings(result.fmax_mhz, design.hw.freq_mhz, ice40.ICEBREAKER_CLOCK_MHZ)}
     _write(root, "report.json", dumps_json(report))
     _write(root, "README.md", _readme(design, board, report))
     return report
@@ -163,11 +166,14 @@ def _readme(design: Design, board: Board, summary: dict) -> str:
             f"## Build (Vivado {vivado.VIVADO_VERSION}, board part `{board.board_part}`)\n\n"
             "```bash\nvitis_hls -f hls/run_hls.tcl              # optional: the HLS kernel as IP\n"
             "vivado -mode batch -source vivado/bd.tcl   # PS + kernel block design -> bitstream + .xsa\n```\n")
+    warn = "".join(f"\n**Warning:** {w}.\n" for w in summary.get("warnings", []))
     return head + (
         "## Open-source bitstream (Yosys, nextpnr-ice40, icepack)\n\n"
+        "This is one MPE tile with an on-chip check of one GEMV tile, not the processor "
+        "(`--board ulx3s` builds the whole processor on an ECP5).\n\n"
         f"`build/{summary['top']}.bin` is the bitstream (`iceprog build/{summary['top']}.bin`). "
         f"`report.json` gives the cells used against the part and Fmax {summary['fmax_mhz']} MHz "
-        f"against the design clock {summary['design_freq_mhz']} MHz.\n")
+        f"against the design clock {summary['design_freq_mhz']} MHz.\n" + warn)
 
 
 def host_data(vectors: Path, data: Path) -> dict:
