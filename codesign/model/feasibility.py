@@ -38,6 +38,7 @@ VIOLATIONS = (
     "N:M sparsity: N does not divide cols or M does not divide group (whole blocks per beat and group)",
     "N:M sparsity: neither a beat's inputs (cols * M / N) nor group divides the other (MPE group slices)",
     "mixed precision: hi_wbits not above wbits (the raised units would not be raised)",
+    "freq_mhz above the clock model's Fmax for the MPE array (ECP5: fitted on post-route builds)",
 )
 BIT = {name: 1 << i for i, name in enumerate(VIOLATIONS)}
 
@@ -88,6 +89,11 @@ def checks(cfg, device, workload) -> list:
         (BIT[VIOLATIONS[12]], ("freq_mhz",), lambda p: p["freq_mhz"] > device.kernel_mhz * C.FMAX_OVER_TYPICAL),
         (BIT[VIOLATIONS[16]], ("wbits", "mixed", "hi_wbits"), lambda p: (p["mixed"] > 0) & (p["hi_wbits"] <= p["wbits"])),
     ]
+    if device.dsp_kind == "MULT18X18D":
+        # ECP5: the clock falls with the MPE array (ecp5_calibration.clock_mhz, fitted on nextpnr's Fmax)
+        from .ecp5_calibration import clock_mhz
+        out.append((BIT[VIOLATIONS[17]], ("freq_mhz", "rows", "cols"),
+                    lambda p: p["freq_mhz"] > clock_mhz(C.ECP5_CLOCK, p["rows"], p["cols"])))
     for name, allowed in {**QUANT_ALLOWED, **HW_ALLOWED}.items():
         if isinstance(allowed, set):
             fn = (lambda p, name=name, ok=[float(numeric_value(name, a)) for a in allowed]: ~np.isin(p[name], ok))

@@ -51,6 +51,19 @@ DEFAULT_BUFFERS = {
     "kvbuf_depth": [1024],
 }
 
+# Small open-flow parts (Lattice ECP5: MULT18X18D multipliers, LUT4 fabric; the ULX3S's LFE5U-85F):
+# the whole processor fits with a few MPE rows and lanes and one or two SFU lanes (post-route builds,
+# docs/EXPORT.md: an SFU lane alone takes ~31 of the 156 multipliers). Buffers: an activation buffer
+# for a small model's decode step (stories15M needs ~2.6k elements), a KV tile of 16 tokens. One KV
+# channel and 64-bit ports: what the generated RTL builds (no unified memory, no mixed precision).
+SMALL_ARRAY = {"rows": [1, 2, 4], "cols": [4, 8, 16], "sfu_lanes": [1, 2]}
+SMALL_BUFFERS = {"wbuf_depth": [512], "abuf_depth": [4096], "kvbuf_depth": [16]}
+
+
+def is_small_fabric(device) -> bool:
+    return getattr(device, "dsp_kind", "") == "MULT18X18D"
+
+
 N_CLOCKS = 3  # kernel clocks tried: evenly from kernel_mhz / 2 to kernel_mhz
 
 
@@ -117,6 +130,10 @@ def default_space_dict(device) -> dict[str, list]:
     d["kv_channels"] = _kv_channel_choices(channels)
     d["port_bits"] = _port_choices(device)
     d["freq_mhz"] = _clock_choices(float(device.kernel_mhz))
+    if is_small_fabric(device):
+        d.update(SMALL_ARRAY)
+        d.update(SMALL_BUFFERS)
+        d.update({"kv_channels": [1], "mixed": [0], "port_bits": [64]})
     assert set(d) == set(DEFAULT_QUANT) | {"mixed", "hi_wbits"} | set(HW_FIELDS)
     return d
 
