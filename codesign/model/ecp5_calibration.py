@@ -5,10 +5,12 @@ Source runs: ``data/ecp5_builds/*.json``, one per build of ``codesign export --b
 record holds the design's parameters, nextpnr's post-route utilisation and Fmax, and its ``role``:
 ``fit`` runs determine the coefficients (least squares), ``holdout`` runs only judge them.
 
-LUT4 and FF are linear in the blocks that scale: MPE lanes (by their operand bits), MPE rows (the
-group-scale multiply, 64-bit accumulate and requantize of each row), SFU lanes, and a fixed part
-(sequencer, decode, attention row unit, movers, AXI-Lite control, the board's memories' glue).
-MULT18X18D is counted the same way. The clock model: the critical path grows with the log of the
+LUT4 and FF are linear in the blocks that scale: MPE lanes (by their operand bits; a lane's share of
+its row's group-scale multiply, 64-bit accumulate and requantize rides on it, as the builds vary rows
+and columns together), SFU lanes, and a fixed part (sequencer, decode, attention row unit, movers,
+AXI-Lite control, the board's memory glue). MULT18X18D is counted the same way. Three terms, because
+each place-and-route run costs tens of minutes here: three fit runs determine them, the hold-out run
+judges them (docs/EXPORT.md). The clock model: the critical path grows with the log of the
 MPE array (adder tree depth, operand fan-out to the lanes), 1/Fmax = t0 + t1 * log2(rows * cols).
 
 ``constants.py`` holds the fitted numbers (ECP5_*); tests/test_ecp5_calibration.py checks that they
@@ -27,9 +29,9 @@ BUILDS = Path(__file__).parent / "data" / "ecp5_builds"
 
 # resource -> the terms of its linear model (names of basis_values)
 BASIS = {
-    "lut": ("fixed", "lane_bit", "row", "sfu_lane"),
-    "ff": ("fixed", "lane_bit", "row", "sfu_lane"),
-    "mult": ("fixed", "lane", "row", "sfu_lane"),
+    "lut": ("fixed", "lane_bit", "sfu_lane"),
+    "ff": ("fixed", "lane_bit", "sfu_lane"),
+    "mult": ("fixed", "lane", "sfu_lane"),
 }
 # the post-route cell each model resource is compared with (nextpnr names, as ecp5.utilisation reads them)
 CELL = {"lut": "LUT4", "ff": "FF", "mult": "MULT18X18D"}
