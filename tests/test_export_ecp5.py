@@ -108,3 +108,15 @@ def test_export_ulx3s_builds_the_whole_processor_into_a_bitstream(tmp_path, caps
     assert bool(report["warnings"]) is not report["meets_design_clock"]
     assert "on-chip BRAM" in report["memory"]
     assert verify_manifest(out) == []
+
+
+def test_a_design_the_model_puts_over_the_multipliers_is_refused_before_synthesis(tmp_path, capsys):
+    big = tmp_path / "big.json"
+    Design(model="smollm2-135m", device="ulx3s", hw=Hardware(rows=8, cols=32, sfu_lanes=4, weight_channels=1,
+                                                             kv_channels=1, port_bits=64)).validate().save(big)
+    out = tmp_path / "b"
+    assert main(["export", "--design", str(big), "--board", "ulx3s", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert re.search(r"does not fit the LFE5U-85F: needs MULT18X18D \d+ > 156", err), err
+    assert not out.exists() and not list(tmp_path.glob(".b*"))

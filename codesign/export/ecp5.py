@@ -412,6 +412,22 @@ def build_bitstream(build: Path, rtl: Path, sources: list[Path], top: str, targe
                       bitstream=build / f"{top}.bit", seconds={k: round(v, 1) for k, v in secs.items()})
 
 
+def precheck(design: Design) -> None:
+    """Refuse, before a synthesis of tens of minutes, a design the calibrated model puts clearly over the
+    part: MULT18X18D over 156 (the model's count is within a few multipliers of the builds') or LUT4
+    over 1.15 x 83,640 (its hold-out error is within 15%); synthesis decides the rest (check_fit)."""
+    pred = prediction(design)
+    over = [f"{k} {pred[k]} > {cap}" for k, cap, slack in (("MULT18X18D", ECP5_85F_CAPACITY["MULT18X18D"], 1.0),
+                                                           ("LUT4", ECP5_85F_CAPACITY["LUT4"], 1.15))
+            if pred[k] > cap * slack]
+    if over:
+        hw = design.hw
+        raise CodesignError(f"design does not fit the LFE5U-85F: needs {', '.join(over)} (predicted by the ECP5 "
+                            f"model for MPE {hw.rows}x{hw.cols}, {hw.sfu_lanes} SFU lanes; available: "
+                            + ", ".join(f"{k} {v}" for k, v in ECP5_85F_CAPACITY.items())
+                            + "); fewer rows, cols or sfu_lanes", field="--board")
+
+
 def clock_warnings(fmax_mhz: float, design_mhz: float) -> list[str]:
     if fmax_mhz < design_mhz:
         return [f"Fmax {fmax_mhz:.1f} MHz is below the design clock {design_mhz:g} MHz: the model's speed "

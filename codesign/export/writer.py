@@ -140,6 +140,7 @@ def _export_ice40(design: Design, board: Board, root: Path) -> dict:
 def _export_ecp5(design: Design, board: Board, root: Path) -> dict:
     """The whole processor on the ULX3S: RTL + board top + block-RAM images, place and route, .bit,
     and the post-route figures beside the model's prediction for the same design."""
+    ecp5.precheck(design)
     sources, img = ecp5.emit_board(design, root / "rtl")
     result = ecp5.build_bitstream(root / "build", root / "rtl", sources, ecp5.TOP, float(design.hw.freq_mhz))
     clk = min(result.fmax_mhz.values(), default=0.0)

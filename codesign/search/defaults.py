@@ -136,6 +136,10 @@ def default_space_dict(device) -> dict[str, list]:
         d.update(SMALL_ARRAY)
         d.update(SMALL_BUFFERS)
         d.update({"kv_channels": [1], "mixed": [0], "port_bits": [64]})
+        # the board's 25 MHz oscillator, half the measured Fmax, the Fmax, and 25% above it: the clock
+        # model (fitted on post-route Fmax) marks the points whose array cannot reach their clock
+        hi = int(device.kernel_mhz)
+        d["freq_mhz"] = sorted({25, max(25, hi // 2 // 5 * 5), hi, hi * 5 // 4 // 5 * 5})
     assert set(d) == set(DEFAULT_QUANT) | {"mixed", "hi_wbits"} | set(HW_FIELDS)
     return d
 
