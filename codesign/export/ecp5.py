@@ -385,10 +385,10 @@ def build_bitstream(build: Path, rtl: Path, sources: list[Path], top: str, targe
     # $readmemh images are) and its outputs are moved to build/ after it.
     reads = " ".join(os.path.relpath(s, rtl) for s in sources)
     outs = (f"{top}.json", "synth_stat.json", "yosys.log")
-    # proc first, with latches reported as warnings: loop indices of combinational blocks (sfu_top,
-    # codesign_core) read as latches that nothing uses; opt_clean drops them, where synth_ecp5's own
-    # proc would stop on them as errors
-    script = (f"read_verilog -defer -I. {reads}; hierarchy -top {top}; proc; opt_clean; "
+    # -nolatches: temporaries of combinational blocks assigned on some paths only (loop indices,
+    # operands read under the same condition: sfu_top, codesign_core, mpe, attn_row) hold "x", not a
+    # latch: the processor has no intended latch, and LUT latches are logic loops abc9 cannot map
+    script = (f"read_verilog -nolatches -defer -I. {reads}; hierarchy -top {top}; "
               f"synth_ecp5 -top {top} -json {outs[0]}; tee -q -o {outs[1]} stat -json")
     try:
         secs["yosys"] = _run([tool("yosys"), "-q", "-l", outs[2], "-p", script], rtl, build / "yosys.out", timeout)
