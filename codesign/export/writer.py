@@ -142,7 +142,7 @@ def _export_ecp5(design: Design, board: Board, root: Path) -> dict:
     and the post-route figures beside the model's prediction for the same design."""
     ecp5.precheck(design)
     sources, img = ecp5.emit_board(design, root / "rtl")
-    result = ecp5.build_bitstream(root / "build", root / "rtl", sources, ecp5.TOP, float(design.hw.freq_mhz))
+    result, synth_note = ecp5.build_with_fallback(root / "build", root / "rtl", sources, float(design.hw.freq_mhz))
     clk = min(result.fmax_mhz.values(), default=0.0)
     report = {"board": board.name, "part": board.part, "top": ecp5.TOP, "flow": "ecp5",
               "what": "the whole processor (codesign_top) with its AXI bundles in on-chip block RAM holding a "
@@ -154,8 +154,8 @@ def _export_ecp5(design: Design, board: Board, root: Path) -> dict:
               "target_mhz": result.target_mhz, "design_freq_mhz": design.hw.freq_mhz,
               "board_clock_mhz": ecp5.ULX3S_CLOCK_MHZ, "meets_design_clock": clk >= design.hw.freq_mhz,
               "meets_board_clock": clk >= ecp5.ULX3S_CLOCK_MHZ, "seconds": result.seconds,
-              "tools": ecp5.tool_versions(), "predicted": ecp5.prediction(design),
-              "warnings": ecp5.clock_warnings(clk, design.hw.freq_mhz)}
+              "tools": {**ecp5.tool_versions(), "synthesis": result.synth}, "predicted": ecp5.prediction(design),
+              "warnings": ecp5.clock_warnings(clk, design.hw.freq_mhz) + ([synth_note] if synth_note else [])}
     _write(root, "report.json", dumps_json(report))
     _write(root, "README.md", _readme(design, board, report))
     return report

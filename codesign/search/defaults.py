@@ -55,7 +55,7 @@ DEFAULT_BUFFERS = {
 # the whole processor fits with a few MPE rows and lanes and one or two SFU lanes: one SFU lane alone
 # takes 31 of the 156 MULT18X18D (Debian Yosys 0.23 synth_ecp5 of hw/rtl/sfu sfu_top, SFU_LANES 1:
 # 31 MULT18X18D, 7,921 LUT4 + 1,786 CCU2C, 1,947 FF; measured 2026-12-06) and every MPE lane one more
-# (post-route builds: docs/EXPORT.md). Buffers: an activation buffer
+# (Yosys maps each product of >= 2-bit operands into its own). Buffers: an activation buffer
 # for a small model's decode step (stories15M needs ~2.6k elements), a KV tile of 16 tokens. One KV
 # channel and 64-bit ports: what the generated RTL builds (no unified memory, no mixed precision).
 SMALL_ARRAY = {"rows": [1, 2, 4], "cols": [4, 8, 16], "sfu_lanes": [1, 2]}
@@ -136,10 +136,10 @@ def default_space_dict(device) -> dict[str, list]:
         d.update(SMALL_ARRAY)
         d.update(SMALL_BUFFERS)
         d.update({"kv_channels": [1], "mixed": [0], "port_bits": [64]})
-        # the board's 25 MHz oscillator, half the measured Fmax, the Fmax, and 25% above it: the clock
-        # model (fitted on post-route Fmax) marks the points whose array cannot reach their clock
+        # the device's kernel clock and 25% above it: the clock model (fitted on post-route Fmax)
+        # marks the points whose array cannot reach their clock
         hi = int(device.kernel_mhz)
-        d["freq_mhz"] = sorted({25, max(25, hi // 2 // 5 * 5), hi, hi * 5 // 4 // 5 * 5})
+        d["freq_mhz"] = sorted({*_clock_choices(float(hi)), hi * 5 // 4 // 5 * 5})
     assert set(d) == set(DEFAULT_QUANT) | {"mixed", "hi_wbits"} | set(HW_FIELDS)
     return d
 
