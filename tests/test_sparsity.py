@@ -176,9 +176,9 @@ def test_codes_are_the_tuple_order():
     assert [from_numeric("sparsity", c) for c in (0, 1, 2)] == list(SPARSITY_CODES)
 
 
-def test_generators_carry_sparsity_and_the_selftest_refuses_it():
+def test_generators_carry_sparsity_and_the_selftest_tile_is_sparse():
     # the mapper carries N:M for every backend; the HLS kernel and the RTL decode N:M streams
-    # (issue 16: tests/test_hls_sparse.py, tests/test_rtl_sparse.py); the iCE40 self-test tile is dense
+    # (issue 16: tests/test_hls_sparse.py, tests/test_rtl_sparse.py) and the iCE40 self-test tile
     from codesign.export.ice40_selftest import tile_data
     from codesign.gen.hls.headers import config_header
     from codesign.gen.rtl.params import core_params, mpe_params
@@ -193,5 +193,8 @@ def test_generators_carry_sparsity_and_the_selftest_refuses_it():
     assert "static const int NM_N = 1;" in config_header(dense)
     h = config_header(sparse)
     assert "static const int NM_N = 2;" in h and "static const int NM_M = 4;" in h
-    with pytest.raises(CodesignError, match="quant.sparsity"):
-        tile_data(sparse)
+    # the iCE40 self-test tile is sparse too: N kept positions per block of M inputs, the rest at the
+    # zero point (tests/test_export_ice40.py runs it in simulation)
+    d = tile_data(sparse)
+    assert d["keep"].shape[-1] == 2 and d["k"] % 4 == 0
+    assert ((d["w"] != 0).reshape(d["w"].shape[0], -1, 4).sum(-1) <= 2).all()

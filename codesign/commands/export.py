@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 NAME = "export"
-HELP = "write a bitstream-ready vendor project for a board (Vitis/Vivado), or an iCE40 bitstream"
+HELP = ("write a bitstream-ready vendor project for a board (Vitis/Vivado), an iCE40 MPE-tile bitstream, or the "
+        "whole processor as an ECP5 bitstream (ulx3s)")
 
 
 def add_arguments(p) -> None:
@@ -33,7 +34,7 @@ def _check_board(design, board: str) -> None:
                 "them")
         raise CodesignError(f"unknown board {board!r}; boards: {', '.join(sorted(BOARDS))}{hint}", field="--board")
     b = BOARDS[key]
-    if b.flow != "ice40" and b.device != design.device.lower():
+    if b.flow not in ("ice40", "ecp5") and b.device != design.device.lower():
         hint = (f"--board {' or '.join(fits)}" if fits else
                 f"no board of this command has the design's device '{design.device}'; re-run the sweep with "
                 f"--device {b.device} to export to {key}")
@@ -54,6 +55,9 @@ def run(args) -> int:
         from ..vectors.manifest_check import check_vector_folder
         check_vector_folder(args.vectors, "--vectors")
     summary = export_project(design, args.board, args.out, force=args.force, vectors=args.vectors)
+    import sys
+    for w in summary.get("warnings", []):      # a routed clock below the design's: said, never hidden
+        print(f"warning: {w}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
         return 0
@@ -70,6 +74,14 @@ def run(args) -> int:
         console.print(f"{summary['cards']} cards (tp {summary['tp']} x pp {summary['pp']}, link {summary['link']}): "
                       f"cards/card<i>.json, link.json")
         console.print(f"[yellow]{summary['modelled_only']}[/yellow]")
+    if "used" in summary:
+        t = Table(title=f"LFE5U-85F post-route utilisation (Fmax {summary['fmax_mhz']} MHz vs design "
+                        f"{summary['design_freq_mhz']} MHz; model {summary['predicted'].get('fmax_mhz')} MHz)")
+        for c in ("resource", "post-route", "model", "available"):
+            t.add_column(c)
+        for k, cap in summary["capacity"].items():
+            t.add_row(k, str(summary["used"].get(k, 0)), str(summary["predicted"].get(k, "-")), str(cap))
+        console.print(t)
     if "cells" in summary:
         t = Table(title=f"iCE40UP5K utilisation (Fmax {summary['fmax_mhz']} MHz vs design "
                         f"{summary['design_freq_mhz']} MHz)")

@@ -19,8 +19,8 @@ import yaml
 from ..errors import CodesignError
 
 DATA = Path(__file__).parent / "data"
-DSP_KINDS = ("DSP48E2", "DSP58")
-MEM_KINDS = ("HBM2", "HBM2e", "HBM3", "HBM3e", "DDR4", "DDR5", "LPDDR4", "LPDDR5", "GDDR6", "GDDR6X")
+DSP_KINDS = ("DSP48E2", "DSP58", "MULT18X18D")   # MULT18X18D: Lattice ECP5 sysDSP 18x18 multiplier
+MEM_KINDS = ("HBM2", "HBM2e", "HBM3", "HBM3e", "DDR4", "DDR5", "LPDDR4", "LPDDR5", "GDDR6", "GDDR6X", "SDR")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from ..errors import CodesignError
 class Board:
     name: str
     flow: str                 # "alveo" (Vitis v++ -c/-l + XRT), "aved" (Versal V80, Vivado + AVED),
-                              # "zynqmp" (Vivado block design + Zynq UltraScale+ PS), "ice40" (open source)
+                              # "zynqmp" (Vivado block design + Zynq UltraScale+ PS), "ice40" and "ecp5"
+                              # (open source: Yosys + nextpnr)
     device: str               # key into codesign.devices for the silicon
     board_part: str | None    # Vivado board part for block designs
     mem_tag: str              # connectivity sptag: "HBM", "DDR" or "" (no Vitis linking)
@@ -66,6 +67,11 @@ BOARDS: dict[str, Board] = {
     "kv260": Board(
         "kv260", "zynqmp", "kv260", "xilinx.com:kv260_som:part0:1.4",
         "", 0, "AMD UG1089 Kria KV260 starter kit user guide; Vivado board store kv260_som 1.4"),
+    "ulx3s": Board(
+        "ulx3s", "ecp5", "ulx3s", None, "", 0,
+        "Radiona ULX3S v3.0.x: Lattice LFE5U-85F-6BG381C, 25 MHz oscillator on G2, LEDs on B2 C2 C1 D2 D1 E2 E1 "
+        "H3 (emard/ulx3s doc/constraints/ulx3s_v20.lpf); chosen because its constraints and schematic are "
+        "public and it carries the largest ECP5 (85k LUT4) the open flow supports"),
     "icebreaker": Board(
         "icebreaker", "ice40", "ice40up5k", None, "", 0,
         "1BitSquared iCEBreaker v1.0e: Lattice iCE40UP5K-SG48, 12 MHz oscillator on pin 35 "

@@ -105,6 +105,22 @@ ICE40_LUT_PER_ROW = 1070
 ICE40_LUT_PER_W4A8_LANE = 125
 
 
+def clock_warnings(fmax_mhz: float, design_mhz: float, board_mhz: float) -> list[str]:
+    """Say plainly when the routed tile is slower than the clock the design was modelled at (the
+    model's speed figures assume design.hw.freq_mhz) or than the board's oscillator (the bitstream
+    would not run as built)."""
+    out = []
+    if fmax_mhz < design_mhz:
+        out.append(f"Fmax {fmax_mhz:.1f} MHz is below the design clock {design_mhz:g} MHz "
+                   f"({fmax_mhz / design_mhz:.0%} of it): the model's speed figures for this design do not "
+                   "hold on the iCE40UP5K; the tile runs from the board's "
+                   f"{board_mhz:g} MHz oscillator")
+    if fmax_mhz < board_mhz:
+        out.append(f"Fmax {fmax_mhz:.1f} MHz is below the board clock {board_mhz:g} MHz: the bitstream "
+                   "is not timing-clean as built")
+    return out
+
+
 def estimate_luts(rows: int, cols: int, wbits: int, abits: int) -> int:
     return int(rows * (ICE40_LUT_PER_ROW + ICE40_LUT_PER_W4A8_LANE * cols * (wbits * abits) / 32))
 

@@ -1,8 +1,15 @@
 """A board-level self-test of one MPE tile for the iCEBreaker: the project's ``hw/rtl/mpe.v`` with the
-design's ROWS, COLS, WBITS, ABITS and GROUP, fed from ROMs holding one GEMV tile (with one activation
+design's ROWS, COLS, WBITS, ABITS, GROUP and N:M sparsity, fed from ROMs holding one GEMV tile (with one activation
 exponent per group, as the quantizer produces them: the ROM carries e_g - e0 per group slice and
 the MPE's shift is the weight shift - e0), its result checked against the golden model's expected
-outputs on chip.
+outputs on chip. It is one MPE tile, not the processor (no sequencer, SFU or movers): its top is
+named ``ice40_mpe_tile_selftest`` for that; the whole processor is built for the ECP5 (``ecp5.py``).
+
+An N:M sparse design gets a sparse tile: each block of M inputs of a row keeps N weights (random
+positions), the ROM carries the lane fields as the sparse weight stream packs them (weight, then its
+index in the block; docs/NUMERICS.md) and BI = COLS*M/N activations per beat, so the MPE's index
+multiplexers are exercised; the expected outputs are the golden dense GEMV of the same matrix with
+the pruned weights at the zero point (they add 0).
 
 The green LED lights while every run of the tile has matched; the red LED latches on the first
 mismatch. The tile re-runs continuously; the button restarts the check. The test data are drawn
@@ -20,20 +27,28 @@ import numpy as np
 from ..design import Design
 from ..errors import CodesignError
 from ..gen.rtl.params import MPE_PARAMS
-from ..gen.template import require_dense, template_params
+from ..gen.template import template_params
+from ..quant.numerics import sparse_index_bits
 
 REPO_HW = Path(__file__).resolve().parents[2] / "hw" / "rtl"
+TOP = "ice40_mpe_tile_selftest"      # one MPE tile with its check, not the processor
+
+
+def beat_inputs(p: dict) -> int:
+    """Activations one MPE beat reads: BI = COLS * M / N (mpe.v; dense: COLS)."""
+    return p['COLS'] * p['NM_M'] // p['NM_N']
 
 
 def tile_data(design: Design, seed: int = 2024) -> dict:
-    """One GEMV tile: K = the smallest multiple of COLS and GROUP covering two groups."""
-    require_dense(design, "iCE40 self-test")
+    """One GEMV tile: K = the smallest multiple of the beat's inputs (BI) and GROUP covering two
+    groups. N:M sparse: ``keep[r, b]`` the N kept input positions of block b of row r (ascending)."""
     p = template_params(design)   # the one mapper from design.json (as the RTL and HLS read it)
     scale_bits = p['SCALE_BITS']
     if p['WBITS'] > 8 or p['ABITS'] > 8:
         raise CodesignError(f"the iCE40 self-test supports weights and activations up to 8 bits; got "
                             f"W{p['WBITS']}A{p['ABITS']}", field="quant.wbits")
-    k = math.lcm(p['COLS'], p['GROUP'])
+    n, m = p['NM_N'], p['NM_M']
+    k = math.lcm(beat_inputs(p), p['GROUP'])
     k = k * max(1, (2 * p['GROUP']) // k)
     rng = np.random.default_rng(seed)
     amax = (1 << (p['ABITS'] - 1)) - 1
@@ -45,11 +60,18 @@ def tile_data(design: Design, seed: int = 2024) -> dict:
         wmax = (1 << (p['WBITS'] - 1)) - 1
         w = rng.integers(-wmax, wmax + 1, size=(p['ROWS'], k))
         zero = np.zeros((p['ROWS'], k // p['GROUP']), dtype=np.int64)
+    keep = np.stack([np.stack([np.sort(rng.choice(m, size=n, replace=False)) for _ in range(k // m)])
+                     for _ in range(p['ROWS'])])                        # [row, block, slot]
+    if m > 1:                 # pruned positions hold the zero point: (w - z) = 0 adds nothing
+        kept = np.zeros((p['ROWS'], k), dtype=bool)
+        for r in range(p['ROWS']):
+            kept[r, (np.arange(k // m)[:, None] * m + keep[r]).ravel()] = True
+        w = np.where(kept, w, np.repeat(zero, p['GROUP'], axis=1))
     scale = rng.integers(1, 1 << scale_bits, size=(p['ROWS'], k // p['GROUP']))
     e = rng.integers(1, 5, size=k // p['GROUP'])          # block exponents: e0 >= 1, e_g - e0 <= 3
     shift = 12
     expected = golden_gemv(w, x, scale, zero, p['GROUP'], shift, p['WBITS'], p['ZP'], e)
-    return {"k": k, "x": x, "w": w, "scale": scale, "zero": zero, "shift": shift, "e": e,
+    return {"k": k, "x": x, "w": w, "scale": scale, "zero": zero, "shift": shift, "e": e, "keep": keep,
             "expected": expected}
 
 
@@ -82,20 +104,29 @@ def emit_selftest(design: Design, rtl_dir: Path) -> tuple[list[Path], str, float
     p = template_params(design)
     scale_bits = p['SCALE_BITS']
     d = tile_data(design)
-    k, nb = d["k"], d["k"] // p['COLS']
-    sub, nsub = p['SUB'], p['NSUB']
-    bpg = p['GROUP'] // sub
-    xw, ww = p['COLS'] * p['ABITS'], p['ROWS'] * p['COLS'] * p['WBITS']
+    n, m = p['NM_N'], p['NM_M']
+    bi = beat_inputs(p)
+    k, nb = d["k"], d["k"] // bi
+    lw = p['WBITS'] + sparse_index_bits(m)         # lane field: weight, then (N:M) its index in the block
+    sub = min(bi, p['GROUP'])                      # inputs per group slice (mpe.v SUB)
+    nsub = bi // sub
+    xw, ww = bi * p['ABITS'], p['ROWS'] * p['COLS'] * lw
+    keep = d["keep"]
     sw, zw = p['ROWS'] * nsub * scale_bits, p['ROWS'] * nsub * p['WBITS']
     rel_bits = 5                                    # mpe.v REL_BITS
     rw = nsub * rel_bits
     e0 = int(d["e"].min())
     rom = []
     for b in range(nb):
-        cols = range(b * p['COLS'], (b + 1) * p['COLS'])
-        xb = _pack([d["x"][c] for c in cols], p['ABITS'])
-        wb = _pack([d["w"][r][c] for r in range(p['ROWS']) for c in cols], p['WBITS'])
-        g0 = (b // bpg) * nsub if p['COLS'] < p['GROUP'] else b * nsub
+        xb = _pack(d["x"][b * bi:(b + 1) * bi], p['ABITS'])
+        lanes = []
+        for r in range(p['ROWS']):
+            for c in range(p['COLS']):
+                blk = b * bi // m + c // n              # lane c: slot c % N of block c / N of the beat
+                i = int(keep[r][blk][c % n]) if m > 1 else 0
+                lanes.append((int(d["w"][r][blk * m + i]) & ((1 << p['WBITS']) - 1)) | (i << p['WBITS']))
+        wb = _pack(lanes, lw)
+        g0 = b * bi // p['GROUP']                       # group of the beat's first slice
         sb = _pack([d["scale"][r][g0 + j] for r in range(p['ROWS']) for j in range(nsub)], scale_bits)
         zb = _pack([d["zero"][r][g0 + j] for r in range(p['ROWS']) for j in range(nsub)], p['WBITS'])
         rb = _pack([int(d["e"][g0 + j]) - e0 for j in range(nsub)], rel_bits)
@@ -103,12 +134,13 @@ def emit_selftest(design: Design, rtl_dir: Path) -> tuple[list[Path], str, float
                    f"s = {_hex(sb, sw)}; z = {_hex(zb, zw)}; e = {_hex(rb, rw)}; end")
     expected = _pack(d["expected"], 32)
     text = f"""// iCEBreaker self-test of one MPE tile, generated by `codesign export --board icebreaker`.
-// Design: MPE {p['ROWS']}x{p['COLS']}, W{p['WBITS']}A{p['ABITS']}, group {p['GROUP']}{', zero points' if p['ZP'] else ''}.
+// One MPE tile, not the processor (the whole processor is the ECP5 build, codesign/export/ecp5.py).
+// Design: MPE {p['ROWS']}x{p['COLS']}, W{p['WBITS']}A{p['ABITS']}, group {p['GROUP']}{', zero points' if p['ZP'] else ''}{f', {n}:{m} sparse ({bi} inputs per beat)' if m > 1 else ''}.
 // ROMs hold one GEMV tile (K = {k}, seed 2024); EXPECTED is the golden model's output.
 // Activation exponents per group minus e0 = {e0}: {[int(v) - e0 for v in d['e']]} (MPE shift {d['shift']} - e0).
 // ledg_n (green) lit: every run matched; ledr_n (red) lit: a mismatch was seen (latched).
 `default_nettype none
-module ice40_selftest (
+module {TOP} (
     input  wire clk,
     input  wire btn_n,
     output wire ledr_n,
@@ -161,6 +193,6 @@ endmodule
 `default_nettype wire
 """
     rtl_dir.mkdir(parents=True, exist_ok=True)
-    (rtl_dir / "ice40_selftest.v").write_text(text)
+    (rtl_dir / f"{TOP}.v").write_text(text)
     shutil.copyfile(REPO_HW / "mpe.v", rtl_dir / "mpe.v")
-    return [rtl_dir / "mpe.v", rtl_dir / "ice40_selftest.v"], "ice40_selftest", 12.0
+    return [rtl_dir / "mpe.v", rtl_dir / f"{TOP}.v"], TOP, 12.0

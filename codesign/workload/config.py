@@ -99,6 +99,11 @@ PRESETS: dict[str, ModelConfig] = {c.name: c for c in (
            _hf("TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T")),
     _llama("smollm2-135m", 30, 576, 9, 3, 1536, 49152, 8192, _hf("HuggingFaceTB/SmolLM2-135M"),
            tied=True),
+    # stories15M (karpathy/llama2.c README model table and its run.c header: dim 288, hidden_dim 768,
+    # 6 layers, 6 heads, 6 KV heads, vocab 32000, max_seq_len 256; classifier shares the embedding):
+    # a LLaMA-2 architecture small enough for a ULX3S's 32 MB SDRAM (codesign sweep --device ulx3s)
+    _llama("stories15m", 6, 288, 6, 6, 768, 32000, 256, "karpathy/llama2.c README (stories15M, TinyStories)",
+           tied=True),
     _llama("qwen2-7b", 28, 3584, 28, 4, 18944, 152064, 131072, _hf("Qwen/Qwen2-7B"),
            family="qwen2", attn_bias=True),
     _llama("mixtral-8x7b", 32, 4096, 32, 8, 14336, 32000, 32768, _hf("mistralai/Mixtral-8x7B-v0.1"),

