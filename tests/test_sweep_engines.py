@@ -10,24 +10,9 @@ import pytest
 
 from codesign.cli import main
 from codesign.search import dask_engine
+from test_cli_sweep import SMALL_SPACE
 
-SPACE = """
-space:
-  wbits: [4, 8]
-  abits: [8]
-  kvbits: [8]
-  group: [128]
-  zero_point: [false]
-  sparsity: [dense, "2:4"]
-  method: [rtn]
-  mixed: [0]
-  rows: [16, 64]
-  cols: [64, 256]
-  weight_channels: [16, 28]
-  kv_channels: [2]
-  port_bits: [512]
-  freq_mhz: [225, 300]
-"""
+SPACE = SMALL_SPACE          # the CLI tests' small space (two widths, both sparsities)
 CHUNK = ["--chunk", "8"]   # 64 points: 8 chunks, spread over the workers
 
 
