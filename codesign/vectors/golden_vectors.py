@@ -44,21 +44,26 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def parse_int_spec(spec: str, keys) -> dict:
+    """'k=v,k=v' with integer values and keys from ``keys`` (the --random option of vectors and run)."""
+    items = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        if "=" not in part:
+            raise CodesignError(f"'{part}' is not key=value; keys: {', '.join(keys)}", field="--random")
+        k, v = part.split("=", 1)
+        if k not in keys:
+            raise CodesignError(f"unknown key '{k}'; allowed: {', '.join(keys)}", field="--random")
+        try:
+            items[k] = int(v)
+        except ValueError:
+            raise CodesignError(f"{k}={v!r} is not an integer", field="--random") from None
+    return items
+
+
 def random_config(spec: str | dict) -> ModelConfig:
     """A small random LLaMA layer: 'd_model=64,n_heads=4,n_kv_heads=2,head_dim=16,d_ffn=96[,n_experts=4,top_k=2]'."""
     if isinstance(spec, str):
-        items = {}
-        for part in filter(None, (p.strip() for p in spec.split(","))):
-            if "=" not in part:
-                raise CodesignError(f"'{part}' is not key=value; keys: {', '.join(RANDOM_KEYS)}", field="--random")
-            k, v = part.split("=", 1)
-            if k not in RANDOM_KEYS:
-                raise CodesignError(f"unknown key '{k}'; allowed: {', '.join(RANDOM_KEYS)}", field="--random")
-            try:
-                items[k] = int(v)
-            except ValueError:
-                raise CodesignError(f"{k}={v!r} is not an integer", field="--random") from None
-        spec = items
+        spec = parse_int_spec(spec, RANDOM_KEYS)
     base = dict(d_model=64, n_heads=4, n_kv_heads=2, head_dim=16, d_ffn=96, n_experts=1, top_k=1)
     base.update(spec)
     cfg = ModelConfig(name="random-" + "-".join(f"{k}{base[k]}" for k in RANDOM_KEYS), family="llama",

@@ -55,19 +55,12 @@ class ModelSource:
 
 def parse_random_model(spec: str | None) -> dict:
     """'n_layers=2,vocab=256,d_model=64,...' -> the dimensions of a small random model."""
+    from .golden_vectors import parse_int_spec
     dims = dict(RANDOM_MODEL_DEFAULT)
-    for part in filter(None, (p.strip() for p in (spec or "").split(","))):
-        if "=" not in part:
-            raise CodesignError(f"'{part}' is not key=value; keys: {', '.join(RANDOM_MODEL_KEYS)}", field="--random")
-        k, v = part.split("=", 1)
-        if k not in RANDOM_MODEL_KEYS:
-            raise CodesignError(f"unknown key '{k}'; allowed: {', '.join(RANDOM_MODEL_KEYS)}", field="--random")
-        try:
-            dims[k] = int(v)
-        except ValueError:
-            raise CodesignError(f"{k}={v!r} is not an integer", field="--random") from None
-        if dims[k] < 1:
-            raise CodesignError(f"{k} must be >= 1, got {dims[k]}", field="--random")
+    for k, v in parse_int_spec(spec or "", RANDOM_MODEL_KEYS).items():
+        if v < 1:
+            raise CodesignError(f"{k} must be >= 1, got {v}", field="--random")
+        dims[k] = v
     return dims
 
 
