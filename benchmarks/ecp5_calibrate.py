@@ -24,29 +24,30 @@ from codesign.design import Design, Hardware, Quant  # noqa: E402
 from codesign.export import ecp5  # noqa: E402
 from codesign.fsutil import dumps_json  # noqa: E402
 
-# name -> (rows, cols, sfu_lanes, role). W4A8 group 32, 64-bit ports, the tiny design's buffers. Two SFU
-# lanes only beside the smallest MPE: each SFU lane takes 31 MULT18X18D, the attention unit ~80 (156 in all).
-# The fit runs vary MPE lanes and SFU lanes independently; the hold-out run is another size.
+# name -> (rows, cols, sfu_lanes, abuf_depth, role). W4A8 group 32, 64-bit ports, KV tile 16. The fit runs
+# vary MPE lanes, SFU lanes and the activation buffer one at a time from the smallest build (also the CI
+# test's design, tests/test_export_ecp5.py); the hold-out run changes all three at once.
 SIZES = {
-    "r1c4s2": (1, 4, 2, "fit"),
-    "r1c8s1": (1, 8, 1, "fit"),          # also the CI test's design (tests/test_export_ecp5.py)
-    "r2c16s1": (2, 16, 1, "fit"),
-    "r2c8s1": (2, 8, 1, "holdout"),
+    "r1c4s1a1k": (1, 4, 1, 1024, "fit"),
+    "r1c16s1a1k": (1, 16, 1, 1024, "fit"),
+    "r1c4s2a1k": (1, 4, 2, 1024, "fit"),
+    "r1c4s1a2k": (1, 4, 1, 2048, "fit"),
+    "r2c8s2a1536": (2, 8, 2, 1536, "holdout"),
 }
 FREQ_MHZ = 50
 
 
-def design_for(rows: int, cols: int, sfu: int) -> Design:
+def design_for(rows: int, cols: int, sfu: int, abuf: int = 1024) -> Design:
     return Design(model="smollm2-135m", device="ulx3s",
                   quant=Quant(wbits=4, abits=8, kvbits=8, group=32),
                   hw=Hardware(rows=rows, cols=cols, sfu_lanes=sfu, freq_mhz=FREQ_MHZ, port_bits=64,
-                              wbuf_depth=512, abuf_depth=1024, kvbuf_depth=16, weight_channels=1,
+                              wbuf_depth=512, abuf_depth=abuf, kvbuf_depth=16, weight_channels=1,
                               kv_channels=1)).validate()
 
 
 def build(name: str, synth: str = "yowasp") -> dict:
-    rows, cols, sfu, role = SIZES[name]
-    design = design_for(rows, cols, sfu)
+    rows, cols, sfu, abuf, role = SIZES[name]
+    design = design_for(rows, cols, sfu, abuf)
     out = ROOT / "runs" / ("ecp5" if synth == "yowasp" else "ecp5-debian") / name
     t0 = time.time()
     sources, img = ecp5.emit_board(design, out / "rtl")
@@ -101,8 +102,8 @@ def main() -> int:
         print(fit_and_table())
         return 0
     if a.list or not a.names:
-        for n, (r, c, s, role) in SIZES.items():
-            print(f"{n}: rows {r} cols {c} sfu_lanes {s} ({role})")
+        for n, (r, c, s, ab, role) in SIZES.items():
+            print(f"{n}: rows {r} cols {c} sfu_lanes {s} abuf_depth {ab} ({role})")
         return 0
     for n in a.names:
         if n not in SIZES:

@@ -97,7 +97,7 @@ class Bench:
         await self.ctrl.write_dword(REG["ctrl"], 1)   # ap_start
 
     def abuf(self, offset: int, count: int) -> np.ndarray:
-        arr = self.core.abuf
+        arr = self.core.u_abuf.mem
         out = np.empty(count, dtype=np.int64)
         for i in range(count):
             v = arr[offset + i].value

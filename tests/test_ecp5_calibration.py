@@ -15,24 +15,26 @@ from codesign.model import constants as C
 from codesign.model import ecp5_calibration as E
 from codesign.model.report import evaluate_design
 
-LUT = {"fixed": 30000.0, "lane_bit": 2.5, "sfu_lane": 9000.0}
-FF = {"fixed": 20000.0, "lane_bit": 1.5, "sfu_lane": 2000.0}
+LUT = {"fixed": 30000.0, "lane_bit": 2.5, "sfu_lane": 9000.0, "buffer_bit": 0.05}
+FF = {"fixed": 20000.0, "lane_bit": 1.5, "sfu_lane": 2000.0, "buffer_bit": 0.01}
 MULT = {"fixed": 80.0, "lane": 1.0, "sfu_lane": 31.0}
 
 
-def _record(name, role, rows, cols, sfu, fmax):
-    p = {"rows": rows, "cols": cols, "sfu_lanes": sfu, "wbits": 4, "abits": 8}
+def _record(name, role, rows, cols, sfu, fmax, abuf=1024):
+    p = {"rows": rows, "cols": cols, "sfu_lanes": sfu, "wbits": 4, "abits": 8, "abuf_depth": abuf}
     used = {"LUT4": round(E.predict(LUT, p)), "FF": round(E.predict(FF, p)), "MULT18X18D": round(E.predict(MULT, p)),
             "DP16KD": 40}
     return {"name": name, "role": role, "used": used, "fmax_mhz": {"clk_25mhz": fmax},
-            "design": {"hw": {"rows": rows, "cols": cols, "sfu_lanes": sfu}, "quant": {"wbits": 4, "abits": 8}}}
+            "design": {"hw": {"rows": rows, "cols": cols, "sfu_lanes": sfu, "abuf_depth": abuf},
+                       "quant": {"wbits": 4, "abits": 8}}}
 
 
 def _records():
     # Fmax from 1/f = 12 ns + 2 ns * log2(lanes)
     f = lambda lanes: 1e3 / (12 + 2 * __import__("math").log2(lanes))  # noqa: E731
     return [_record("a", "fit", 1, 4, 2, f(4)), _record("b", "fit", 1, 8, 1, f(8)),
-            _record("c", "fit", 2, 16, 1, f(32)), _record("d", "holdout", 2, 8, 1, f(16))]
+            _record("c", "fit", 2, 16, 1, f(32)), _record("e", "fit", 1, 8, 1, f(8), abuf=2048),
+            _record("d", "holdout", 2, 8, 1, f(16), abuf=1536)]
 
 
 def test_fit_recovers_the_generating_coefficients():
@@ -69,7 +71,7 @@ def test_a_fitted_model_drives_the_export_precheck(monkeypatch):
     monkeypatch.setattr(C, "ECP5_FF", FF)
     monkeypatch.setattr(C, "ECP5_MULT", MULT)
     monkeypatch.setattr(C, "ECP5_CLOCK", {"t0_ns": 12.0, "t1_ns": 2.0})
-    small = Design(model="stories15m", device="ulx3s", hw=Hardware(rows=1, cols=8, sfu_lanes=1, weight_channels=1,
+    small = Design(model="stories15m", device="ulx3s", hw=Hardware(rows=1, cols=8, sfu_lanes=1, abuf_depth=1024, weight_channels=1,
                                                                    kv_channels=1, port_bits=64)).validate()
     pred = ecp5.prediction(small)
     assert pred["MULT18X18D"] == 80 + 8 + 31 and pred["fmax_mhz"] == pytest.approx(1e3 / 18, abs=0.1)

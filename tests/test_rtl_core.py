@@ -109,6 +109,26 @@ def test_layer_icarus_design_points(name, builds, tmp_path):
     assert rep["hw_cycles"] == rep["cycles"] > 0   # the AXI-Lite cycle register reads the same counter
 
 
+# BANKED = 1 (lane_ram.v: the buffers as banks of distributed RAM, as the board builds synthesise them):
+# the same layer passes and takes exactly the cycles of the flat buffers; the points cover SFU lanes
+# above and below the other lane groups, GQA (rep 3: three ATTN write groups) and ROPE's two halves
+_BANKED = ["w4a8kv8-r2c8", "w2a4kv4zp-r3c64", "w8a8kv8-r2c32-l64"]
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.xdist_group(f"core_icarus_{n}")]
+                                               + ([] if i < 1 else [pytest.mark.slow]))
+                                  for i, n in enumerate(_BANKED)])
+def test_layer_icarus_banked_buffers_match_flat(name, builds, tmp_path_factory, tmp_path):
+    design = design_of(POINTS[name])
+    vec = _vectors(design, tmp_path / "vec", 6, DIMS[name])
+    flat = run_layer(*builds("icarus", design), vec, f"flat_{name}")
+    d = tmp_path_factory.mktemp("core_icarus_banked")
+    runner = rtl_build.build("icarus", "codesign_top", rtl_build.core_sources(), {**core_params(design), "BANKED": 1}, d)
+    rep = run_layer(runner, d, vec, f"banked_{name}")
+    assert rep["mismatch"] is None and rep["done"] and all(s["ok"] for s in rep["steps"])
+    assert rep["cycles"] == flat["cycles"] > 0
+
+
 @pytest.mark.xdist_group("core_icarus_w4a8kv8-r2c8")
 def test_layer_ports_only_mode(builds, tmp_path):
     """RTL without the core hierarchy (e.g. exported by Vitis HLS): the bench falls back to the ports:

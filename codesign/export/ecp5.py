@@ -118,6 +118,9 @@ def board_params(design: Design) -> dict[str, int]:
     dims = reduced_dims(design)
     params["MAX_HD"] = dims["head_dim"]
     params["MAX_REP"] = dims["n_heads"] // dims["n_kv_heads"]
+    # the buffers as banked distributed RAM (hw/rtl/lane_ram.v): as flat arrays with one port per
+    # lane, abuf alone (21 write lanes here) needs ~100k LUT4 of flip-flops and multiplexers
+    params["BANKED"] = 1
     return params
 
 

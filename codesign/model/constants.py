@@ -191,8 +191,8 @@ PUE = 1.0                   # board power only (no facility overhead): stated, n
 # riding on the lanes), per SFU lane. All zero: NOT FITTED YET -- no place-and-route of the whole
 # processor had finished by this commit (docs/EXPORT.md, "Status"); the ECP5 model refuses to predict
 # (model/resources.py) rather than answer from unmeasured numbers.
-ECP5_LUT = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0}
-ECP5_FF = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0}
+ECP5_LUT = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0, "buffer_bit": 0.0}
+ECP5_FF = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0, "buffer_bit": 0.0}
 ECP5_MULT = {"fixed": 0.0, "lane": 0.0, "sfu_lane": 0.0}
 # 1/Fmax = t0 + t1 * log2(rows * cols) (ns), on the same fit runs' nextpnr Fmax (not fitted yet: zero)
 ECP5_CLOCK = {"t0_ns": 0.0, "t1_ns": 0.0}

@@ -6,11 +6,12 @@ record holds the design's parameters, nextpnr's post-route utilisation and Fmax,
 ``fit`` runs determine the coefficients (least squares), ``holdout`` runs only judge them.
 
 LUT4 and FF are linear in the blocks that scale: MPE lanes (by their operand bits; a lane's share of
-its row's group-scale multiply, 64-bit accumulate and requantize rides on it, as the builds vary rows
-and columns together), SFU lanes, and a fixed part (sequencer, decode, attention row unit, movers,
-AXI-Lite control, the board's memory glue). MULT18X18D is counted the same way. Three terms, because
-each place-and-route run costs tens of minutes here: three fit runs determine them, the hold-out run
-judges them (docs/EXPORT.md). The clock model: the critical path grows with the log of the
+its row's group-scale multiply, 64-bit accumulate and requantize rides on it), SFU lanes, the
+activation-sized buffers (by their stored bits, read copies included: distributed RAM on the ECP5), and
+a fixed part (sequencer, decode, the attention row unit at the board layer's head_dim, movers, AXI-Lite
+control, the board's memory glue). MULT18X18D: fixed, per lane, per SFU lane. Four terms, because each
+place-and-route run costs minutes here: four fit runs, each varying one term from the smallest build,
+determine them, and the hold-out run (all terms changed at once) judges them (docs/EXPORT.md). The clock model: the critical path grows with the log of the
 MPE array (adder tree depth, operand fan-out to the lanes), 1/Fmax = t0 + t1 * log2(rows * cols).
 
 ``constants.py`` holds the fitted numbers (ECP5_*; zero, and refused by the model, until records exist:
@@ -30,8 +31,8 @@ BUILDS = Path(__file__).parent / "data" / "ecp5_builds"
 
 # resource -> the terms of its linear model (names of basis_values)
 BASIS = {
-    "lut": ("fixed", "lane_bit", "sfu_lane"),
-    "ff": ("fixed", "lane_bit", "sfu_lane"),
+    "lut": ("fixed", "lane_bit", "sfu_lane", "buffer_bit"),
+    "ff": ("fixed", "lane_bit", "sfu_lane", "buffer_bit"),
     "mult": ("fixed", "lane", "sfu_lane"),
 }
 # the post-route cell each model resource is compared with (nextpnr names, as ecp5.utilisation reads them)
@@ -43,7 +44,10 @@ def basis_values(p: dict) -> dict:
     lanes = p["rows"] * p["cols"]
     return {"fixed": np.ones_like(np.asarray(p["rows"], dtype=np.float64)),
             "lane": lanes, "lane_bit": lanes * (p["wbits"] + p["abits"]),
-            "row": p["rows"], "sfu_lane": p["sfu_lanes"]}
+            "row": p["rows"], "sfu_lane": p["sfu_lanes"],
+            # the activation-sized buffers (hw/rtl/lane_ram.v, banked distributed RAM): abuf (int32, one
+            # copy per read group: SFU a, SFU b, STORE), xq (abits) and pbuf (int16), abuf_depth each
+            "buffer_bit": p["abuf_depth"] * (3 * 32 + p["abits"] + 16)}
 
 
 def load_builds(folder: Path = BUILDS) -> list[dict]:

@@ -58,10 +58,15 @@ module attn_row #(
     reg signed [63:0] acc [0:MAX_REP*MAX_HD-1];   // P.V accumulators [j][d]
 
     // ---------------------------------------------------------------- K row: the group's scores
+    // The dot product is held at its exact width (MAX_HD products of ABITS x KVBITS bits) rather than
+    // 64 bits: the value is the same, and the scale multiply is then DOT_W x 33 bits instead of 64 x 64
+    // (what synthesis can map to a few multiplier blocks; an ECP5 has 156 of 18x18).
+    localparam integer DOT_W = ABITS + KVBITS + $clog2(MAX_HD + 1);
     integer j, d;
-    reg signed [63:0] dotv;
+    reg signed [DOT_W-1:0] dotv;
     reg signed [KVBITS-1:0] kvv;
     reg signed [ABITS-1:0] qv;
+    reg signed [63:0] scaled;
     always @(*) begin
         score = 0;
         for (j = 0; j < MAX_REP; j = j + 1) begin
@@ -72,14 +77,17 @@ module attn_row #(
                     qv = q[(j * MAX_HD + d) * ABITS +: ABITS];
                     dotv = dotv + qv * kvv;
                 end
-            score[j*32 +: 32] = srs32(dotv * $signed({32'd0, mult}),
+            scaled = dotv * $signed({1'b0, mult});
+            score[j*32 +: 32] = srs32(scaled,
                                       16'sd31 - $signed({10'd0, eq[j*6 +: 6]}) - $signed({8'd0, e_row}));
         end
     end
 
     // ---------------------------------------------------------------- V row: accumulate P.V
+    // p * (v << e_v) modulo 2^64 is (p * v) << e_v: the 17 x KVBITS-bit product, then the shift
     integer ja, da;
     reg signed [KVBITS-1:0] kva;
+    reg signed [KVBITS+16:0] pv;
     reg signed [63:0] prodv;
     always @(posedge clk) begin
         if (acc_clear_all) begin
@@ -89,8 +97,9 @@ module attn_row #(
                 for (da = 0; da < MAX_HD; da = da + 1)
                     if (ja < rep && da < hd) begin
                         kva = row[da*KVBITS +: KVBITS];
-                        prodv = $signed({1'b0, p[ja*16 +: 16]}) *
-                                ($signed({{(64-KVBITS){kva[KVBITS-1]}}, kva}) <<< e_row);
+                        pv = $signed({1'b0, p[ja*16 +: 16]}) * kva;
+                        prodv = pv;
+                        prodv = prodv <<< e_row;
                         acc[ja * MAX_HD + da] <= acc[ja * MAX_HD + da] + prodv;
                     end
         end else if (acc_clear_used) begin

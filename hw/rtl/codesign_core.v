@@ -36,7 +36,8 @@ module codesign_core #(
     parameter integer MAX_HD = 128,      // largest head_dim
     parameter integer MAX_REP = 8,       // largest query heads per KV head (GQA)
     parameter integer WBUF_DEPTH = 2,    // (weights stream through stream_unpack; kept for the design map)
-    parameter integer MAX_BURST = 16
+    parameter integer MAX_BURST = 16,
+    parameter integer BANKED = 0         // buffers as banked distributed RAM (lane_ram.v), for synthesis
 ) (
     input  wire         clk,
     input  wire         rst_n,
@@ -117,10 +118,18 @@ module codesign_core #(
     endfunction
 
     // ------------------------------------------------------------------ buffers
-    reg signed [31:0] abuf [0:ABUF_DEPTH-1];        // activations (int32, ACT_FRAC)
-    reg [ABITS-1:0]   xq   [0:ABUF_DEPTH-1];        // GEMV input, quantized
-    reg [5:0]         xe   [0:MAXG-1];              // its exponent per block of GROUP inputs
-    reg [15:0]        pbuf [0:ABUF_DEPTH-1];        // gamma (NORM) / cos,sin row (ROPE)
+    // abuf (activations, int32 ACT_FRAC), xq (GEMV input, quantized) and pbuf (gamma for NORM,
+    // the cos/sin row for ROPE) are lane_ram buffers (instances below): each write or read is a run
+    // of consecutive elements, one lane group per source and sink
+    localparam integer ATT_L = MAX_REP * MAX_HD;
+    localparam integer AB_WL = (L > ROWS ? L : ROWS) > (PORT_BITS / 32 > ATT_L ? PORT_BITS / 32 : ATT_L) ?
+                               (L > ROWS ? L : ROWS) : (PORT_BITS / 32 > ATT_L ? PORT_BITS / 32 : ATT_L);
+    localparam integer AB_RL = (L > PK_IN / 32) ? L : PK_IN / 32;
+    localparam integer AB_WG = 4 + MAX_REP;
+    wire [3*AB_RL*32-1:0] ab_rd;               // abuf reads: SFU a, SFU b, STORE
+    wire [BI*ABITS-1:0]   xq_rd;               // xq read: the MPE's input lanes
+    wire [2*L*16-1:0]     pb_rd;               // pbuf read: gamma, or cos/sin pairs
+    reg [5:0]         xe   [0:MAXG-1];              // xq's exponent per block of GROUP inputs
     reg [15:0]        sbuf [0:MAXG*ROWS-1];         // weight scales of the current row tile [g][r]
     reg [7:0]         zbuf [0:MAXG*ROWS-1];         // zero points [g][r]
     reg [ABITS-1:0]   qq   [0:MAX_REP*MAX_HD-1];    // ATTN: quantized query heads of one KV group
@@ -340,13 +349,13 @@ module codesign_core #(
                 if (jdst == D_XQ) sf_ein[i*6 +: 6] = xe[idx / GROUP];
                 if (jb_scores) sf_a[i*32 +: 32] = scb[ja + idx];
                 else begin
-                    sf_a[i*32 +: 32] = abuf[ja + idx];
-                    sf_b[i*32 +: 32] = abuf[jb + idx];
+                    sf_a[i*32 +: 32] = ab_rd[i*32 +: 32];
+                    sf_b[i*32 +: 32] = ab_rd[(AB_RL + i)*32 +: 32];
                 end
-                if (jc == C_GAMMA) sf_c[i*16 +: 16] = pbuf[idx];
+                if (jc == C_GAMMA) sf_c[i*16 +: 16] = pb_rd[i*16 +: 16];
                 if (jc == C_ROPE) begin
-                    sf_c[i*16 +: 16] = pbuf[2 * idx];
-                    sf_d[i*16 +: 16] = pbuf[2 * idx + 1];
+                    sf_c[i*16 +: 16] = pb_rd[(2 * i)*16 +: 16];
+                    sf_d[i*16 +: 16] = pb_rd[(2 * i + 1)*16 +: 16];
                 end
             end
         end
@@ -370,7 +379,7 @@ module codesign_core #(
         mp_x = 0; mp_scale = 0; mp_zero = 0; mp_rel = 0;
         for (c = 0; c < BI; c = c + 1) begin
             idx2 = gb * BI + c;
-            if (idx2 < i_k) mp_x[c*ABITS +: ABITS] = xq[idx2];
+            if (idx2 < i_k) mp_x[c*ABITS +: ABITS] = xq_rd[c*ABITS +: ABITS];
         end
         for (r = 0; r < ROWS; r = r + 1)
             for (j = 0; j < NSUB; j = j + 1) begin
@@ -438,7 +447,7 @@ module codesign_core #(
         S_STORE: if (!io_pclr && rem != 0) begin
             io_take = (rem < PK_IN / 32) ? rem : PK_IN / 32;
             for (i = 0; i < PK_IN / 32; i = i + 1)
-                if (i < io_take) io_pdata[i*32 +: 32] = abuf[i_src + cnt + i];
+                if (i < io_take) io_pdata[i*32 +: 32] = ab_rd[(2*AB_RL + i)*32 +: 32];
             io_pbits = io_take * 32;
             io_push = 1'b1;
             io_fire = io_push_rdy;
@@ -524,11 +533,7 @@ module codesign_core #(
                     oidx = ob * L + i;
                     if (oidx < jn) begin
                         case (jdst)
-                            D_ABUF: begin
-                                abuf[jo + oidx] <= sf_oa[i*32 +: 32];
-                                if (sf_op == SF_ROPE) abuf[jo2 + oidx] <= sf_ob[i*32 +: 32];
-                            end
-                            D_XQ: xq[oidx] <= sf_oa[i*32 +: ABITS];
+                            D_ABUF, D_XQ: ;   // lane_ram write groups (below)
                             D_QQ: qq[jo + oidx] <= sf_oa[i*32 +: ABITS];
                             D_PROB: prb[jo + oidx] <= sf_oa[i*32 +: 16];
                             default: ;
@@ -540,13 +545,8 @@ module codesign_core #(
             if (jdst == D_XQ)
                 for (i = 0; i < SF_NS; i = i + 1)
                     if (sf_ev[i]) xe[sf_eidx + i] <= sf_eo[i*6 +: 6];
-            // MPE results -> activation buffer
-            if (mp_out_valid) begin
-                for (r = 0; r < ROWS; r = r + 1)
-                    if (gout * ROWS + r < i_n)
-                        abuf[i_dst + tok * i_n + gout * ROWS + r] <= mp_out[r*32 +: 32];
-                gout <= gout + 1;
-            end
+            // MPE results -> activation buffer (lane_ram write group 2)
+            if (mp_out_valid) gout <= gout + 1;
 
             case (st)
             S_IDLE: if (start) begin
@@ -609,12 +609,7 @@ module codesign_core #(
             // ---------------- LOAD: io words -> abuf; NORM gamma / ROPE row: int16 -> pbuf
             S_LOAD, S_LD16: begin
                 if (io_fire) begin
-                    for (i = 0; i < PORT_BITS / 16; i = i + 1)
-                        if (i < io_take) begin
-                            if (st == S_LOAD) begin
-                                if (i < PORT_BITS / 32) abuf[i_dst + cnt + i] <= io_u[i*32 +: 32];
-                            end else pbuf[cnt + i] <= io_u[i*16 +: 16];
-                        end
+                    // the words go to abuf (S_LOAD) or pbuf (S_LD16): lane_ram write groups
                     cnt <= cnt + io_take;
                     rem <= rem - io_take;
                 end
@@ -841,10 +836,8 @@ module codesign_core #(
                 if (!kv_uclr && rem == 0) st <= S_AT_OUT;
             end
             S_AT_OUT: begin
-                for (j = 0; j < MAX_REP; j = j + 1)
-                    for (d = 0; d < MAX_HD; d = d + 1)
-                        if (j < rep && d < i_hd)   // attn_row clears these accumulators (acc_clear_used)
-                            abuf[i_dst + (tok * i_heads + hh * rep + j) * i_hd + d] <= at_out[(j * MAX_HD + d)*32 +: 32];
+                // the group's outputs go to abuf (lane_ram write groups 4 ..); attn_row clears the
+                // accumulators it gave (acc_clear_used)
                 step <= 4;
                 st <= S_DRAIN_KV;
             end
@@ -924,5 +917,58 @@ module codesign_core #(
                       D_KVPACK, C_NONE, 0, 1'b0);
         end
     endtask
+    // ------------------------------------------------------------------ the lane_ram buffers
+    // Write groups, later ones winning a same-element write as the statements they replace did:
+    // abuf: 0 SFU output a, 1 SFU output b (ROPE's second half), 2 MPE results, 3 LOAD words,
+    // 4 + j ATTN outputs of query head j of the group. Reads: 0 SFU input a, 1 SFU input b, 2 STORE.
+    function [31:0] clip(input [31:0] total, input [31:0] done_, input [31:0] lanes);
+        clip = (total > done_) ? ((total - done_ < lanes) ? total - done_ : lanes) : 32'd0;
+    endfunction
+    reg  [AB_WG-1:0]          ab_we;
+    reg  [AB_WG*32-1:0]       ab_wbase, ab_wcnt;
+    reg  [AB_WG*AB_WL*32-1:0] ab_wd;
+    reg  [L*ABITS-1:0]        xq_wd;
+    wire sf_to_abuf = rst_n && sf_out_fire && jdst == D_ABUF;
+    integer lg, ll;
+    always @(*) begin
+        ab_we = 0; ab_wbase = 0; ab_wcnt = 0; ab_wd = 0; xq_wd = 0;
+        ab_we[0] = sf_to_abuf;
+        ab_wbase[0 +: 32] = jo + ob * L;
+        ab_wcnt[0 +: 32] = clip(jn, ob * L, L);
+        ab_we[1] = sf_to_abuf && sf_op == SF_ROPE;
+        ab_wbase[32 +: 32] = jo2 + ob * L;
+        ab_wcnt[32 +: 32] = clip(jn, ob * L, L);
+        for (ll = 0; ll < L; ll = ll + 1) begin
+            ab_wd[(0 * AB_WL + ll)*32 +: 32] = sf_oa[ll*32 +: 32];
+            ab_wd[(1 * AB_WL + ll)*32 +: 32] = sf_ob[ll*32 +: 32];
+            xq_wd[ll*ABITS +: ABITS] = sf_oa[ll*32 +: ABITS];
+        end
+        ab_we[2] = rst_n && mp_out_valid;
+        ab_wbase[64 +: 32] = i_dst + tok * i_n + gout * ROWS;
+        ab_wcnt[64 +: 32] = clip(i_n, gout * ROWS, ROWS);
+        for (ll = 0; ll < ROWS; ll = ll + 1) ab_wd[(2 * AB_WL + ll)*32 +: 32] = mp_out[ll*32 +: 32];
+        ab_we[3] = rst_n && io_fire && st == S_LOAD;
+        ab_wbase[96 +: 32] = i_dst + cnt;
+        ab_wcnt[96 +: 32] = (io_take < PORT_BITS / 32) ? io_take : PORT_BITS / 32;
+        for (ll = 0; ll < PORT_BITS / 32; ll = ll + 1) ab_wd[(3 * AB_WL + ll)*32 +: 32] = io_u[ll*32 +: 32];
+        for (lg = 0; lg < MAX_REP; lg = lg + 1) begin
+            ab_we[4 + lg] = rst_n && st == S_AT_OUT && lg < rep;
+            ab_wbase[(4 + lg)*32 +: 32] = i_dst + (tok * i_heads + hh * rep + lg) * i_hd;
+            ab_wcnt[(4 + lg)*32 +: 32] = (i_hd < MAX_HD) ? i_hd : MAX_HD;
+            for (ll = 0; ll < MAX_HD; ll = ll + 1)
+                ab_wd[((4 + lg) * AB_WL + ll)*32 +: 32] = at_out[(lg * MAX_HD + ll)*32 +: 32];
+        end
+    end
+    lane_ram #(.W(32), .DEPTH(ABUF_DEPTH), .LANES(AB_WL), .RLANES(AB_RL), .WG(AB_WG), .RG(3), .BANKED(BANKED)) u_abuf (
+        .clk(clk), .wr_en(ab_we), .wr_base(ab_wbase), .wr_count(ab_wcnt), .wr_data(ab_wd),
+        .rd_base({i_src + cnt, jb + fb * L, ja + fb * L}), .rd_data(ab_rd));
+    lane_ram #(.W(ABITS), .DEPTH(ABUF_DEPTH), .LANES(L), .RLANES(BI), .WG(1), .RG(1), .BANKED(BANKED)) u_xq (
+        .clk(clk), .wr_en(rst_n && sf_out_fire && jdst == D_XQ), .wr_base(ob * L), .wr_count(clip(jn, ob * L, L)),
+        .wr_data(xq_wd), .rd_base(gb * BI), .rd_data(xq_rd));
+    lane_ram #(.W(16), .DEPTH(ABUF_DEPTH), .LANES(PORT_BITS / 16), .RLANES(2 * L), .WG(1), .RG(1),
+               .BANKED(BANKED)) u_pbuf (
+        .clk(clk), .wr_en(rst_n && io_fire && st == S_LD16), .wr_base(cnt),
+        .wr_count((io_take < PORT_BITS / 16) ? io_take : PORT_BITS / 16), .wr_data(io_u[PORT_BITS-1:0]),
+        .rd_base((jc == C_ROPE) ? 2 * fb * L : fb * L), .rd_data(pb_rd));
 endmodule
 `default_nettype wire

@@ -23,6 +23,7 @@ module codesign_top #(
     parameter integer PORT_BITS = 64,
     parameter integer MAX_HD = 128,
     parameter integer MAX_REP = 8,
+    parameter integer BANKED = 0,        // buffers as banked distributed RAM (lane_ram.v): synthesis
     parameter integer C_S_AXI_CONTROL_ADDR_WIDTH = 7
 ) (
     input  wire ap_clk,
@@ -172,7 +173,7 @@ module codesign_top #(
         .ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .WBITS_HI(WBITS_HI), .ABITS(ABITS), .KVBITS(KVBITS), .GROUP(GROUP),
         .ZP(ZP), .NM_N(NM_N), .NM_M(NM_M), .SCALE_BITS(SCALE_BITS), .SFU_LANES(SFU_LANES), .ABUF_DEPTH(ABUF_DEPTH),
         .KVBUF_DEPTH(KVBUF_DEPTH), .PORT_BITS(PORT_BITS), .MAX_HD(MAX_HD), .MAX_REP(MAX_REP),
-        .WBUF_DEPTH(WBUF_DEPTH)
+        .WBUF_DEPTH(WBUF_DEPTH), .BANKED(BANKED)
     ) u_core (
         .clk(ap_clk), .rst_n(ap_rst_n), .start(ap_start & ap_idle), .w_base(arg_w), .kv_base(arg_kv),
         .io_base(arg_io), .n_instr(arg_n_instr), .idle(ap_idle), .done(core_done), .err(core_err),

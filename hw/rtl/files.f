@@ -7,6 +7,7 @@ sfu_job.v
 attn_row.v
 mpe.v
 weight_beat.v
+lane_ram.v
 axi_read_master.v
 axi_write_master.v
 axil_control.v
