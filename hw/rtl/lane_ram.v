@@ -75,23 +75,32 @@ module lane_ram #(
         reg [NB*RW-1:0] bwa;
         reg [NB*W-1:0]  bwd;
         reg [NB-1:0]    clash;              // two groups, one bank, different rows (never legal)
-        reg [31:0]      row;
+        // per group, once: its first row, the next one (banks below the start offset wrap into it),
+        // whether each is inside the buffer, and its lane count clipped to the banks
+        reg [31:0]      row0, row1;
+        reg             ok0, ok1;
+        reg [LNB:0]     n;
         reg [LNB-1:0]   sh, kb;
         integer wg, b;
         always @(*) begin
             bwe = 0; bwa = 0; bwd = 0; clash = 0;
-            for (wg = 0; wg < WG; wg = wg + 1)
+            for (wg = 0; wg < WG; wg = wg + 1) begin
+                sh = wr_base[wg*32 +: LNB];
+                row0 = wr_base[wg*32 +: 32] >> LNB;
+                row1 = row0 + 1;
+                ok0 = row0 < BD;
+                ok1 = row1 < BD;
+                n = (wr_count[wg*32 +: 32] < LANES) ? wr_count[wg*32 +: LNB+1] : LANES;
                 for (b = 0; b < NB; b = b + 1) begin
-                    sh = wr_base[wg*32 +: LNB];
                     kb = b - sh;
-                    row = (wr_base[wg*32 +: 32] >> LNB) + ((b < sh) ? 1 : 0);
-                    if (wr_en[wg] && kb < wr_count[wg*32 +: 32] && kb < LANES && row < BD) begin
-                        if (bwe[b] && bwa[b*RW +: RW] != row[RW-1:0]) clash[b] = 1'b1;
+                    if (wr_en[wg] && kb < n && ((b < sh) ? ok1 : ok0)) begin
+                        if (bwe[b] && bwa[b*RW +: RW] != ((b < sh) ? row1[RW-1:0] : row0[RW-1:0])) clash[b] = 1'b1;
                         bwe[b] = 1'b1;
-                        bwa[b*RW +: RW] = row[RW-1:0];
+                        bwa[b*RW +: RW] = (b < sh) ? row1[RW-1:0] : row0[RW-1:0];
                         bwd[b*W +: W] = wrot[(wg*NB + b)*W +: W];
                     end
                 end
+            end
         end
 `ifndef SYNTHESIS
         integer mb;
@@ -107,16 +116,16 @@ module lane_ram #(
 
         // ------------------------------------------------ reads: each group's row per bank
         reg [RG*NB*RW-1:0] rrow;
-        reg [31:0]      rr;
+        reg [31:0]      rr0, rr1;
         reg [LNB-1:0]   rsh;
         integer ag, ab;
         always @(*)
             for (ag = 0; ag < RG; ag = ag + 1) begin
                 rsh = rd_base[ag*32 +: LNB];
-                for (ab = 0; ab < NB; ab = ab + 1) begin
-                    rr = (rd_base[ag*32 +: 32] >> LNB) + ((ab < rsh) ? 1 : 0);
-                    rrow[(ag*NB + ab)*RW +: RW] = rr[RW-1:0];
-                end
+                rr0 = rd_base[ag*32 +: 32] >> LNB;
+                rr1 = rr0 + 1;
+                for (ab = 0; ab < NB; ab = ab + 1)
+                    rrow[(ag*NB + ab)*RW +: RW] = (ab < rsh) ? rr1[RW-1:0] : rr0[RW-1:0];
             end
         wire [RG*NB*W-1:0] bout;             // bank b's element for group g at [(g*NB + b)*W +: W]
         genvar gb, gg;
