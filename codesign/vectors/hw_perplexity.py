@@ -57,6 +57,31 @@ def window_score(model, ids) -> tuple[float, str]:
     return float((lse - logits[np.arange(len(ids) - 1), ids[1:]]).sum()), digest
 
 
+def model_sha256(model) -> str:
+    """sha256 of the integer model the processor holds (every layer's quantized matrices and gains,
+    the final gain and eps): the compiler's output. Its float preparation (the SmoothQuant factors
+    come from a float32 torch pass) can round differently on another CPU, and then so do a few
+    weights; the record keeps this hash so that a bit-for-bit comparison knows its input."""
+    import hashlib
+
+    h = hashlib.sha256()
+
+    def put(*arrays):
+        for a in arrays:
+            h.update(np.ascontiguousarray(np.asarray(a, dtype=np.int64)).tobytes())
+
+    for layer in model.layers:
+        for name in sorted(layer.mats):
+            w = layer.mats[name]
+            h.update(name.encode())
+            put(w.q, w.zero, w.mant, [w.shift, w.bits, w.group, int(w.zero_point), w.in_features])
+        for name in sorted(layer.gammas):
+            put(layer.gammas[name][0], [layer.gammas[name][1]])
+        put([layer.eps_q])
+    put(model.final_gamma[0], [model.final_gamma[1], model.eps_q])
+    return h.hexdigest()
+
+
 def emulation_nll(src, quant, ids, dtype) -> float:
     """The table's own measurement of one window (``quant.llm``: the RTN weights of the smoothed
     checkpoint, the golden quantizers on activations, queries and KV, float RMSNorm / RoPE / softmax /
@@ -159,6 +184,7 @@ def score(src, table: dict, quant, windows: list[int], *, emulation: bool = Fals
     boot = {**BOOTSTRAP, **table.get("bootstrap", {})}
     t0 = time.perf_counter()
     model = prepare_model(src, quant)
+    digest_model = model_sha256(model)
     t1 = time.perf_counter()
     hw, digests = [], []
     for i in windows:
@@ -186,7 +212,7 @@ def score(src, table: dict, quant, windows: list[int], *, emulation: bool = Fals
     out = {"entry": label(quant), "wbits": quant.wbits, "abits": quant.abits, "kvbits": quant.kvbits,
            "group": quant.group, "zero_point": bool(quant.zero_point), "method": "rtn",
            "windows": list(windows), "scored_tokens": tokens,
-           "window_nll": hw, "window_hidden_sha256": digests, "total_nll": sum(hw),
+           "model_sha256": digest_model, "window_nll": hw, "window_hidden_sha256": digests, "total_nll": sum(hw),
            "ppl": math.exp(sum(hw) / tokens), "reference_ppl": math.exp(sum(base) / tokens),
            "loss_pct": hw_loss, "loss_ci_pct": ci(base, hw) if len(windows) > 1 else None,
            "table": {"ppl": row["ppl"], "loss_pct": row["loss_pct"], "ci_pct": [lo, hi],
@@ -206,6 +232,20 @@ def score(src, table: dict, quant, windows: list[int], *, emulation: bool = Fals
         out["emulation_f32_loss_pct"] = loss_pct(out["emulation_f32_window_nll"])
         out["emulation_f64_loss_pct"] = loss_pct(out["emulation_f64_window_nll"])
     return out
+
+
+def pipeline_check(model_name: str, sample, window: int = 0) -> dict:
+    """The CPU-independent fingerprint of the pipeline: W8 A8 KV8 g32 on the checkpoint without
+    SmoothQuant (its integer model comes from numpy's correctly rounded float64 element-wise
+    operations only, so every machine prepares the same one), one window's NLL and hidden-state hash."""
+    from ..design import Quant
+    from .model_run import prepare_model, real_model
+
+    quant = Quant(wbits=8, abits=8, kvbits=8, group=32)
+    model = prepare_model(real_model(model_name, smooth=False), quant)
+    nll, digest = window_score(model, sample.windows[window].tolist())
+    return {"smoothing": False, "entry": label(quant), "window": window, "model_sha256": model_sha256(model),
+            "window_nll": nll, "window_hidden_sha256": digest}
 
 
 def label(quant) -> str:
@@ -293,7 +333,7 @@ def _run(a, argv) -> int:
                          "sha256": hashlib.sha256(tpath.read_bytes()).hexdigest()},
                "sample": {k: table["sample"][k] for k in ("n_windows", "window_tokens", "text_sha256")},
                "checkpoint": src.description, "bootstrap": table.get("bootstrap"),
-               "entries": res,
+               "entries": res, "pipeline_check": pipeline_check(a.model, sample),
                "provenance": {"command": shlex.join(["python", "-m", "codesign.vectors.hw_perplexity",
                                                      *(sys.argv[1:] if argv is None else argv)]),
                               "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
