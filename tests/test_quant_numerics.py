@@ -175,3 +175,39 @@ def test_route_topk():
     assert weights[0].tolist() == [16384, 16384]
     assert weights[1, 0] > weights[1, 1]
     assert math.isclose(weights[1].sum(), 32768, abs_tol=2)
+
+
+def test_gemv_one_gemm_path_equals_group_path(rng):
+    # the exact float64 one-GEMM path (tokens within its 2^52 bound) and the per-group int64 path
+    # give the same totals; a token with one block far above its others takes the int64 path
+    for bits, zp, abits, group in ((8, False, 8, 32), (4, True, 8, 64), (16, False, 16, 32), (3, False, 8, 32)):
+        w = rng.normal(0, 0.05, (40, 256))
+        wq = N.quantize_weight_groups(w, bits, group, zp)
+        x = N.to_fixed(rng.normal(0, 1.0, (6, 256)))
+        x[0] = N.to_fixed(rng.normal(0, 1e-5, 256))
+        x[0, 5] = N.to_fixed(20000.0)           # token 0: one block exponent 24 above the others (0)
+        x[1, :group] = 1                         # token 1: a near-zero block (e0 = 0)
+        xq, e = N.quantize_activation(x, abits, group)
+        xp = np.zeros((6, wq.groups * group), dtype=np.int64)
+        xp[:, :256] = xq
+        e0 = e.min(axis=1)
+        total = np.zeros((6, 40), dtype=np.int64)
+        exact = N._gemv_blas_rows(wq, xp, e, e0, total)
+        ref = N._gemv_total_int(wq, xp, e, e0)
+        assert np.array_equal(total[exact], ref[exact]), (bits, zp, abits)
+        assert not exact[0] and (exact[1:].all() or bits == 16), (bits, exact)
+        assert np.array_equal(N.gemv_q(wq, xq, e), N.shift_round_sat32(ref, wq.shift - e0[:, None]))
+
+
+def test_attention_blas_equals_int64(rng, monkeypatch):
+    # the float64 BLAS products in attention (bounded below 2^53) equal the int64 einsums
+    q = N.to_fixed(rng.normal(0, 3.0, (5, 4, 16)))
+    k = N.to_fixed(rng.normal(0, 3.0, (5, 2, 16)))
+    v = N.to_fixed(rng.normal(0, 300.0, (5, 2, 16)))
+    kq, ke = N.quantize_kv(k, 8)
+    vq, ve = N.quantize_kv(v, 8)
+    args = (q, kq.transpose(1, 0, 2), ke.T, vq.transpose(1, 0, 2), ve.T, np.arange(1, 6), 8, N.attn_scale(16))
+    fast = N.attention(*args)
+    calls = []
+    monkeypatch.setattr(N, "_matmul_exact", lambda a, b: calls.append(1) or np.einsum("...ij,...jk->...ik", a, b))
+    assert np.array_equal(fast, N.attention(*args)) and len(calls) == 2

@@ -8,6 +8,7 @@ datapath. Names and constants are a contract: never rename, only add.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -84,7 +85,11 @@ def shift_round_sat32(v, sh) -> np.ndarray:
     """y = sat32(v * 2^-sh) with round half up: sh > 0: (v + 2^(sh-1)) >> sh (arithmetic);
     sh <= 0: v << -sh, saturated (no wrap). ``sh`` broadcasts against ``v``; |sh| <= 63."""
     v = np.asarray(v, dtype=np.int64)
-    sh = np.broadcast_to(np.asarray(sh, dtype=np.int64), v.shape)
+    sh = np.asarray(sh, dtype=np.int64)
+    if sh.size and 0 < sh.min() and sh.max() <= MAX_SHIFT and np.broadcast_shapes(v.shape, sh.shape) == v.shape:
+        # right shifts only (the common case): the ``right`` branch below without the broadcasts
+        return np.clip((v + (np.int64(1) << (sh - 1))) >> sh, I32_MIN, I32_MAX)
+    sh = np.broadcast_to(sh, v.shape)
     if np.any(np.abs(sh) > MAX_SHIFT):
         raise ValueError("shift out of range")
     pos = np.maximum(sh, 1)
@@ -206,6 +211,16 @@ class WeightQ:
     @property
     def groups(self) -> int:
         return int(self.mant.shape[1])
+
+    @functools.cached_property
+    def blas_matrix(self) -> tuple[np.ndarray, float]:
+        """(float64 [out, groups*group] of (q - zero) * mant, max over rows of its absolute row sum):
+        the integers ``gemv_q``'s one-GEMM path multiplies (exact: |(q - zero) * mant| < 2^33).
+        Cached on the instance: a WeightQ is never changed in place (frozen; ``dataclasses.replace``
+        makes a new one without the cache)."""
+        d = (self.q.reshape(self.out_features, self.groups, self.group) - self.zero[..., None]) * self.mant[..., None]
+        d = d.reshape(self.out_features, -1)
+        return d.astype(np.float64), float(np.abs(d).sum(axis=1).max(initial=0))
 
 
 def parse_sparsity(sparsity: str) -> tuple[int, int]:
@@ -340,6 +355,45 @@ def gemv_q(wq: WeightQ, xq, e) -> np.ndarray:
         raise ValueError(f"activation exponents: shape {e.shape}, expected ({m}, {wq.groups})")
     xp = np.zeros((m, wq.groups * wq.group), dtype=np.int64)
     xp[:, :xq.shape[1]] = xq
+    e0 = e.min(axis=1)                                                                     # [m]
+    total = np.empty((m, wq.out_features), dtype=np.int64)
+    exact = _gemv_blas_rows(wq, xp, e, e0, total)
+    if not exact.all():
+        rest = ~exact
+        total[rest] = _gemv_total_int(wq, xp[rest], e[rest], e0[rest])
+    return shift_round_sat32(total, wq.shift - e0[:, None])
+
+
+def _gemv_blas_rows(wq: WeightQ, xp, e, e0, total) -> np.ndarray:
+    """The GEMV's int64 totals as one float64 GEMM, for the tokens where that is exact; returns the
+    mask of those tokens (their rows of ``total`` written).
+
+    total[t, o] = sum_g acc_g * mant_g << (e_g - e0) = sum_k X[t, k] W[o, k] with the integers
+    W[o, k] = (q - zero) * mant of k's group and X[t, k] = x_q << (e_g - e0). Every partial sum
+    (in whatever order BLAS adds) is bounded by sum_k |X[t, k]| |W[o, k]| <= max_k |X[t, k]| *
+    max_o sum_k |W[o, k]|; below 2^52 every product and partial sum is an integer float64 holds
+    exactly, so the result equals the int64 contract bit for bit (no int64 wrap either: the bound
+    is below 2^63). Tokens above it (a block exponent far above the token's smallest) take
+    ``_gemv_total_int``."""
+    w, wl1 = wq.blas_matrix
+    de = e - e0[:, None]                                                                   # [m, G] >= 0
+    xg = xp.reshape(xp.shape[0], wq.groups, wq.group)
+    xmax = np.abs(xg).max(axis=-1, initial=0)                                              # [m, G]
+    # max_k |X[t, k]| = max_g max|x_q| * 2^(e_g - e0), exact in float64; the bound's float rounding is
+    # covered by testing against 2^52, half of float64's exact-integer range
+    ok = (xmax.astype(np.float64) * np.exp2(de)).max(axis=1, initial=0.0) * wl1 < 2.0 ** 52
+    if ok.any():
+        rows = np.flatnonzero(ok)
+        xs = (xg[rows] << de[rows][..., None]).reshape(len(rows), -1).astype(np.float64)
+        total[rows] = (xs @ w.T).astype(np.int64)
+    return ok
+
+
+def _gemv_total_int(wq: WeightQ, xp, e, e0) -> np.ndarray:
+    """The GEMV's int64 totals by the contract's steps: per-group sums (float64 BLAS where
+    max|q - zero| * max|x_q| * group < 2^53, else int64 einsum), then acc_g * mant_g << (e_g - e0)
+    summed in int64 (wrapping modulo 2^64 as the contract states)."""
+    m = xp.shape[0]
     d = (wq.q.reshape(wq.out_features, wq.groups, wq.group) - wq.zero[..., None])          # [out, G, g]
     xg = xp.reshape(m, wq.groups, wq.group)
     bound = int(np.abs(d).max(initial=0)) * int(np.abs(xg).max(initial=0)) * wq.group
@@ -349,10 +403,8 @@ def gemv_q(wq: WeightQ, xq, e) -> np.ndarray:
         acc = accf.transpose(1, 2, 0).astype(np.int64)                                     # [m, out, G]
     else:
         acc = np.einsum("ogk,mgk->mog", d, xg, optimize=False)
-    e0 = e.min(axis=1)                                                                     # [m]
     with np.errstate(over="ignore"):
-        total = ((acc * wq.mant[None]) << (e - e0[:, None])[:, None, :]).sum(axis=-1, dtype=np.int64)
-    return shift_round_sat32(total, wq.shift - e0[:, None])
+        return ((acc * wq.mant[None]) << (e - e0[:, None])[:, None, :]).sum(axis=-1, dtype=np.int64)
 
 
 # ----------------------------------------------------------------------------- RMSNorm
@@ -461,6 +513,11 @@ def softmax_int(scores, valid=None) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- attention
+def _matmul_exact(a, b) -> np.ndarray:
+    """int64 a @ b through float64 BLAS; the caller has bounded every partial sum below 2^53."""
+    return np.matmul(a.astype(np.float64), b.astype(np.float64)).astype(np.int64)
+
+
 def attn_scale(head_dim: int) -> int:
     """Instr.mult of ATTN: round(2^15 / sqrt(head_dim))."""
     return int(round((1 << ATTN_SCALE_FRAC) / math.sqrt(head_dim)))
@@ -482,12 +539,19 @@ def attention(q, k_q, k_e, v_q, v_e, n_valid, abits: int, mult: int) -> np.ndarr
     kv_of = np.arange(heads) // rep
     kq = np.asarray(k_q, dtype=np.int64)[kv_of]                         # [H, T, hd]
     ke = np.asarray(k_e, dtype=np.int64)[kv_of]                         # [H, T]
-    dot = np.einsum("mhd,htd->mht", qq, kq)
+    # float64 BLAS is exact where every partial sum is an integer below 2^53 (bounds below); else int64
+    if int(np.abs(qq).max(initial=0)) * int(np.abs(kq).max(initial=0)) * hd < (1 << 53):
+        dot = _matmul_exact(qq.transpose(1, 0, 2), kq.transpose(0, 2, 1)).transpose(1, 0, 2)
+    else:
+        dot = np.einsum("mhd,htd->mht", qq, kq)
     score = shift_round_sat32(dot * np.int64(mult), (ACT_FRAC + ATTN_SCALE_FRAC) - eq[..., None] - ke[None])
     valid = np.arange(T)[None, None, :] < np.asarray(n_valid)[:, None, None]
     p = softmax_int(score, valid)                                       # [m, H, T]
     v = dequantize_pow2(np.asarray(v_q, dtype=np.int64), np.asarray(v_e))[kv_of]   # [H, T, hd]
-    acc = np.einsum("mht,htd->mhd", p, v)
+    if int(p.sum(axis=-1).max(initial=0)) * int(np.abs(v).max(initial=0)) < (1 << 53):   # p >= 0
+        acc = _matmul_exact(p.transpose(1, 0, 2), v).transpose(1, 0, 2)
+    else:
+        acc = np.einsum("mht,htd->mhd", p, v)
     return shift_round_sat32(acc, PROB_FRAC)
 
 
