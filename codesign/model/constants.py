@@ -188,9 +188,10 @@ PUE = 1.0                   # board power only (no facility overhead): stated, n
 # (benchmarks/ecp5_calibrate.py writes one record per build into codesign/model/data/ecp5_builds/;
 # `--fit` prints the values for here). Terms: fixed (sequencer, decode, attention row unit, movers,
 # AXI-Lite control and the board's memory glue), per MPE lane-bit (lane x (wbits + abits), the row logic
-# riding on the lanes), per SFU lane. All zero: NOT FITTED YET -- no place-and-route of the whole
-# processor had finished by this commit (docs/EXPORT.md, "Status"); the ECP5 model refuses to predict
-# (model/resources.py) rather than answer from unmeasured numbers.
+# riding on the lanes), per SFU lane, per buffer bit (abuf_depth x (3 x 32 + abits + 16): the banked
+# distributed-RAM buffers, read copies included). All zero: NOT FITTED YET -- the builds of
+# benchmarks/ecp5_calibrate.py were not all in by this commit (docs/EXPORT.md, "Status"); the ECP5
+# model refuses to predict (model/resources.py) rather than answer from unmeasured numbers.
 ECP5_LUT = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0, "buffer_bit": 0.0}
 ECP5_FF = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0, "buffer_bit": 0.0}
 ECP5_MULT = {"fixed": 0.0, "lane": 0.0, "sfu_lane": 0.0}
