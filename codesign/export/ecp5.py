@@ -437,6 +437,9 @@ def build_bitstream(build: Path, rtl: Path, sources: list[Path], top: str, targe
     secs["nextpnr"] = _run([tool("nextpnr-ecp5"), *ULX3S_DEVICE, "--json", f"{top}.json", "--lpf", "ulx3s.lpf",
                             "--textcfg", f"{top}.config", "--freq", f"{target_mhz:g}", "--seed", str(seed),
                             "--router", ROUTER,
+                            # a clock below the constraint is reported (report.json, warnings), not fatal:
+                            # the processor's routed Fmax is a few MHz (docs/EXPORT.md)
+                            "--timing-allow-fail",
                             "--report", "report.json", "--log", "nextpnr.log", "-q"], build, build / "nextpnr.out",
                            timeout)
     secs["ecppack"] = _run([tool("ecppack"), "--compress", f"{top}.config", f"{top}.bit"], build,
