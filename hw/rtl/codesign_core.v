@@ -924,6 +924,7 @@ module codesign_core #(
     function [31:0] clip(input [31:0] total, input [31:0] done_, input [31:0] lanes);
         clip = (total > done_) ? ((total - done_ < lanes) ? total - done_ : lanes) : 32'd0;
     endfunction
+    wire [31:0] sf_wcnt = clip(jn, ob * L, L);    // lanes of the SFU output beat (abuf a/b, xq)
     reg  [AB_WG-1:0]          ab_we;
     reg  [AB_WG*32-1:0]       ab_wbase, ab_wcnt;
     reg  [AB_WG*AB_WL*32-1:0] ab_wd;
@@ -934,10 +935,10 @@ module codesign_core #(
         ab_we = 0; ab_wbase = 0; ab_wcnt = 0; ab_wd = 0; xq_wd = 0;
         ab_we[0] = sf_to_abuf;
         ab_wbase[0 +: 32] = jo + ob * L;
-        ab_wcnt[0 +: 32] = clip(jn, ob * L, L);
+        ab_wcnt[0 +: 32] = sf_wcnt;
         ab_we[1] = sf_to_abuf && sf_op == SF_ROPE;
         ab_wbase[32 +: 32] = jo2 + ob * L;
-        ab_wcnt[32 +: 32] = clip(jn, ob * L, L);
+        ab_wcnt[32 +: 32] = sf_wcnt;
         for (ll = 0; ll < L; ll = ll + 1) begin
             ab_wd[(0 * AB_WL + ll)*32 +: 32] = sf_oa[ll*32 +: 32];
             ab_wd[(1 * AB_WL + ll)*32 +: 32] = sf_ob[ll*32 +: 32];
@@ -963,7 +964,7 @@ module codesign_core #(
         .clk(clk), .wr_en(ab_we), .wr_base(ab_wbase), .wr_count(ab_wcnt), .wr_data(ab_wd),
         .rd_base({i_src + cnt, jb + fb * L, ja + fb * L}), .rd_data(ab_rd));
     lane_ram #(.W(ABITS), .DEPTH(ABUF_DEPTH), .LANES(L), .RLANES(BI), .WG(1), .RG(1), .BANKED(BANKED)) u_xq (
-        .clk(clk), .wr_en(rst_n && sf_out_fire && jdst == D_XQ), .wr_base(ob * L), .wr_count(clip(jn, ob * L, L)),
+        .clk(clk), .wr_en(rst_n && sf_out_fire && jdst == D_XQ), .wr_base(ob * L), .wr_count(sf_wcnt),
         .wr_data(xq_wd), .rd_base(gb * BI), .rd_data(xq_rd));
     lane_ram #(.W(16), .DEPTH(ABUF_DEPTH), .LANES(PORT_BITS / 16), .RLANES(2 * L), .WG(1), .RG(1),
                .BANKED(BANKED)) u_pbuf (
