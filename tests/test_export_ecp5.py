@@ -108,14 +108,48 @@ def test_export_ulx3s_builds_the_whole_processor_into_a_bitstream(tmp_path, caps
     assert report == summary
     for k, cap in ecp5.ECP5_85F_CAPACITY.items():
         assert 0 < report["used"][k] <= cap, k
-    assert report["fmax_mhz"]["clk_25mhz"] > 0
+    clk = min(report["fmax_mhz"].values())
+    assert clk > 0
     # the calibrated model beside the post-route figures (an in-sample build: one of the fit runs);
     # none while the constants are not fitted
     assert set(report["predicted"]) in ({"LUT4", "FF", "MULT18X18D", "fmax_mhz"}, set())
     if report["predicted"]:
         assert abs(report["predicted"]["LUT4"] - report["used"]["LUT4"]) <= 0.15 * report["used"]["LUT4"]
-    assert report["meets_design_clock"] is (report["fmax_mhz"]["clk_25mhz"] >= 50)
+    assert report["processor_clock_mhz"] == pytest.approx(ecp5.pll_config(report["design_freq_mhz"]).out_mhz, abs=1e-3)
+    assert report["meets_design_clock"] is (clk >= report["processor_clock_mhz"])
     assert bool(report["warnings"]) is not report["meets_design_clock"]
     assert "on-chip BRAM" in report["memory"]
     assert verify_manifest(out) == []
 
+
+
+@pytest.mark.parametrize("target", [3.125, 4, 7.3, 10, 12.5, 25, 50, 133, 400])
+def test_pll_config_is_the_highest_legal_clock_not_above_the_design_clock(target):
+    pll = ecp5.pll_config(target)
+    pfd = ecp5.ULX3S_CLOCK_MHZ / pll.clki_div
+    assert ecp5.PLL_PFD_MHZ[0] <= pfd <= ecp5.PLL_PFD_MHZ[1]
+    assert ecp5.PLL_VCO_MHZ[0] <= pll.out_mhz * pll.clkop_div <= ecp5.PLL_VCO_MHZ[1]
+    assert pll.out_mhz == pytest.approx(pfd * pll.clkfb_div) and pll.out_mhz <= target + 1e-9
+    # no legal setting lies between it and the target (brute force over the dividers)
+    legal = [ecp5.ULX3S_CLOCK_MHZ / ci * fb for ci in range(1, 129) for fb in range(1, 129)
+             if ecp5.PLL_PFD_MHZ[0] <= ecp5.ULX3S_CLOCK_MHZ / ci
+             and any(400 <= ecp5.ULX3S_CLOCK_MHZ / ci * fb * od <= 800 for od in range(1, 129))]
+    assert not [f for f in legal if pll.out_mhz + 1e-9 < f <= target + 1e-9]
+
+
+@pytest.mark.parametrize("target", [1, 3, 401])
+def test_pll_config_refuses_a_clock_outside_the_pll_range(target):
+    with pytest.raises(CodesignError, match="hw.freq_mhz.*3.125-400 MHz"):
+        ecp5.pll_config(target)
+
+
+def test_board_top_clocks_the_processor_from_the_pll_in_synthesis_only(tmp_path):
+    rtl = tmp_path / "rtl"
+    d = _design()
+    d = Design.from_dict({**d.to_dict(), "hw": {**d.to_dict()["hw"], "freq_mhz": 10}}).validate()
+    ecp5.emit_board(d, rtl)
+    top = (rtl / f"{ecp5.TOP}.v").read_text()
+    synth, sim = top.split("`ifdef SYNTHESIS")[1].split("`else")
+    assert "EHXPLLL" in synth and ".CLKI_DIV(5)" in synth and ".CLKFB_DIV(2)" in synth and ".CLKOP_DIV(40)" in synth
+    assert "wire clk = clk_25mhz;" in sim.split("`endif")[0]
+    assert "if (!locked) por <= 8'd0" in top

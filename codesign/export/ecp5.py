@@ -8,7 +8,7 @@ that holds a REDUCED layer (a random LLaMA layer small enough for the part's 208
 ULX3S's SDRAM is not used: no open SDRAM controller is wired in), a small AXI-Lite master that
 writes n_instr and ap_start and polls ap_done as a host would, and a check that compares the final
 I/O and KV memories with the golden model's expected images on chip (LEDs). The board runs it
-from the 25 MHz oscillator; nextpnr is asked for the design clock and reports the Fmax reached.
+from an EHXPLLL at the design clock (25 MHz oscillator in); nextpnr derives the PLL clock and reports the Fmax reached.
 
 Post-route utilisation and Fmax come from nextpnr's ``--report`` JSON; ``report.json`` of the
 export puts them beside the analytical model's prediction for the same design.
@@ -59,6 +59,67 @@ IOBUF PORT "clk_25mhz" PULLMODE=NONE IO_TYPE=LVCMOS33;
 FREQUENCY PORT "clk_25mhz" 25 MHZ;
 """ + "".join(f'LOCATE COMP "led[{i}]" SITE "{s}";\nIOBUF PORT "led[{i}]" PULLMODE=NONE IO_TYPE=LVCMOS33 DRIVE=4;\n'
               for i, s in enumerate(("B2", "C2", "C1", "D2", "D1", "E2", "E1", "H3")))
+
+
+# EHXPLLL limits, Lattice FPGA-TN-02200 (ECP5 and ECP5-5G sysCLOCK PLL/DLL design and usage guide),
+# Table 9.x / the PLL's parameter ranges as nextpnr's ecppll uses them: PFD (CLKI / CLKI_DIV)
+# 3.125-400 MHz, VCO 400-800 MHz, CLKOP 3.125-400 MHz; CLKI_DIV and CLKFB_DIV 1-128, CLKOP_DIV 1-128.
+PLL_PFD_MHZ = (3.125, 400.0)
+PLL_VCO_MHZ = (400.0, 800.0)
+PLL_OUT_MHZ = (3.125, 400.0)
+
+
+@dataclass(frozen=True)
+class PllConfig:
+    clki_div: int
+    clkfb_div: int
+    clkop_div: int
+    out_mhz: float       # CLKOP = 25 / CLKI_DIV * CLKFB_DIV (feedback from CLKOP)
+
+
+def pll_config(target_mhz: float, ref_mhz: float = 25.0) -> PllConfig:
+    """The EHXPLLL setting whose CLKOP is the highest clock not above ``target_mhz`` (the design
+    clock: the processor runs at it on the board), feedback from CLKOP as ecppll sets it."""
+    lo, hi = PLL_OUT_MHZ
+    if not lo <= target_mhz <= hi:
+        raise CodesignError(f"{target_mhz:g} MHz is outside the ECP5 PLL's output range "
+                            f"{lo:g}-{hi:g} MHz (FPGA-TN-02200); the ULX3S export clocks the processor from it",
+                            field="hw.freq_mhz")
+    best = None
+    for ci in range(1, 129):
+        pfd = ref_mhz / ci
+        if not PLL_PFD_MHZ[0] <= pfd <= PLL_PFD_MHZ[1]:
+            continue
+        for fb in range(1, 129):
+            out = pfd * fb
+            if out > target_mhz + 1e-9:
+                break
+            od = next((d for d in range(1, 129) if PLL_VCO_MHZ[0] <= out * d <= PLL_VCO_MHZ[1]), None)
+            if od is not None and (best is None or out > best.out_mhz + 1e-9):
+                best = PllConfig(ci, fb, od, out)
+    assert best is not None      # 3.125 MHz = 25 / 8 x 1 is always reachable
+    return best
+
+
+def pll_verilog(pll: PllConfig) -> str:
+    """EHXPLLL instance (clk_25mhz -> clk), as nextpnr's ecppll writes one; simulation (no SYNTHESIS
+    macro; Yosys defines it) runs the processor from the oscillator directly."""
+    return f"""`ifdef SYNTHESIS
+    wire clk, locked;
+    (* FREQUENCY_PIN_CLKI="25", FREQUENCY_PIN_CLKOP="{pll.out_mhz:.4f}", ICP_CURRENT="12", LPF_RESISTOR="8",
+       MFG_ENABLE_FILTEROPAMP="1", MFG_GMCREF_SEL="2" *)
+    EHXPLLL #(.PLLRST_ENA("DISABLED"), .INTFB_WAKE("DISABLED"), .STDBY_ENABLE("DISABLED"),
+              .DPHASE_SOURCE("DISABLED"), .OUTDIVIDER_MUXA("DIVA"), .OUTDIVIDER_MUXB("DIVB"),
+              .OUTDIVIDER_MUXC("DIVC"), .OUTDIVIDER_MUXD("DIVD"), .CLKI_DIV({pll.clki_div}),
+              .CLKOP_ENABLE("ENABLED"), .CLKOP_DIV({pll.clkop_div}), .CLKOP_CPHASE({pll.clkop_div - 1}),
+              .CLKOP_FPHASE(0), .FEEDBK_PATH("CLKOP"), .CLKFB_DIV({pll.clkfb_div})) u_pll (
+        .RST(1'b0), .STDBY(1'b0), .CLKI(clk_25mhz), .CLKOP(clk), .CLKFB(clk), .CLKINTFB(),
+        .PHASESEL0(1'b0), .PHASESEL1(1'b0), .PHASEDIR(1'b1), .PHASESTEP(1'b1), .PHASELOADREG(1'b1),
+        .PLLWAKESYNC(1'b0), .ENCLKOP(1'b0), .LOCK(locked));
+`else
+    wire clk = clk_25mhz;
+    wire locked = 1'b1;
+`endif"""
 
 
 # ----------------------------------------------------------------------------- tools
@@ -185,8 +246,9 @@ def write_images(design: Design, rtl: Path, port_bits: int) -> LayerImages:
 _AXI_IN = ("ARREADY", "RVALID", "RDATA", "RLAST", "RRESP", "AWREADY", "WREADY", "BVALID", "BRESP", "BID", "RID")
 
 
-def top_source(params: dict[str, int], img: LayerImages) -> str:
-    """The board top: codesign_top, three block-RAM AXI memories, the AXI-Lite host and the check."""
+def top_source(params: dict[str, int], img: LayerImages, pll: PllConfig) -> str:
+    """The board top: the PLL (the design clock from the 25 MHz oscillator), codesign_top, three
+    block-RAM AXI memories, the AXI-Lite host and the check."""
     pb = params["PORT_BITS"]
     pconn = ", ".join(f".{k}({v})" for k, v in params.items())
     decl, conn, mems = [], [], []
@@ -229,16 +291,17 @@ def top_source(params: dict[str, int], img: LayerImages) -> str:
 // over AXI-Lite, polls ap_done, reads the status register, then compares the final gmem_io and
 // gmem_kv with the golden model's expected images. Runs once after configuration.
 // led[0] pass, led[1] mismatch or error, led[2] core error, led[3] finished, led[4] running,
-// led[7] heartbeat (the clock runs).
+// led[7] heartbeat (the clock runs). The processor runs at {pll.out_mhz:g} MHz from an EHXPLLL on the
+// 25 MHz oscillator (the design clock, or the PLL's nearest clock below it); reset is held until lock.
 `default_nettype none
 module {TOP} (
     input  wire       clk_25mhz,
     output wire [7:0] led
 );
-    wire clk = clk_25mhz;
-    reg [7:0] por = 8'd0;              // power-on reset: 255 cycles
+{pll_verilog(pll)}
+    reg [7:0] por = 8'd0;              // power-on reset: 255 cycles after the PLL locks
     wire rst_n = &por;
-    always @(posedge clk) if (!rst_n) por <= por + 8'd1;
+    always @(posedge clk) if (!locked) por <= 8'd0; else if (!rst_n) por <= por + 8'd1;
 
 {chr(10).join(decl)}
     reg         c_aw, c_w, c_ar;
@@ -331,7 +394,7 @@ def emit_board(design: Design, rtl: Path) -> tuple[list[Path], LayerImages]:
             sources.append(rtl / rel)
     shutil.copy2(BOARD_RTL, rtl / BOARD_RTL.name)
     img = write_images(design, rtl, params["PORT_BITS"])
-    (rtl / f"{TOP}.v").write_text(top_source(params, img))
+    (rtl / f"{TOP}.v").write_text(top_source(params, img, pll_config(float(design.hw.freq_mhz))))
     (rtl / "ulx3s.lpf").write_text(ULX3S_LPF)
     return sources + [rtl / BOARD_RTL.name, rtl / f"{TOP}.v"], img
 

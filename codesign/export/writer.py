@@ -9,6 +9,8 @@ output is byte-identical for the same input.
 
 from __future__ import annotations
 
+import dataclasses
+
 from pathlib import Path
 
 from ..design import Design
@@ -165,6 +167,7 @@ def _export_ecp5(design: Design, board: Board, root: Path) -> dict:
     sources, img = ecp5.emit_board(design, root / "rtl")
     result, synth_note = ecp5.build_with_fallback(root / "build", root / "rtl", sources, float(design.hw.freq_mhz))
     clk = min(result.fmax_mhz.values(), default=0.0)
+    pll = ecp5.pll_config(float(design.hw.freq_mhz))     # the clock the board runs the processor at
     report = {"board": board.name, "part": board.part, "top": ecp5.TOP, "flow": "ecp5",
               "what": "the whole processor (codesign_top) with its AXI bundles in on-chip block RAM holding a "
                       "reduced layer, an AXI-Lite host and an on-chip result check",
@@ -173,10 +176,11 @@ def _export_ecp5(design: Design, board: Board, root: Path) -> dict:
                                 "image_words": img.words, "port_bits": design.hw.port_bits},
               "used": result.used, "capacity": ecp5.ECP5_85F_CAPACITY, "fmax_mhz": result.fmax_mhz,
               "target_mhz": result.target_mhz, "design_freq_mhz": design.hw.freq_mhz,
-              "board_clock_mhz": ecp5.ULX3S_CLOCK_MHZ, "meets_design_clock": clk >= design.hw.freq_mhz,
-              "meets_board_clock": clk >= ecp5.ULX3S_CLOCK_MHZ, "seconds": result.seconds,
+              "board_clock_mhz": ecp5.ULX3S_CLOCK_MHZ, "pll": dataclasses.asdict(pll),
+              "processor_clock_mhz": round(pll.out_mhz, 4), "meets_design_clock": clk >= pll.out_mhz,
+              "seconds": result.seconds,
               "tools": {**ecp5.tool_versions(), "synthesis": result.synth}, "predicted": ecp5.prediction(design),
-              "warnings": ecp5.clock_warnings(clk, design.hw.freq_mhz) + ([synth_note] if synth_note else [])}
+              "warnings": ecp5.clock_warnings(clk, pll.out_mhz) + ([synth_note] if synth_note else [])}
     _write(root, "report.json", dumps_json(report))
     _write(root, "README.md", _readme(design, board, report))
     return report
@@ -226,8 +230,8 @@ def _readme(design: Design, board: Board, summary: dict) -> str:
             "memories with the golden model's: led[0] pass, led[1] mismatch or error, led[3] finished.\n\n"
             "| resource | post-route | model | LFE5U-85F |\n|---|---|---|---|\n" + rows +
             f"\nFmax (nextpnr): {summary['fmax_mhz']} MHz; design clock {summary['design_freq_mhz']} MHz; model "
-            f"{summary['predicted'].get('fmax_mhz')} MHz; the board runs it from its {summary['board_clock_mhz']:g} MHz "
-            "oscillator.\n" + warn)
+            f"{summary['predicted'].get('fmax_mhz')} MHz; the board runs it at {summary['processor_clock_mhz']:g} MHz "
+            f"from an EHXPLLL on its {summary['board_clock_mhz']:g} MHz oscillator.\n" + warn)
     return head + (
         "## Open-source bitstream (Yosys, nextpnr-ice40, icepack)\n\n"
         "This is one MPE tile with an on-chip check of one GEMV tile, not the processor "

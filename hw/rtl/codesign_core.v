@@ -157,21 +157,24 @@ module codesign_core #(
     wire [F_ADDR_HI_W+F_ADDR_W-1:0] i_addr;
     wire [F_MULT_W-1:0]  i_mult;
     wire signed [F_IMM_W-1:0] i_imm;
-    wire        i_unsupported;
     wire [F_WBITS_W-1:0] i_wbits;
-    wire        w_hi;              // this GEMV runs at WBITS_HI
-    wire [31:0] beat_bits;
-    wire [31:0] rep, half, kv_row, cap, kpad, ngroups, tiles, nbeats, sc_bytes, zp_bytes, wb_bytes, tile_bytes;
-    wire [63:0] kv_data_bytes;
+    // The fields are slices of ir. The quantities derived from them (a divider, address products)
+    // are decoded from the word being fetched and registered with ir, so that no path runs from
+    // ir through them into the sequencer's address arithmetic in one cycle: the ECP5 build's
+    // critical path was ir.kv_heads -> heads / kv_heads -> the SFU job's source address
+    // (docs/EXPORT.md). Same values, same cycle as before: they are read from S_DISPATCH on.
+    reg         i_unsupported;
+    reg         w_hi;              // this GEMV runs at WBITS_HI
+    reg  [31:0] beat_bits;
+    reg  [31:0] rep, half, kv_row, cap, kpad, ngroups, tiles, nbeats, sc_bytes, zp_bytes, wb_bytes, tile_bytes;
+    reg  [63:0] kv_data_bytes;
     codesign_decode #(.ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .WBITS_HI(WBITS_HI), .KVBITS(KVBITS),
                       .GROUP(GROUP), .ZP(ZP), .NM_N(NM_N), .NM_M(NM_M)) u_dec (
         .ir(ir), .op(i_op), .func(i_func), .slot(i_slot), .m(i_m), .n(i_n), .k(i_k), .heads(i_heads),
         .kvh(i_kvh), .hd(i_hd), .shift(i_shift), .ctx(i_ctx), .src(i_src), .src2(i_src2), .dst(i_dst),
-        .addr(i_addr), .mult(i_mult), .imm(i_imm), .unsupported(i_unsupported), .rep(rep), .half(half),
-        .kv_row(kv_row), .cap(cap), .kv_data_bytes(kv_data_bytes), .kpad(kpad), .ngroups(ngroups),
-        .tiles(tiles), .nbeats(nbeats), .sc_bytes(sc_bytes), .zp_bytes(zp_bytes), .wb_bytes(wb_bytes),
-        .tile_bytes(tile_bytes), .wbits(i_wbits), .w_hi(w_hi), .beat_bits(beat_bits));
-
+        .addr(i_addr), .mult(i_mult), .imm(i_imm), .wbits(i_wbits), .unsupported(), .rep(), .half(),
+        .kv_row(), .cap(), .kv_data_bytes(), .kpad(), .ngroups(), .tiles(), .nbeats(), .sc_bytes(),
+        .zp_bytes(), .wb_bytes(), .tile_bytes(), .w_hi(), .beat_bits());
     // ------------------------------------------------------------------ memory movers
     // gmem_io
     reg         io_rcmd_v;  reg [63:0] io_rcmd_a;  reg [31:0] io_rcmd_n;
@@ -189,6 +192,20 @@ module codesign_core #(
     stream_unpack #(.IN_W(PORT_BITS), .OUT_W(IO_OUT)) u_io_unpack (
         .clk(clk), .rst_n(rst_n), .clear(io_uclr), .cfg_skip(io_uskip), .in_valid(io_s_valid),
         .in_ready(io_s_ready), .in_data(io_s_data), .out_data(io_u), .avail(io_avail), .pop(io_pop));
+    // the fetched word's derived quantities, registered with ir (above)
+    wire        f_unsupported, f_w_hi;
+    wire [31:0] f_beat_bits, f_rep, f_half, f_kv_row, f_cap, f_kpad, f_ngroups, f_tiles, f_nbeats, f_sc_bytes,
+                f_zp_bytes, f_wb_bytes, f_tile_bytes;
+    wire [63:0] f_kv_data_bytes;
+    codesign_decode #(.ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .WBITS_HI(WBITS_HI), .KVBITS(KVBITS),
+                      .GROUP(GROUP), .ZP(ZP), .NM_N(NM_N), .NM_M(NM_M)) u_dec_fetch (
+        .ir(io_u[ISA_BITS-1:0]), .op(), .func(), .slot(), .m(), .n(), .k(), .heads(), .kvh(), .hd(), .shift(),
+        .ctx(), .src(), .src2(), .dst(), .addr(), .mult(), .imm(), .wbits(), .unsupported(f_unsupported),
+        .rep(f_rep), .half(f_half), .kv_row(f_kv_row), .cap(f_cap), .kv_data_bytes(f_kv_data_bytes),
+        .kpad(f_kpad), .ngroups(f_ngroups), .tiles(f_tiles), .nbeats(f_nbeats), .sc_bytes(f_sc_bytes),
+        .zp_bytes(f_zp_bytes), .wb_bytes(f_wb_bytes), .tile_bytes(f_tile_bytes), .w_hi(f_w_hi),
+        .beat_bits(f_beat_bits));
+
 
     reg         io_wcmd_v;  reg [63:0] io_wcmd_a;  reg [31:0] io_wcmd_n;
     wire        io_wcmd_rdy, io_wr_done, io_wr_err;
@@ -561,6 +578,11 @@ module codesign_core #(
                     io_uclr <= 1'b1; io_uskip <= skip_of(io_base); rd_started <= 1'b1;
                 end else if (io_fire) begin
                     ir <= io_u[ISA_BITS-1:0];
+                    i_unsupported <= f_unsupported; w_hi <= f_w_hi; beat_bits <= f_beat_bits;
+                    rep <= f_rep; half <= f_half; kv_row <= f_kv_row; cap <= f_cap;
+                    kv_data_bytes <= f_kv_data_bytes; kpad <= f_kpad; ngroups <= f_ngroups;
+                    tiles <= f_tiles; nbeats <= f_nbeats; sc_bytes <= f_sc_bytes; zp_bytes <= f_zp_bytes;
+                    wb_bytes <= f_wb_bytes; tile_bytes <= f_tile_bytes;
                     st <= S_DISPATCH;
                 end
             end
