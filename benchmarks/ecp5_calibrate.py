@@ -27,14 +27,15 @@ from codesign.fsutil import dumps_json  # noqa: E402
 
 # name -> (rows, cols, sfu_lanes, abuf_depth, role). W4A8 group 32, 64-bit ports, KV tile 16. The fit runs
 # vary MPE lanes, SFU lanes and the activation buffer one at a time from the smallest build (also the CI
-# test's design, tests/test_export_ecp5.py); the hold-out run changes MPE lanes and the buffer at once.
+# test's design, tests/test_export_ecp5.py); the hold-out run changes MPE and SFU lanes at once, and is
+# the design `codesign sweep --device ulx3s` proposes (hw/rtl/board/ulx3s_space.yaml).
 # (1 x 16 lanes was tried: router2 left 250-550 wires overused after 116 iterations, docs/EXPORT.md.)
 SIZES = {
     "r1c4s1a512": (1, 4, 1, 512, "fit"),
     "r1c8s1a512": (1, 8, 1, 512, "fit"),
     "r1c4s2a512": (1, 4, 2, 512, "fit"),
     "r1c4s1a1k": (1, 4, 1, 1024, "fit"),
-    "r1c8s1a768": (1, 8, 1, 768, "holdout"),
+    "r1c8s2a512": (1, 8, 2, 512, "holdout"),
 }
 FREQ_MHZ = 50
 

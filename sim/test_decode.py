@@ -48,7 +48,18 @@ def modes(p: dict) -> set:
     return {0, p["WBITS"]} | ({p["WBITS_HI"]} if p["WBITS_HI"] else set())
 
 
+def rep_of(ins: Instr, p: dict) -> int | None:
+    """Query heads per KV head when the attention unit holds the group (heads = kv_heads x rep,
+    rep <= MAX_REP); None otherwise. kv_heads 0 reads as one head per group."""
+    if ins.kv_heads == 0:
+        return 1
+    rep, rest = divmod(ins.heads, ins.kv_heads)
+    return rep if rest == 0 and 1 <= rep <= p["MAX_REP"] else None
+
+
 def unsupported(ins: Instr, p: dict) -> bool:
+    if ins.op == "ATTN":
+        return rep_of(ins, p) is None
     if ins.op in ("ADD", "ACT"):
         return ins.slot != 0 or (ins.op == "ACT" and ins.func != FUNC_ACT_SWIGLU)
     if ins.op == "NORM":
@@ -77,7 +88,7 @@ def geometry(ins: Instr, p: dict) -> dict:
     wb = (((nbeats * beat_bytes + 63) & m32) >> 6) << 6 & m32
     kv_row = ((ins.head_dim * p["KVBITS"] + 7) & m32) >> 3
     cap = ins.imm & m32
-    return {"rep": 1 if ins.kv_heads == 0 else ins.heads // ins.kv_heads, "half": ins.head_dim >> 1,
+    return {"rep": rep_of(ins, p) or 1, "half": ins.head_dim >> 1,
             "kv_row": kv_row, "cap": cap, "kv_data_bytes": (ins.kv_heads * cap * kv_row) & m64, "kpad": kpad,
             "ngroups": ngroups, "tiles": ((ins.n + p["ROWS"] - 1) & m32) // p["ROWS"], "nbeats": nbeats,
             "sc_bytes": sc, "zp_bytes": zp, "wb_bytes": wb, "tile_bytes": (sc + zp + wb) & m32,
@@ -89,11 +100,15 @@ async def decode_matches_the_encoder(dut):
     p = {k: int(os.environ[k]) for k in ("ROWS", "COLS", "WBITS", "KVBITS", "GROUP", "ZP")}
     p.update({k: int(os.environ.get(k, 1)) for k in ("NM_N", "NM_M")})
     p["WBITS_HI"] = int(os.environ.get("WBITS_HI", 0))
+    p["MAX_REP"] = int(os.environ.get("MAX_REP", 8))
     rng = random.Random(13)
     signed = {name for *_, name, sg in WORDS if sg}
     instrs = [rand_instr(rng) for _ in range(400)]
     # every opcode with its supported and unsupported variants
     instrs += [Instr(op=op, func=f, slot=sl) for op in OPCODES for f in (0, 1, 2) for sl in (0, 1)]
+    # ATTN groups: heads = kv_heads x j around MAX_REP, and heads that are not a multiple
+    instrs += [Instr(op="ATTN", heads=kvh * j + extra, kv_heads=kvh, head_dim=64)
+               for kvh in (0, 1, 3, 5) for j in range(1, p["MAX_REP"] + 3) for extra in (0, 1)]
     # every weight mode of a GEMV, the build's and others
     instrs += [Instr(op="GEMV", n=40, k=200, wbits=w) for w in (0, 2, 4, 8, 16, 255)]
     for ins in instrs:

@@ -77,7 +77,9 @@ def test_weight_beat(sim, params, tmp_path):
 
 
 DECODE_POINTS = [dict(ROWS=2, COLS=8, WBITS=4, KVBITS=8, GROUP=32, ZP=0),
-                 dict(ROWS=3, COLS=64, WBITS=2, KVBITS=4, GROUP=32, ZP=1),
+                 # the attention unit's group limit (rep <= MAX_REP): SmolLM2's 3, and the board's 1
+                 dict(ROWS=3, COLS=64, WBITS=2, KVBITS=4, GROUP=32, ZP=1, MAX_REP=3),
+                 dict(ROWS=1, COLS=4, WBITS=4, KVBITS=8, GROUP=32, ZP=0, MAX_REP=1),
                  # N:M sparse streams: beat count and K' as pack.stream_geometry (BI = COLS*M/N)
                  dict(ROWS=2, COLS=8, WBITS=4, KVBITS=8, GROUP=32, ZP=0, NM_N=2, NM_M=4),
                  dict(ROWS=3, COLS=64, WBITS=2, KVBITS=4, GROUP=32, ZP=1, NM_N=4, NM_M=8),
@@ -88,7 +90,8 @@ DECODE_POINTS = [dict(ROWS=2, COLS=8, WBITS=4, KVBITS=8, GROUP=32, ZP=0),
 
 @pytest.mark.parametrize("params", DECODE_POINTS, ids=lambda p: "r{ROWS}c{COLS}w{WBITS}g{GROUP}z{ZP}".format(**p)
                          + ("-nm{NM_N}of{NM_M}".format(**p) if "NM_N" in p else "")
-                         + ("-hi{WBITS_HI}".format(**p) if "WBITS_HI" in p else ""))
+                         + ("-hi{WBITS_HI}".format(**p) if "WBITS_HI" in p else "")
+                         + ("-rep{MAX_REP}".format(**p) if "MAX_REP" in p else ""))
 def test_decode(params, tmp_path):
     """codesign_decode (fields from the generated codesign_isa.vh) against codesign.isa.encoding."""
     srcs = [rtl_build.RTL_DIR / "codesign_isa.vh", rtl_build.RTL_DIR / "codesign_decode.v"]

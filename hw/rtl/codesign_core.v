@@ -169,7 +169,7 @@ module codesign_core #(
     reg  [31:0] rep, half, kv_row, cap, kpad, ngroups, tiles, nbeats, sc_bytes, zp_bytes, wb_bytes, tile_bytes;
     reg  [63:0] kv_data_bytes;
     codesign_decode #(.ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .WBITS_HI(WBITS_HI), .KVBITS(KVBITS),
-                      .GROUP(GROUP), .ZP(ZP), .NM_N(NM_N), .NM_M(NM_M)) u_dec (
+                      .GROUP(GROUP), .ZP(ZP), .NM_N(NM_N), .NM_M(NM_M), .MAX_REP(MAX_REP)) u_dec (
         .ir(ir), .op(i_op), .func(i_func), .slot(i_slot), .m(i_m), .n(i_n), .k(i_k), .heads(i_heads),
         .kvh(i_kvh), .hd(i_hd), .shift(i_shift), .ctx(i_ctx), .src(i_src), .src2(i_src2), .dst(i_dst),
         .addr(i_addr), .mult(i_mult), .imm(i_imm), .wbits(i_wbits), .unsupported(), .rep(), .half(),
@@ -198,7 +198,7 @@ module codesign_core #(
                 f_zp_bytes, f_wb_bytes, f_tile_bytes;
     wire [63:0] f_kv_data_bytes;
     codesign_decode #(.ROWS(ROWS), .COLS(COLS), .WBITS(WBITS), .WBITS_HI(WBITS_HI), .KVBITS(KVBITS),
-                      .GROUP(GROUP), .ZP(ZP), .NM_N(NM_N), .NM_M(NM_M)) u_dec_fetch (
+                      .GROUP(GROUP), .ZP(ZP), .NM_N(NM_N), .NM_M(NM_M), .MAX_REP(MAX_REP)) u_dec_fetch (
         .ir(io_u[ISA_BITS-1:0]), .op(), .func(), .slot(), .m(), .n(), .k(), .heads(), .kvh(), .hd(), .shift(),
         .ctx(), .src(), .src2(), .dst(), .addr(), .mult(), .imm(), .wbits(), .unsupported(f_unsupported),
         .rep(f_rep), .half(f_half), .kv_row(f_kv_row), .cap(f_cap), .kv_data_bytes(f_kv_data_bytes),

@@ -24,6 +24,7 @@ module codesign_decode (
     parameter integer ZP = 0;
     parameter integer NM_N = 1;          // N:M sparse weight stream (dense: 1, 1)
     parameter integer NM_M = 1;
+    parameter integer MAX_REP = 8;       // largest query-head group per KV head the attention unit holds
 
 `include "codesign_isa.vh"
 
@@ -97,14 +98,29 @@ module codesign_decode (
     assign wbits = ir[F_WBITS_LSB +: F_WBITS_W];
 
     // MoE routing (GEMV func/slot, ADD slot, ACT slot), LayerNorm, GELU/ReLU, unknown opcodes
+    // rep = heads / kv_heads, found by comparing kv_heads x j with heads for j = 1..MAX_REP (a few small
+    // constant products) instead of a 16-bit divider: the divider was the ECP5 build's critical path,
+    // 228 ns, the whole 4.4 MHz clock (docs/EXPORT.md). An ATTN whose heads are not kv_heads x j for
+    // such a j cannot run on the attention unit: it is unsupported (err_code), never a wrong group.
+    reg [31:0] rep_j;
+    reg        rep_ok;
+    integer j;
+    always @* begin
+        rep_j = 32'd1;
+        rep_ok = 1'b0;
+        for (j = 1; j <= MAX_REP; j = j + 1)
+            if (kvh != 0 && {16'd0, kvh} * j == {16'd0, heads}) begin rep_j = j; rep_ok = 1'b1; end
+    end
+
     assign unsupported =
+        (op == OP_ATTN)                ? (kvh != 0 && !rep_ok) :
         (op == OP_ADD || op == OP_ACT) ? (slot != 0 || (op == OP_ACT && func != FUNC_ACT_SWIGLU)) :
         (op == OP_NORM)                ? (func != FUNC_NORM_RMS) :
         (op == OP_GEMV)                ? (slot != 0 || func != FUNC_GEMV_PLAIN ||
                                           !(wbits == 0 || wbits == WBITS || (WBITS_HI != 0 && wbits == WBITS_HI))) :
         !(op == OP_LOAD || op == OP_STORE || op == OP_ROPE || op == OP_KVSTORE || op == OP_ATTN);
 
-    assign rep = (kvh == 0) ? 32'd1 : heads / kvh;
+    assign rep = rep_j;          // 1 when kv_heads is 0 (as before) or no group fits
     assign half = hd >> 1;
     assign kv_row = (hd * KVBITS + 7) >> 3;
     assign cap = imm;
