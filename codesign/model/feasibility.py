@@ -40,7 +40,7 @@ VIOLATIONS = (
     "mixed precision: hi_wbits not above wbits (the raised units would not be raised)",
     "multi-card split: tp or pp does not divide the model (heads, KV heads, FFN width, layers)",
     "multi-card plan: more link ports per card than the board has",
-    "freq_mhz above the clock model's Fmax for the MPE array (ECP5: fitted on post-route builds)",
+    "freq_mhz above the clock model's Fmax for the MPE array and SFU lanes (ECP5: fitted on post-route builds)",
 )
 BIT = {name: 1 << i for i, name in enumerate(VIOLATIONS)}
 
@@ -94,10 +94,10 @@ def checks(cfg, device, workload, capacity_cfg=None) -> list:
         (BIT[VIOLATIONS[16]], ("wbits", "mixed", "hi_wbits"), lambda p: (p["mixed"] > 0) & (p["hi_wbits"] <= p["wbits"])),
     ]
     if device.dsp_kind == "MULT18X18D" and any(C.ECP5_CLOCK.values()):
-        # ECP5: the clock falls with the MPE array (ecp5_calibration.clock_mhz, fitted on nextpnr's Fmax)
+        # ECP5: the clock falls with the MPE array and the SFU lanes (ecp5_calibration.clock_mhz, nextpnr's Fmax)
         from .ecp5_calibration import clock_mhz
-        out.append((BIT[VIOLATIONS[19]], ("freq_mhz", "rows", "cols"),
-                    lambda p: p["freq_mhz"] > clock_mhz(C.ECP5_CLOCK, p["rows"], p["cols"])))
+        out.append((BIT[VIOLATIONS[19]], ("freq_mhz", "rows", "cols", "sfu_lanes"),
+                    lambda p: p["freq_mhz"] > clock_mhz(C.ECP5_CLOCK, p["rows"], p["cols"], p["sfu_lanes"])))
     for name, allowed in {**QUANT_ALLOWED, **HW_ALLOWED}.items():
         if isinstance(allowed, set):
             fn = (lambda p, name=name, ok=[float(numeric_value(name, a)) for a in allowed]: ~np.isin(p[name], ok))

@@ -144,9 +144,11 @@ _PORT_PARAMS = ("weight_channels", "kv_channels", "port_bits")
 # another raises KeyError.
 FORMULAS = {
     "dsp": (_dsp, ("rows", "cols", "sfu_lanes", "wbits", "abits", "mixed", "hi_wbits")),   # ECP5: MULT18X18D
-    "lut": (_lut, ("rows", "cols", "sfu_lanes", "wbits", "abits", "group", "sparsity", "mixed", "hi_wbits")
-            + _PORT_PARAMS),
-    "ff": (_ff, ("rows", "cols", "sfu_lanes", "wbits", "abits", "sparsity", "mixed", "hi_wbits") + _PORT_PARAMS),
+    # abuf_depth: the ECP5 model's buffer term (distributed RAM); the Xilinx formulas do not read it
+    "lut": (_lut, ("rows", "cols", "sfu_lanes", "wbits", "abits", "group", "sparsity", "mixed", "hi_wbits",
+                   "abuf_depth") + _PORT_PARAMS),
+    "ff": (_ff, ("rows", "cols", "sfu_lanes", "wbits", "abits", "sparsity", "mixed", "hi_wbits", "abuf_depth")
+           + _PORT_PARAMS),
     "bram36": (_bram36, ("cols", "sparsity", "abuf_depth", "kvbits", "kvbuf_depth") + _PORT_PARAMS + _WBUF_PARAMS),
     "uram": (_uram, _WBUF_PARAMS),
 }
