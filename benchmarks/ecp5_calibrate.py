@@ -127,7 +127,8 @@ def fit_and_table() -> str:
             f"{r['ff']['predicted']} / {r['ff']['post_route']} ({r['ff']['error']:+.1%}) | "
             f"{r['mult']['predicted']} / {r['mult']['post_route']} | {b['used']['DP16KD']} | "
             f"{r['fmax_mhz']['predicted']} / {r['fmax_mhz']['post_route'] or 'not routed'} | "
-            f"{b.get('seconds', {}).get('yosys', 0) / 60:.0f} + {b.get('seconds', {}).get('nextpnr', 0) / 60:.0f} min |")
+            + (f"{b['seconds']['yosys'] / 60:.0f} + {b['seconds']['nextpnr'] / 60:.0f} min |" if "seconds" in b
+               else "stopped in router2 |"))
     return "\n".join(lines)
 
 
