@@ -75,8 +75,10 @@ def run(args) -> int:
                       f"cards/card<i>.json, link.json")
         console.print(f"[yellow]{summary['modelled_only']}[/yellow]")
     if "used" in summary:
-        t = Table(title=f"LFE5U-85F post-route utilisation (Fmax {summary['fmax_mhz']} MHz vs design "
-                        f"{summary['design_freq_mhz']} MHz; model {summary['predicted'].get('fmax_mhz')} MHz)")
+        fmax = ", ".join(f"{clk} {mhz:g}" for clk, mhz in summary["fmax_mhz"].items())
+        t = Table(title=f"LFE5U-85F post-route utilisation (Fmax {fmax} MHz; the processor runs at "
+                        f"{summary['processor_clock_mhz']:g} MHz for the design's {summary['design_freq_mhz']}; "
+                        f"model Fmax {summary['predicted'].get('fmax_mhz', '-')} MHz)")
         for c in ("resource", "post-route", "model", "available"):
             t.add_column(c)
         for k, cap in summary["capacity"].items():
