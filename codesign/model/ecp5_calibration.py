@@ -10,20 +10,20 @@ its row's group-scale multiply, 64-bit accumulate and requantize rides on it), S
 activation-sized buffers (by their stored bits, read copies included: distributed RAM on the ECP5), and
 a fixed part (sequencer, decode, the attention row unit at the board layer's head_dim, movers, AXI-Lite
 control, the board's memory glue). MULT18X18D: fixed, per lane, per SFU lane. Four terms, because each
-place-and-route run costs minutes here: four fit runs, each varying one term from the smallest build,
-determine them, and the hold-out run (all terms changed at once) judges them (docs/EXPORT.md). The clock model: the critical path grows with the log of the
-MPE array (adder tree depth, operand fan-out to the lanes) and with the SFU lanes (the buffer reads'
-fan-out), 1/Fmax = t0 + t1 * log2(rows * cols) + t2 * sfu_lanes.
+place-and-route run costs tens of minutes here: four fit runs, each varying one term from the smallest
+build, determine them, and the hold-out run (MPE and SFU lanes changed at once) judges them
+(docs/EXPORT.md). The clock model: the critical path grows with the log of the MPE array (adder tree
+depth, operand fan-out to the lanes) and with the SFU lanes (the buffer reads' fan-out),
+1/Fmax = t0 + t1 * log2(rows * cols) + t2 * sfu_lanes, on the routed fit runs only.
 
-``constants.py`` holds the fitted numbers (ECP5_*; zero, and refused by the model, until records exist:
-docs/EXPORT.md "Status"); tests/test_ecp5_calibration.py checks the fit machinery on records generated
-from known coefficients.
+``constants.py`` holds the fitted numbers (ECP5_*; the model refuses to predict while they are zero);
+tests/test_ecp5_calibration.py checks the fit machinery on records generated from known coefficients,
+and that the committed constants are the fit of the committed records.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
