@@ -48,6 +48,14 @@ def design_for(rows: int, cols: int, sfu: int, abuf: int = 512) -> Design:
                               kv_channels=1)).validate()
 
 
+def _save(rec: dict) -> dict:
+    """Write a build record where the fit reads it (codesign/model/data/ecp5_builds/NAME.json)."""
+    dest = ROOT / "codesign" / "model" / "data" / "ecp5_builds" / f"{rec['name']}.json"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(dumps_json(rec))
+    return rec
+
+
 def rtl_digest(sources: list[Path]) -> str:
     """SHA-256 over the emitted RTL (names and contents): which RTL a record measured."""
     h = hashlib.sha256()
@@ -74,10 +82,7 @@ def build(name: str, synth: str = "yowasp", seed: int = 1) -> dict:
            "command": f"python benchmarks/ecp5_calibrate.py {name}" + (" --synth debian" if synth == "debian" else "")
            + (f" --seed {seed}" if seed != 1 else ""),
            "date": time.strftime("%Y-%m-%d", time.gmtime())}
-    dest = ROOT / "codesign" / "model" / "data" / "ecp5_builds" / f"{name}.json"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(dumps_json(rec))
-    return rec
+    return _save(rec)
 
 
 def packed_record(name: str) -> dict:
@@ -102,9 +107,7 @@ def packed_record(name: str) -> dict:
                                              "router": ecp5.ROUTER, "seed": 1},
            "command": f"python benchmarks/ecp5_calibrate.py {name}, stopped; then --packed {name}",
            "date": time.strftime("%Y-%m-%d", time.gmtime())}
-    dest = ROOT / "codesign" / "model" / "data" / "ecp5_builds" / f"{name}.json"
-    dest.write_text(dumps_json(rec))
-    return rec
+    return _save(rec)
 
 
 def fit_and_table() -> str:

@@ -88,11 +88,15 @@ def _kv_channel_choices(n: int) -> list[int]:
     return sorted({0, 4 if 4 <= n // 8 else 1})
 
 
+def _clock_unit(mhz: int) -> int:
+    """Clock choices are multiples of 5 MHz, as clock wizards are usually set; 1 MHz steps below 50 MHz
+    (the clocks an ECP5 build of the whole processor reaches: docs/EXPORT.md)."""
+    return 5 if mhz >= 50 else 1
+
+
 def _clock_choices(kernel_mhz: float) -> list[int]:
     hi = int(kernel_mhz)
-    # multiples of 5 MHz, as clock wizards are usually set; 1 MHz steps below 50 MHz (the clocks an
-    # ECP5 build of the whole processor reaches: docs/EXPORT.md)
-    unit = 5 if hi >= 50 else 1
+    unit = _clock_unit(hi)
     lo = max(50, hi // 2) if hi >= 50 else max(1, hi // 2)
     if N_CLOCKS == 1 or hi <= lo:
         return [hi]
@@ -141,7 +145,7 @@ def default_space_dict(device) -> dict[str, list]:
         # the device's kernel clock and 25% above it: the clock model (fitted on post-route Fmax)
         # marks the points whose array cannot reach their clock
         hi = int(device.kernel_mhz)
-        d["freq_mhz"] = sorted({*_clock_choices(float(hi)), hi * 5 // 4 // 5 * 5 if hi >= 50 else hi * 5 // 4})
+        d["freq_mhz"] = sorted({*_clock_choices(float(hi)), hi * 5 // 4 // _clock_unit(hi) * _clock_unit(hi)})
     assert set(d) == set(DEFAULT_QUANT) | {"mixed", "hi_wbits"} | set(HW_FIELDS)
     return d
 
